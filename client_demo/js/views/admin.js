@@ -1,0 +1,231 @@
+import { api, apiFull } from '../api.js';
+import { h, field, errorBox, noticeBox, showError, showNotice, hide, busy, pager, time, setChildren } from '../dom.js';
+import { formatMoney } from '../money.js';
+import { session } from '../session.js';
+import { moneyForm, guardedSubmit } from '../forms.js';
+
+function tableWrap(testid, headings, body) {
+  return h('div', { class: 'table-wrap' },
+    h('table', { testid }, h('thead', {}, h('tr', {}, headings.map((t) => h('th', { scope: 'col' }, t)))), body));
+}
+
+// ---- Moderation -------------------------------------------------------------
+
+function moderationItem(post) {
+  const reason = h('input', { name: 'reason', placeholder: 'Reason for rejecting', maxlength: 500, testid: 'mod-reason' });
+  const approve = h('button', { type: 'button', class: 'btn btn-ok', testid: 'mod-approve' }, 'Approve');
+  const reject = h('button', { type: 'button', class: 'btn btn-danger', testid: 'mod-reject' }, 'Reject');
+  const err = errorBox('mod-error');
+  const outcome = noticeBox('mod-outcome');
+  const actions = h('div', { class: 'row' }, approve, reason, reject);
+  const item = h('article', { class: 'post-card', testid: 'mod-item', 'data-post-id': post.id, 'data-status': post.status },
+    h('h2', { testid: 'mod-title' }, h('a', { href: `#/post/${encodeURIComponent(post.id)}` }, post.title)),
+    h('p', { class: 'muted small' }, 'by ', h('strong', {}, post.author_username), ' · ', time(post.created_at), ' · ',
+      h('span', { class: `badge badge-${post.status}` }, post.status),
+      post.moderation && post.moderation.reason ? ` · reason: ${post.moderation.reason}` : ''),
+    h('div', { class: 'post-text post-body', testid: 'mod-body' }, post.body),
+    post.status === 'pending' ? actions : null, err, outcome);
+
+  async function decide(button, verb, body) {
+    hide(err);
+    try {
+      const { post: updated } = await busy(button, () =>
+        api(`/admin/posts/${encodeURIComponent(post.id)}/${verb}`, { method: 'POST', body }));
+      actions.remove();
+      item.dataset.status = updated.status;
+      showNotice(outcome, verb === 'approve' ? 'Approved: it is now in the public feed.' : `Rejected: ${body.reason}`);
+    } catch (e) {
+      showError(err, e);
+    }
+  }
+  approve.addEventListener('click', () => decide(approve, 'approve', {}));
+  reject.addEventListener('click', () => {
+    if (!reason.value.trim()) {
+      showError(err, new Error('Give a reason for rejecting.'));
+      reason.focus();
+      return;
+    }
+    decide(reject, 'reject', { reason: reason.value.trim() });
+  });
+  return item;
+}
+
+export async function moderationView(root) {
+  const status = h('select', { name: 'status', testid: 'mod-status' },
+    ['pending', 'approved', 'rejected'].map((s) => h('option', { value: s }, s)));
+  const list = h('div', { class: 'stack', testid: 'mod-list' });
+  const queue = pager({
+    testid: 'mod',
+    container: list,
+    empty: 'Nothing to moderate.',
+    load: (cursor) => api('/admin/posts', { query: { status: status.value, cursor, limit: 20 } }),
+    renderItem: moderationItem,
+  });
+  status.addEventListener('change', () => queue.reload());
+  root.append(h('section', { class: 'card', testid: 'view-moderation' },
+    h('h1', {}, 'Moderation'),
+    h('div', { class: 'row' }, field('Show', status)),
+    list, queue.controls));
+  await queue.reload();
+}
+
+// ---- Deposits, reversals, accounts ---------------------------------------------
+
+function reversalForm() {
+  const id = h('input', { name: 'transfer_id', required: true, autocomplete: 'off', spellcheck: 'false', testid: 'rev-id' });
+  const reason = h('input', { name: 'reason', required: true, maxlength: 500, testid: 'rev-reason' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-danger', testid: 'rev-submit' }, 'Reverse transfer');
+  const err = errorBox('rev-error');
+  const ok = noticeBox('rev-success');
+  const form = h('form', { class: 'stack', testid: 'rev-form', novalidate: true },
+    h('h2', {}, 'Reverse a transfer'),
+    h('p', { class: 'muted small' }, 'Creates a new transfer that moves the money back; the original is kept and marked reversed.'),
+    field('Transfer id', id), field('Reason', reason), err, ok, submit);
+  guardedSubmit(form, submit, err, ok, {
+    prepare() {
+      if (!id.value.trim()) throw new Error('Enter the id of the transfer to reverse.');
+      if (!reason.value.trim()) throw new Error('Give a reason.');
+      return { id: id.value.trim(), reason: reason.value.trim() };
+    },
+    send: ({ id: transferId, reason: why }, key) => apiFull(`/admin/transfers/${encodeURIComponent(transferId)}/reverse`,
+      { method: 'POST', body: { reason: why }, idempotencyKey: key }),
+    done({ data }) {
+      const t = data.transfer;
+      showNotice(ok, `Reversed: ${formatMoney(t.amount, t.currency)} moved back from ${t.from_username} to ${t.to_username}.`,
+        h('br'), h('small', { class: 'muted' }, `Reversal id: ${t.id}`));
+    },
+  });
+  return form;
+}
+
+export async function ledgerAdminView(root) {
+  const accountsBody = h('tbody');
+  const accounts = pager({
+    testid: 'accounts',
+    container: accountsBody,
+    load: (cursor) => api('/admin/accounts', { query: { cursor, limit: 50 } }),
+    renderItem: (a) => h('tr', { testid: 'account-row', 'data-username': a.username || '' },
+      h('td', {}, a.username || h('em', {}, a.id)),
+      h('td', { class: `num ${a.balance < 0 ? 'neg' : ''}` }, formatMoney(a.balance, a.currency)),
+      h('td', {}, time(a.updated_at)),
+      h('td', { class: 'mono small' }, a.id)),
+  });
+  const deposit = moneyForm({
+    prefix: 'dep',
+    title: 'Deposit',
+    submitLabel: 'Deposit',
+    path: '/admin/deposits',
+    currency: session.account ? session.account.currency : 'USD',
+    recipientHint: 'Money comes from the treasury account',
+    describe: (t, money) => `Deposited ${money} to ${t.to_username}.`,
+    onDone: () => accounts.reload(),
+  });
+  root.append(h('div', { class: 'stack', testid: 'view-ledger' },
+    h('div', { class: 'grid' }, h('section', { class: 'card' }, deposit), h('section', { class: 'card' }, reversalForm())),
+    h('section', { class: 'card' },
+      h('h2', {}, 'Accounts'),
+      h('p', { class: 'muted small' }, 'The treasury’s balance is minus all the money issued.'),
+      tableWrap('accounts-table', ['Account', 'Balance', 'Updated', 'Id'], accountsBody), accounts.controls)));
+  await accounts.reload();
+}
+
+// ---- Audit log ----------------------------------------------------------------
+
+const ACTIONS = ['user.signup', 'user.login_failed', 'transfer.create', 'deposit.create', 'transfer.reverse',
+  'post.create', 'post.update', 'post.delete', 'post.approve', 'post.reject', 'comment.create'];
+
+// datetime-local gives local wall time; the API wants RFC 3339 UTC.
+function toRfc3339(localValue) {
+  if (!localValue) return undefined;
+  const d = new Date(localValue);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+function auditRow(e) {
+  const details = e.details && Object.keys(e.details).length ? JSON.stringify(e.details) : '';
+  return h('tr', { testid: 'audit-row', 'data-action': e.action },
+    h('td', {}, time(e.at)),
+    h('td', { testid: 'audit-action' }, h('code', {}, e.action)),
+    h('td', {}, e.actor_username || h('span', { class: 'muted' }, e.actor_id || '—')),
+    h('td', { class: 'mono small' }, e.target || ''),
+    h('td', { class: 'mono small wrap details' }, details),
+    h('td', { class: 'mono small clip', title: e.request_id || '' }, e.request_id || ''));
+}
+
+export async function auditView(root) {
+  const action = h('input', { name: 'action', list: 'audit-actions', placeholder: 'any', testid: 'audit-action-filter' });
+  const actor = h('input', { name: 'actor', placeholder: 'username or id', testid: 'audit-actor' });
+  const target = h('input', { name: 'target', placeholder: 'document id', testid: 'audit-target' });
+  const since = h('input', { name: 'since', type: 'datetime-local', step: 1, testid: 'audit-since' });
+  const until = h('input', { name: 'until', type: 'datetime-local', step: 1, testid: 'audit-until' });
+  const submit = h('button', { type: 'submit', class: 'btn', testid: 'audit-submit' }, 'Filter');
+  const clear = h('button', { type: 'reset', class: 'btn btn-secondary', testid: 'audit-clear' }, 'Clear');
+  const body = h('tbody');
+  let filters = {};
+  const log = pager({
+    testid: 'audit',
+    container: body,
+    empty: 'No events match.',
+    load: (cursor) => api('/admin/audit', { query: { ...filters, cursor, limit: 25 } }),
+    renderItem: auditRow,
+  });
+  const form = h('form', { class: 'filters', testid: 'audit-form' },
+    h('datalist', { id: 'audit-actions' }, ACTIONS.map((a) => h('option', { value: a }))),
+    field('Action', action), field('Actor', actor), field('Target', target),
+    field('Since', since), field('Until', until), h('div', { class: 'row' }, submit, clear));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    filters = { action: action.value.trim(), actor: actor.value.trim(), target: target.value.trim(),
+      since: toRfc3339(since.value), until: toRfc3339(until.value) };
+    busy(submit, () => log.reload());
+  });
+  form.addEventListener('reset', () => {
+    filters = {};
+    setTimeout(() => busy(submit, () => log.reload()));
+  });
+  root.append(h('section', { class: 'card', testid: 'view-audit' },
+    h('h1', {}, 'Audit log'),
+    h('p', { class: 'muted small' }, 'Every state change is written in the same commit as its audit event.'),
+    form,
+    tableWrap('audit-table', ['When', 'Action', 'Actor', 'Target', 'Details', 'Request'], body), log.controls));
+  await log.reload();
+}
+
+// ---- Verify ---------------------------------------------------------------------
+
+function problemItem(p) {
+  if (p === null || typeof p !== 'object') return h('li', { testid: 'verify-problem' }, String(p));
+  const { kind, ...rest } = p;
+  return h('li', { testid: 'verify-problem' }, h('strong', {}, kind || 'problem'), ' ',
+    h('code', { class: 'wrap' }, JSON.stringify(rest)));
+}
+
+export async function verifyView(root) {
+  const run = h('button', { type: 'button', class: 'btn', testid: 'verify-run' }, 'Run the check again');
+  const result = h('div', { testid: 'verify-result' });
+  const err = errorBox('verify-error');
+
+  async function check() {
+    hide(err);
+    try {
+      const report = await busy(run, () => api('/admin/audit/verify'));
+      const problems = report.problems || [];
+      setChildren(result,
+        h('p', { class: `verdict ${report.ok ? 'verdict-ok' : 'verdict-bad'}`, testid: 'verify-status', 'data-ok': String(report.ok) },
+          report.ok ? '✔ The ledger is consistent.' : `✘ ${problems.length} problem${problems.length === 1 ? '' : 's'} found.`),
+        h('dl', { class: 'facts' },
+          h('dt', {}, 'Accounts checked'), h('dd', { testid: 'verify-accounts' }, String(report.accounts_checked)),
+          h('dt', {}, 'Postings checked'), h('dd', { testid: 'verify-postings' }, String(report.postings_checked)),
+          h('dt', {}, 'Checked at'), h('dd', {}, new Date().toLocaleString())),
+        problems.length ? h('ul', { class: 'problems', testid: 'verify-problems' }, problems.map(problemItem)) : null);
+    } catch (e) {
+      showError(err, e);
+    }
+  }
+  run.addEventListener('click', check);
+  root.append(h('section', { class: 'card', testid: 'view-verify' },
+    h('h1', {}, 'Verify the ledger'),
+    h('p', { class: 'muted' }, 'Checks every account’s hash chain, that each balance equals the sum of its postings, that all balances sum to zero, and that every transfer has its two postings and its audit event.'),
+    err, result, run));
+  await check();
+}

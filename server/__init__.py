@@ -1,0 +1,78 @@
+"""The trusted backend: a Flask app that is the only writer to Firestore."""
+
+import logging
+
+from flask_cors import CORS
+from flask_openapi3 import Info, OpenAPI
+
+from . import config, datastore, errors, limits, web
+from .common import ErrorBody
+
+
+def create_app(test_config=None):
+    app = OpenAPI(
+        __name__,
+        info=Info(title="Trusted backend API", version="1",
+                  description="The only writer to Firestore: accounts, ledger, posts and audit."),
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        doc_prefix="/api/v1",
+        doc_ui=False,
+        validation_error_status=422,
+        validation_error_model=ErrorBody,
+        validation_error_callback=errors.validation_response,
+    )
+    app.config.from_mapping(config.from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    _check_secret_key(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    errors.init_app(app)
+    datastore.init_app(app)
+    web.init_app(app)
+    limits.init_app(app)
+    if app.config["CORS_ORIGINS"]:
+        CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+             expose_headers=["X-Request-ID", "Idempotent-Replayed"])
+
+    from . import cli
+    from .auth import routes as auth_routes
+    from .auth import service as auth_service
+    from .ledger import routes as ledger_routes
+    from .ledger import service as ledger_service
+
+    auth_service.init_app(app)
+    ledger_service.init_app(app)
+    app.register_api(auth_routes.bp)
+    app.register_api(ledger_routes.bp)
+    app.register_api(ledger_routes.admin_bp)
+    cli.init_app(app)
+    app.extensions["shutdown"] = lambda: _shutdown(app)
+    app.add_url_rule("/api/v1/openapi.json", "openapi_document", lambda: _openapi_document(app))
+    return app
+
+
+def _shutdown(app):
+    """Stops background workers (the ledger writer) and closes the datastore."""
+    for hook in app.extensions.get("shutdown_hooks", []):
+        hook()
+    app.extensions["datastore"].close()
+
+
+def _openapi_document(app):
+    """The spec flask-openapi3 builds from the models, with our error shape for 422."""
+    spec = app.api_doc
+    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if "422" in operation.get("responses", {}):
+                operation["responses"]["422"].update(ref)
+    return spec
+
+
+def _check_secret_key(app):
+    if app.config["SECRET_KEY"]:
+        return
+    if not app.config["FIRESTORE_EMULATOR_HOST"]:
+        raise RuntimeError("SECRET_KEY must be set when running against real Firestore.")
+    app.config["SECRET_KEY"] = config.DEV_SECRET_KEY

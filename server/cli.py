@@ -1,0 +1,42 @@
+"""Operator commands on Flask's CLI: `flask --app server ...`."""
+
+import os
+
+import click
+from flask.cli import AppGroup, with_appcontext
+
+from .auth import service as auth_service
+from .auth.models import Credentials
+from .errors import ApiError
+
+
+def _validated(username, password):
+    try:
+        return Credentials(username=username, password=password)
+    except Exception as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+@click.command("create-admin")
+@click.argument("username")
+@with_appcontext
+def create_admin_command(username):
+    """Create USERNAME as an admin, or promote the existing user."""
+    password = os.environ.get("ADMIN_PASSWORD")
+    existing, _ = auth_service.find_user_by_username(username.lower())
+    if existing is None and password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    creds = _validated(username, password or "placeholder-unused")
+    try:
+        user_id, created = auth_service.create_admin(creds.username, password if existing is None else None)
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{'created' if created else 'promoted'} admin {creds.username} ({user_id})")
+
+
+audit_cli = AppGroup("audit", help="Query, verify and export the audit trail.")
+
+
+def init_app(app):
+    app.cli.add_command(create_admin_command)
+    app.cli.add_command(audit_cli)

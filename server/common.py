@@ -1,0 +1,106 @@
+"""Small pieces shared by every domain: time, ids, list paging, shared models."""
+
+import base64
+import binascii
+import datetime as dt
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from .errors import validation_error
+
+UTC = dt.UTC
+
+# Bounds of the contract: 1 <= amount <= 1_000_000_000_00 minor units.
+MAX_AMOUNT = 1_000_000_000_00
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def rfc3339(value) -> str | None:
+    """Firestore timestamps (DatetimeWithNanoseconds) and datetimes as RFC 3339 UTC."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class StrictModel(BaseModel):
+    """Request bodies: unknown fields are refused, strings are not stripped."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+Amount = StrictInt
+AmountField = Field(ge=1, le=MAX_AMOUNT, description="Integer minor units (cents).")
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+    type: str | None = None
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[Any] | None = None
+
+
+class ErrorBody(BaseModel):
+    """The one error shape of every non-2xx response."""
+
+    error: ErrorInfo
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=400, description="Opaque; from next_cursor.")
+
+
+def page_model(item_model, name):
+    """A list response `{"items": [...], "next_cursor"}` for one item model."""
+    return type(name, (BaseModel,), {
+        "__annotations__": {"items": list[item_model], "next_cursor": str | None},
+    })
+
+
+def encode_cursor(doc_id: str) -> str:
+    return base64.urlsafe_b64encode(doc_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        doc_id = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        doc_id = ""
+    if not doc_id or "/" in doc_id or not doc_id.isprintable():
+        raise validation_error("Invalid cursor.", [{"field": "cursor", "message": "invalid cursor"}])
+    return doc_id
+
+
+def paginate(query, collection_ref, limit: int, cursor: str | None):
+    """Runs an ordered query one page at a time.
+
+    The cursor names the last document of the previous page; its snapshot
+    positions the next page, so equal sort keys never repeat or skip items.
+    Returns (snapshots, next_cursor).
+    """
+    if cursor:
+        last = collection_ref.document(decode_cursor(cursor)).get()
+        if not last.exists:
+            raise validation_error("Invalid cursor.", [{"field": "cursor", "message": "unknown cursor"}])
+        query = query.start_after(last)
+    snapshots = list(query.limit(limit + 1).stream())
+    if len(snapshots) > limit:
+        return snapshots[:limit], encode_cursor(snapshots[limit - 1].id)
+    return snapshots, None

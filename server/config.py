@@ -1,0 +1,52 @@
+"""Configuration read from the environment, with defaults for local use."""
+
+import os
+
+DEFAULT_PROJECT_ID = "demo-trusted-backend"
+# Used only against the emulator, so that tokens survive a restart of `run`.
+DEV_SECRET_KEY = "dev-only-secret-key-not-for-production-use"
+
+
+def _int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _float(name, default):
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def from_environment():
+    """Settings from environment variables; `create_app(test_config)` overrides them."""
+    emulator_host = os.environ.get("FIRESTORE_EMULATOR_HOST") or None
+    return {
+        "PROJECT_ID": os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT_ID,
+        "FIRESTORE_EMULATOR_HOST": emulator_host,
+        # Public URL of the emulator for the demo client's "try to cheat" panel.
+        "FIRESTORE_EMULATOR_PUBLIC_URL": os.environ.get("FIRESTORE_EMULATOR_PUBLIC_URL")
+        or (f"http://{emulator_host}" if emulator_host else None),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "BCRYPT_ROUNDS": _int("BCRYPT_ROUNDS", 12),
+        "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 24 * 3600),
+        # How long a process trusts its cached view of a session before
+        # re-reading it; logout in the same process takes effect at once.
+        "SESSION_CACHE_SECONDS": _float("SESSION_CACHE_SECONDS", 10.0),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10/minute"),
+        "LOGIN_IP_RATE_LIMIT": os.environ.get("LOGIN_IP_RATE_LIMIT", "60/minute"),
+        "SIGNUP_RATE_LIMIT": os.environ.get("SIGNUP_RATE_LIMIT", "30/minute"),
+        "CONTENT_RATE_LIMIT": os.environ.get("CONTENT_RATE_LIMIT", "30/minute"),
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "true").lower() != "false",
+        "CORS_ORIGINS": [o for o in os.environ.get("CORS_ORIGINS", "").split(",") if o],
+        # Ledger writer: "group" (one writer, group commit) or "naive"
+        # (one transaction per request, for the benchmark baseline only).
+        "LEDGER_MODE": os.environ.get("LEDGER_MODE", "group"),
+        "LEDGER_BATCH_MAX": _int("LEDGER_BATCH_MAX", 100),
+        "LEDGER_LINGER_MS": _float("LEDGER_LINGER_MS", 2.0),
+        "LEDGER_MAX_ATTEMPTS": _int("LEDGER_MAX_ATTEMPTS", 6),
+        "LEDGER_CURRENCY": os.environ.get("LEDGER_CURRENCY", "USD"),
+        "IDEMPOTENCY_TTL_HOURS": _int("IDEMPOTENCY_TTL_HOURS", 48),
+        "CLIENT_DIR": os.environ.get("CLIENT_DIR") or None,
+    }

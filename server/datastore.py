@@ -1,0 +1,78 @@
+"""The one place that knows how to reach Firestore.
+
+firebase-admin is initialised once per Flask app (a named firebase app, so
+tests can build several Flask apps in one process). Against the emulator it
+uses anonymous credentials; in production Application Default Credentials
+(GOOGLE_APPLICATION_CREDENTIALS or the metadata server).
+"""
+
+import os
+import uuid
+
+import firebase_admin
+import google.auth.credentials
+from firebase_admin import credentials, firestore
+from flask import current_app
+from google.cloud.firestore_v1 import FieldFilter  # noqa: F401  (re-exported for stores)
+
+SERVER_TIMESTAMP = firestore.SERVER_TIMESTAMP
+Increment = firestore.Increment
+
+
+class _AnonymousCredential(credentials.Base):
+    """The emulator accepts any caller; firebase-admin still insists on a credential."""
+
+    def get_credential(self):
+        return google.auth.credentials.AnonymousCredentials()
+
+
+class Datastore:
+    """Owns the firebase-admin app and Firestore client of one Flask app."""
+
+    def __init__(self, project_id, emulator_host=None):
+        self.project_id = project_id
+        self.emulator_host = emulator_host
+        if emulator_host:
+            # The Firestore client reads this variable itself.
+            os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
+            credential = _AnonymousCredential()
+        else:
+            credential = credentials.ApplicationDefault()
+        self._firebase_app = firebase_admin.initialize_app(
+            credential,
+            options={"projectId": project_id},
+            name=f"trusted-backend-{uuid.uuid4().hex}",
+        )
+        self.client = firestore.client(self._firebase_app)
+
+    def collection(self, name):
+        return self.client.collection(name)
+
+    def doc(self, collection, doc_id):
+        return self.client.collection(collection).document(doc_id)
+
+    def batch(self):
+        return self.client.batch()
+
+    def transaction(self, **kwargs):
+        return self.client.transaction(**kwargs)
+
+    def ping(self, timeout=3.0):
+        """Raises when Firestore does not answer a tiny read in time."""
+        self.client.collection("_health").document("ping").get(retry=None, timeout=timeout)
+
+    def close(self):
+        try:
+            self.client.close()
+        finally:
+            firebase_admin.delete_app(self._firebase_app)
+
+
+def init_app(app):
+    app.extensions["datastore"] = Datastore(
+        app.config["PROJECT_ID"], app.config["FIRESTORE_EMULATOR_HOST"]
+    )
+
+
+def get_datastore() -> Datastore:
+    return current_app.extensions["datastore"]

@@ -1,0 +1,136 @@
+"""One JSON error shape for every failure: {"error": {"code", "message", "details"?}}."""
+
+import logging
+
+from flask import jsonify
+from google.api_core import exceptions as gexc
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An expected failure that maps to one status and contract error code."""
+
+    def __init__(self, status, code, message, details=None, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    def to_dict(self):
+        error = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
+
+
+def unauthenticated(message="Authentication required."):
+    return ApiError(401, "unauthenticated", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def forbidden(message="You are not allowed to do this."):
+    return ApiError(403, "forbidden", message)
+
+
+def not_found(message="Not found."):
+    return ApiError(404, "not_found", message)
+
+
+def conflict(message, code="conflict"):
+    return ApiError(409, code, message)
+
+
+def unavailable(message="The datastore is unavailable; retry with the same Idempotency-Key."):
+    return ApiError(503, "unavailable", message, headers={"Retry-After": "1"})
+
+
+def validation_error(message, details=None):
+    return ApiError(422, "validation_error", message, details or [])
+
+
+# Statuses werkzeug raises by itself, mapped to the contract's codes.
+_HTTP_CODES = {
+    400: "validation_error",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+# Datastore failures that a retry with the same Idempotency-Key may cure.
+DATASTORE_UNAVAILABLE = (
+    gexc.ServiceUnavailable,
+    gexc.DeadlineExceeded,
+    gexc.Aborted,
+    gexc.InternalServerError,
+    gexc.RetryError,
+)
+
+
+def pydantic_details(exc: ValidationError):
+    """The offending fields of a pydantic error, without echoing input values."""
+    return [
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or "body",
+            "message": err["msg"],
+            "type": err["type"],
+        }
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def validation_response(exc: ValidationError):
+    """flask-openapi3's validation_error_callback: the contract's 422."""
+    return _respond(validation_error("The request does not match the schema.", pydantic_details(exc)))
+
+
+def _respond(error: ApiError):
+    response = jsonify(error.to_dict())
+    response.status_code = error.status
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def init_app(app):
+    @app.errorhandler(ApiError)
+    def handle_api_error(error):
+        return _respond(error)
+
+    @app.errorhandler(ValidationError)
+    def handle_validation(error):
+        return validation_response(error)
+
+    @app.errorhandler(HTTPException)
+    def handle_http(error):
+        # abort(response) from flask-openapi3 carries a finished response.
+        if error.response is not None:
+            return error.response
+        code = _HTTP_CODES.get(error.code, "http_error")
+        message = error.description or error.name
+        if error.code == 413:
+            message = "The request body is larger than 64 KiB."
+        api_error = ApiError(error.code, code, message)
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            api_error.headers["Allow"] = ", ".join(error.valid_methods)
+        return _respond(api_error)
+
+    def handle_datastore_down(error):
+        log.warning("datastore unavailable: %r", error)
+        return _respond(unavailable())
+
+    for exc_class in DATASTORE_UNAVAILABLE:
+        app.register_error_handler(exc_class, handle_datastore_down)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error):
+        log.exception("unhandled error")
+        message = repr(error) if app.debug else "Internal server error."
+        return _respond(ApiError(500, "internal", message))

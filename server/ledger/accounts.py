@@ -1,0 +1,34 @@
+"""Account documents: one per user plus the system treasury."""
+
+from ..common import rfc3339, utcnow
+
+COLLECTION = "accounts"
+TREASURY_ID = "treasury"
+GENESIS_HASH = "0" * 64
+
+
+def new_account(owner_id, username, currency, kind="user"):
+    now = utcnow()
+    return {
+        "owner_id": owner_id,
+        "username": username,
+        "kind": kind,
+        "currency": currency,
+        "balance": 0,
+        # Head of this account's posting hash chain, and its length.
+        "head_hash": GENESIS_HASH,
+        "posting_count": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def account_view(account_id, doc):
+    return {
+        "id": account_id,
+        "owner_id": doc.get("owner_id"),
+        "username": doc["username"],
+        "currency": doc["currency"],
+        "balance": doc["balance"],
+        "updated_at": rfc3339(doc["updated_at"]),
+    }

@@ -1,0 +1,316 @@
+"""The ledger's rules, as pure functions over documents already read.
+
+`plan_batch` takes a list of operations and the documents a transaction
+read for them, applies the operations in order to an in-memory copy of the
+touched accounts, and returns one outcome per operation plus the list of
+writes that commit all successful operations together. It does no I/O, so
+it is unit-tested with plain dicts; the Firestore unit of work (store.py)
+and the group-commit writer (writer.py) wrap it.
+
+Invariants kept here: every transfer has exactly two postings summing to
+zero; no user account goes below zero (the treasury may); each posting
+records balance_after and extends its account's hash chain; each transfer
+carries its audit event; each idempotency key is recorded with its result.
+"""
+
+import copy
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from ..common import rfc3339
+from .accounts import TREASURY_ID
+
+TRANSFERS = "transfers"
+POSTINGS = "postings"
+ACCOUNTS = "accounts"
+IDEMPOTENCY = "idempotency"
+AUDIT = "audit"
+
+ACTIONS = {"transfer": "transfer.create", "deposit": "deposit.create", "reverse": "transfer.reverse"}
+KINDS = {"transfer": "transfer", "deposit": "deposit", "reverse": "reversal"}
+
+
+@dataclass
+class Operation:
+    """One money-moving request, validated and with usernames resolved."""
+
+    kind: str  # "transfer" | "deposit" | "reverse"
+    caller: dict  # {"id", "username"}
+    idempotency_key: str
+    request_hash: str
+    from_account: str | None = None
+    to_account: str | None = None
+    amount: int | None = None
+    memo: str | None = None
+    reverses: str | None = None
+    request_id: str | None = None
+
+    @property
+    def idempotency_id(self):
+        return idempotency_id(self.caller["id"], self.idempotency_key)
+
+
+@dataclass
+class Outcome:
+    status: int
+    body: dict | None = None
+    error: tuple | None = None  # (status, code, message) when the operation failed
+    replayed: bool = False
+
+
+@dataclass
+class Plan:
+    outcomes: list
+    writes: list = field(default_factory=list)  # (method, collection, doc_id, data)
+
+
+def idempotency_id(caller_id, key):
+    return hashlib.sha256(f"{caller_id}\n{key}".encode()).hexdigest()
+
+
+def request_hash(kind, **fields):
+    canonical = json.dumps({"kind": kind, **fields}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def posting_hash(posting):
+    """Covers a posting's content and the previous posting's hash."""
+    content = {
+        "account_id": posting["account_id"],
+        "seq": posting["seq"],
+        "transfer_id": posting["transfer_id"],
+        "amount": posting["amount"],
+        "balance_after": posting["balance_after"],
+        "created_at": rfc3339(posting["created_at"]),
+        "prev_hash": posting["prev_hash"],
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def posting_id(account_id, seq):
+    return f"{account_id}_{seq:012d}"
+
+
+def transfer_view(transfer_id, doc):
+    return {
+        "id": transfer_id,
+        "from_account": doc["from_account"],
+        "to_account": doc["to_account"],
+        "from_username": doc["from_username"],
+        "to_username": doc["to_username"],
+        "amount": doc["amount"],
+        "currency": doc["currency"],
+        "memo": doc.get("memo"),
+        "kind": doc["kind"],
+        "status": doc["status"],
+        "reverses": doc.get("reverses"),
+        "created_at": rfc3339(doc["created_at"]),
+    }
+
+
+def posting_view(posting_id_, doc):
+    return {
+        "id": posting_id_,
+        "account_id": doc["account_id"],
+        "transfer_id": doc["transfer_id"],
+        "amount": doc["amount"],
+        "balance_after": doc["balance_after"],
+        "created_at": rfc3339(doc["created_at"]),
+        "hash": doc["hash"],
+    }
+
+
+class _Failure(Exception):
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.outcome = Outcome(status, error=(status, code, message))
+
+
+def _fail(status, code, message):
+    raise _Failure(status, code, message)
+
+
+class _BatchState:
+    """The documents of one batch as the operations so far have left them."""
+
+    def __init__(self, accounts, transfers, idempotency, now, new_id, ttl):
+        self.accounts = {k: copy.deepcopy(v) for k, v in accounts.items() if v is not None}
+        self.transfers = {k: copy.deepcopy(v) for k, v in transfers.items() if v is not None}
+        self.idempotency = {k: v for k, v in idempotency.items() if v is not None}
+        self.dirty_accounts = set()
+        self.now = now
+        self.new_id = new_id
+        self.ttl = ttl
+        self.writes = []
+        self._last_time = None
+
+    def timestamp(self):
+        """Strictly increasing times, so history order is the commit order."""
+        now = self.now()
+        if self._last_time is not None and now <= self._last_time:
+            now = self._last_time + dt.timedelta(microseconds=1)
+        self._last_time = now
+        return now
+
+    def account(self, account_id, missing_message):
+        account = self.accounts.get(account_id)
+        if account is None:
+            _fail(404, "not_found", missing_message)
+        return account
+
+    def post(self, account_id, transfer_id, amount, at):
+        """Appends one posting to an account's chain; returns nothing, records the write."""
+        account = self.accounts[account_id]
+        seq = account["posting_count"] + 1
+        posting = {
+            "account_id": account_id,
+            "owner_id": account.get("owner_id"),
+            "transfer_id": transfer_id,
+            "amount": amount,
+            "balance_after": account["balance"] + amount,
+            "seq": seq,
+            "prev_hash": account["head_hash"],
+            "created_at": at,
+        }
+        posting["hash"] = posting_hash(posting)
+        account.update(balance=posting["balance_after"], head_hash=posting["hash"],
+                       posting_count=seq, updated_at=at)
+        self.dirty_accounts.add(account_id)
+        # create(): a second writer that raced us to this seq fails instead of forking the chain.
+        self.writes.append(("create", POSTINGS, posting_id(account_id, seq), posting))
+
+
+def _debit_allowed(account_id, account, amount):
+    return account_id == TREASURY_ID or account["balance"] - amount >= 0
+
+
+def _apply(op: Operation, state: _BatchState):
+    """Applies one operation to `state`; returns its Outcome or raises _Failure.
+
+    Every check comes before the first change, so a failed operation leaves
+    the batch state exactly as it found it.
+    """
+    record = state.idempotency.get(op.idempotency_id)
+    if record is not None:
+        if record["request_hash"] != op.request_hash:
+            _fail(409, "idempotency_conflict",
+                  "This Idempotency-Key was used with a different request.")
+        return Outcome(record["status"], body=record["response"], replayed=True)
+
+    original = None
+    if op.kind == "reverse":
+        original = state.transfers.get(op.reverses)
+        if original is None:
+            _fail(404, "not_found", "No such transfer.")
+        if original["kind"] == "reversal":
+            _fail(409, "conflict", "A reversal cannot itself be reversed.")
+        if original["status"] != "posted":
+            _fail(409, "conflict", "This transfer has already been reversed.")
+        source_id, target_id, amount = original["to_account"], original["from_account"], original["amount"]
+    else:
+        source_id, target_id, amount = op.from_account, op.to_account, op.amount
+    if source_id == target_id:
+        _fail(422, "validation_error", "A transfer needs two different accounts.")
+    source = state.account(source_id, "The paying account does not exist.")
+    target = state.account(target_id, "The receiving account does not exist.")
+    if not _debit_allowed(source_id, source, amount):
+        _fail(409, "insufficient_funds", "The balance is too low for this transfer; nothing changed.")
+
+    at = state.timestamp()
+    transfer_id = state.new_id()
+    audit_id = state.new_id()
+    transfer = {
+        "from_account": source_id,
+        "to_account": target_id,
+        "from_username": source["username"],
+        "to_username": target["username"],
+        # Owners' user ids (never the treasury): the index behind "my transfers".
+        "parties": sorted({o for o in (source.get("owner_id"), target.get("owner_id")) if o}),
+        "amount": amount,
+        "currency": source["currency"],
+        "memo": op.memo,
+        "kind": KINDS[op.kind],
+        "status": "posted",
+        "reverses": op.reverses,
+        "reversed_by": None,
+        "created_at": at,
+        "created_by": op.caller["id"],
+        "audit_event_id": audit_id,
+        "request_id": op.request_id,
+    }
+    state.post(source_id, transfer_id, -amount, at)
+    state.post(target_id, transfer_id, amount, at)
+    state.transfers[transfer_id] = transfer
+    state.writes.append(("create", TRANSFERS, transfer_id, transfer))
+    if original is not None:
+        original["status"] = "reversed"
+        original["reversed_by"] = transfer_id
+        state.writes.append(("update", TRANSFERS, op.reverses,
+                             {"status": "reversed", "reversed_by": transfer_id}))
+    state.writes.append(("create", AUDIT, audit_id, {
+        "at": at,
+        "actor_id": op.caller["id"],
+        "actor_username": op.caller["username"],
+        "action": ACTIONS[op.kind],
+        "target": f"{TRANSFERS}/{transfer_id}",
+        "request_id": op.request_id,
+        "details": {"amount": amount, "from_account": source_id, "to_account": target_id,
+                    "reverses": op.reverses, "memo": op.memo},
+    }))
+    outcome = Outcome(201, body={"transfer": transfer_view(transfer_id, transfer)})
+    record = {
+        "caller_id": op.caller["id"],
+        "key": op.idempotency_key,
+        "request_hash": op.request_hash,
+        "status": outcome.status,
+        "response": outcome.body,
+        "transfer_id": transfer_id,
+        "created_at": at,
+        # Firestore TTL policy field: the record is deleted some time after this.
+        "expire_at": at + state.ttl,
+    }
+    state.idempotency[op.idempotency_id] = record
+    state.writes.append(("create", IDEMPOTENCY, op.idempotency_id, record))
+    return outcome
+
+
+def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_ttl):
+    """Applies `ops` in order; failed operations write nothing and do not affect others.
+
+    accounts / transfers / idempotency map document ids to the documents read
+    (None for a missing one). Returns a Plan whose writes include one update
+    per touched account with its final balance and chain head.
+    """
+    state = _BatchState(accounts, transfers, idempotency, now, new_id, idempotency_ttl)
+    outcomes = []
+    for op in ops:
+        try:
+            outcomes.append(_apply(op, state))
+        except _Failure as failure:
+            outcomes.append(failure.outcome)
+    for account_id in sorted(state.dirty_accounts):
+        account = state.accounts[account_id]
+        state.writes.append(("update", ACCOUNTS, account_id, {
+            "balance": account["balance"],
+            "head_hash": account["head_hash"],
+            "posting_count": account["posting_count"],
+            "updated_at": account["updated_at"],
+        }))
+    return Plan(outcomes, state.writes)
+
+
+def accounts_needed(ops, transfers):
+    """Account ids an operation list touches, given the transfers it reverses."""
+    ids = set()
+    for op in ops:
+        if op.kind == "reverse":
+            original = transfers.get(op.reverses)
+            if original:
+                ids.update((original["from_account"], original["to_account"]))
+        else:
+            ids.update((op.from_account, op.to_account))
+    ids.discard(None)
+    return ids

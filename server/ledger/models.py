@@ -1,0 +1,71 @@
+"""Request and response models of the ledger."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ..common import MAX_AMOUNT, StrictModel, page_model
+
+
+class Account(BaseModel):
+    id: str
+    owner_id: str | None
+    username: str
+    currency: str
+    balance: int = Field(description="Integer minor units.")
+    updated_at: str
+
+
+class Transfer(BaseModel):
+    id: str
+    from_account: str
+    to_account: str
+    from_username: str
+    to_username: str
+    amount: int
+    currency: str
+    memo: str | None
+    kind: Literal["transfer", "deposit", "reversal"]
+    status: Literal["posted", "reversed"]
+    reverses: str | None
+    created_at: str
+
+
+class Posting(BaseModel):
+    id: str
+    account_id: str
+    transfer_id: str
+    amount: int = Field(description="Signed: negative for a debit.")
+    balance_after: int
+    created_at: str
+    hash: str
+
+
+class TransferEnvelope(BaseModel):
+    transfer: Transfer
+
+
+class TransferRequest(StrictModel):
+    to: str = Field(min_length=1, max_length=64, description="Recipient username.", examples=["bob"])
+    amount: int = Field(ge=1, le=MAX_AMOUNT, description="Integer minor units (cents).", examples=[1250])
+    memo: str | None = Field(None, max_length=140, examples=["lunch"])
+
+
+class ReverseRequest(StrictModel):
+    reason: str = Field(min_length=1, max_length=500, examples=["sent to the wrong person"])
+
+
+class IdempotencyHeader(BaseModel):
+    """Required on every money-moving POST: 1-255 printable ASCII characters."""
+
+    idempotency_key: str = Field(alias="Idempotency-Key", min_length=1, max_length=255,
+                                 pattern=r"^[\x20-\x7e]+$")
+
+
+class TransferPath(BaseModel):
+    transfer_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+AccountPage = page_model(Account, "AccountPage")
+TransferPage = page_model(Transfer, "TransferPage")
+PostingPage = page_model(Posting, "PostingPage")

@@ -1,0 +1,81 @@
+"""HTTP routes of the ledger: accounts, transfers, deposits and reversals."""
+
+from flask_openapi3 import APIBlueprint, Tag
+
+from ..auth.service import require_admin, require_user, requires
+from ..common import ErrorBody, ListQuery
+from . import service
+from .models import (
+    Account,
+    AccountPage,
+    IdempotencyHeader,
+    PostingPage,
+    ReverseRequest,
+    TransferEnvelope,
+    TransferPage,
+    TransferPath,
+    TransferRequest,
+)
+
+BEARER = [{"bearer": []}]
+ERRORS = {401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody, 503: ErrorBody}
+MONEY_ERRORS = {409: ErrorBody, 503: ErrorBody}
+
+bp = APIBlueprint("ledger", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="ledger")],
+                  abp_security=BEARER, abp_responses=ERRORS)
+
+
+@bp.get("/accounts/me", responses={200: Account})
+@requires("user")
+def my_account():
+    return service.my_account(require_user())
+
+
+@bp.get("/accounts/me/postings", responses={200: PostingPage})
+@requires("user")
+def my_postings(query: ListQuery):
+    return service.list_postings(require_user(), query)
+
+
+@bp.post("/transfers", responses={201: TransferEnvelope, **MONEY_ERRORS})
+@requires("user")
+def create_transfer(header: IdempotencyHeader, body: TransferRequest):
+    """Moves money from the caller to another user, exactly once per Idempotency-Key."""
+    return service.create_transfer(require_user(), header.idempotency_key, body)
+
+
+@bp.get("/transfers", responses={200: TransferPage})
+@requires("user")
+def list_transfers(query: ListQuery):
+    return service.list_transfers(require_user(), query)
+
+
+@bp.get("/transfers/<transfer_id>", responses={200: TransferEnvelope})
+@requires("user")
+def get_transfer(path: TransferPath):
+    return service.get_transfer(require_user(), path.transfer_id)
+
+
+admin_bp = APIBlueprint("ledger_admin", __name__, url_prefix="/api/v1/admin", abp_tags=[Tag(name="admin")],
+                        abp_security=BEARER, abp_responses=ERRORS)
+
+
+@admin_bp.post("/deposits", responses={201: TransferEnvelope, **MONEY_ERRORS})
+@requires("admin")
+def create_deposit(header: IdempotencyHeader, body: TransferRequest):
+    """Issues money from the treasury to a user."""
+    return service.create_deposit(require_admin(), header.idempotency_key, body)
+
+
+@admin_bp.post("/transfers/<transfer_id>/reverse", responses={201: TransferEnvelope, **MONEY_ERRORS})
+@requires("admin")
+def reverse_transfer(path: TransferPath, header: IdempotencyHeader, body: ReverseRequest):
+    """Moves the money back in a new transfer; the original becomes `reversed`."""
+    return service.reverse_transfer(require_admin(), header.idempotency_key, path.transfer_id, body.reason)
+
+
+@admin_bp.get("/accounts", responses={200: AccountPage})
+@requires("admin")
+def list_accounts(query: ListQuery):
+    require_admin()
+    return service.list_accounts(query)

@@ -1,0 +1,118 @@
+"""Request plumbing: request ids, the JSON-body guard, security headers,
+health checks and the demo client's static files."""
+
+import logging
+import os
+import re
+import uuid
+
+from flask import current_app, g, jsonify, request, send_from_directory
+
+from .datastore import get_datastore
+from .errors import ApiError, validation_error
+
+log = logging.getLogger(__name__)
+
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def _assign_request_id():
+    supplied = request.headers.get("X-Request-ID", "")
+    g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+
+
+def _check_json_body():
+    """A body must be a JSON object; anything else is refused before any view runs."""
+    if request.method not in _BODY_METHODS:
+        return
+    if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
+        return  # no body: the view's model decides whether one was required
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise validation_error("The body is not valid JSON.", [{"field": "body", "message": "invalid JSON"}])
+    if not isinstance(body, dict):
+        raise validation_error("The body must be a JSON object.", [{"field": "body", "message": "not an object"}])
+
+
+def _content_security_policy():
+    connect = ["'self'"]
+    emulator_url = current_app.config.get("FIRESTORE_EMULATOR_PUBLIC_URL")
+    if emulator_url:
+        connect.append(emulator_url)
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src {' '.join(connect)}; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
+    )
+
+
+def _finish(response):
+    response.headers["X-Request-ID"] = getattr(g, "request_id", "") or uuid.uuid4().hex
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", current_app.config["CSP"])
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _register_health(app):
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        try:
+            get_datastore().ping()
+        except Exception as exc:  # any failure to answer means "not ready"
+            log.warning("readiness check failed: %r", exc)
+            return jsonify({"status": "unavailable", "error": {
+                "code": "unavailable", "message": "Firestore does not answer."}}), 503
+        return {"status": "ok"}
+
+    @app.get("/api/v1/client-config")
+    def client_config():
+        """What the demo client needs to know about this deployment."""
+        return {
+            "project_id": app.config["PROJECT_ID"],
+            "firestore_emulator_url": app.config.get("FIRESTORE_EMULATOR_PUBLIC_URL"),
+        }
+
+
+def _register_client(app):
+    """One exact route per file of client_demo/, so unknown API paths stay 404."""
+    client_dir = app.config.get("CLIENT_DIR") or os.path.join(
+        os.path.dirname(app.root_path), "client_demo")
+    if not os.path.isdir(client_dir):
+        return
+
+    def serve(filename):
+        return send_from_directory(client_dir, filename, max_age=0)
+
+    app.add_url_rule("/", "client_index", lambda: serve("index.html"))
+    for root, _dirs, files in os.walk(client_dir):
+        for name in files:
+            rel = os.path.relpath(os.path.join(root, name), client_dir).replace(os.sep, "/")
+            app.add_url_rule(f"/{rel}", f"client_file:{rel}", lambda rel=rel: serve(rel))
+
+
+def init_app(app):
+    app.config["CSP"] = _content_security_policy_for(app)
+    from .auth.service import enforce_view_role
+
+    app.before_request(_assign_request_id)
+    app.before_request(enforce_view_role)
+    app.before_request(_check_json_body)
+    app.after_request(_finish)
+    _register_health(app)
+    _register_client(app)
+
+
+def _content_security_policy_for(app):
+    with app.app_context():
+        return _content_security_policy()

@@ -1,0 +1,54 @@
+"""Sign up, log in, log out, and the admin screens' visibility, in the browser."""
+
+import pytest
+from conftest import PASSWORD, unique_name
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+pytestmark = pytest.mark.e2e
+
+
+def test_signup_logout_and_login_again(page, ui):
+    name = unique_name("sam")
+    ui.signup(page, name.upper())  # the server lower-cases usernames
+    expect(page.get_by_test_id("nav-user")).to_have_text(name)
+    expect(page.get_by_test_id("balance")).to_have_text("0.00 USD")
+    assert page.evaluate("() => Object.keys(sessionStorage).length") == 1
+
+    page.get_by_test_id("nav-logout").click()
+    expect(page.get_by_test_id("view-login")).to_be_visible()
+    expect(page.get_by_test_id("nav-user")).to_have_count(0)
+    assert page.evaluate("() => sessionStorage.length") == 0
+
+    page.get_by_test_id("login-username").fill(name)
+    page.get_by_test_id("login-password").fill("wrong password!")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("login-error")).to_contain_text("invalid_credentials")
+
+    ui.login(page, name)
+    expect(page.get_by_test_id("wallet-username")).to_have_text(name)
+
+
+def test_signup_errors_are_shown_next_to_the_form(page, ui, live_server):
+    taken = live_server.signup(unique_name("taken"))["user"]["username"]
+    ui.open(page, "/signup")
+    page.get_by_test_id("signup-username").fill(taken)
+    page.get_by_test_id("signup-password").fill(PASSWORD)
+    page.get_by_test_id("signup-submit").click()
+    expect(page.get_by_test_id("signup-error")).to_contain_text("username_taken")
+
+    page.get_by_test_id("signup-username").fill("No Spaces Allowed")
+    page.get_by_test_id("signup-submit").click()
+    error = page.get_by_test_id("signup-error")
+    expect(error).to_contain_text("validation_error")
+    expect(error.get_by_test_id("error-details")).to_contain_text("username")
+
+
+def test_a_revoked_session_returns_to_login(page, ui, live_server):
+    user = live_server.signup(unique_name("rev"))
+    ui.login(page, user["user"]["username"])
+    token = page.evaluate("() => sessionStorage.getItem(Object.keys(sessionStorage)[0])")
+    assert live_server.api("POST", "/api/v1/auth/logout", token).status_code == 204
+    page.get_by_test_id("balance-refresh").click()
+    expect(page.get_by_test_id("view-login")).to_be_visible()
+    expect(page.get_by_test_id("flash")).to_contain_text("log in again")
