@@ -36,16 +36,20 @@ def create_app(test_config=None):
              expose_headers=["X-Request-ID", "Idempotent-Replayed"])
 
     from . import cli
+    from .audit import routes as audit_routes
     from .auth import routes as auth_routes
     from .auth import service as auth_service
     from .ledger import routes as ledger_routes
     from .ledger import service as ledger_service
+    from .posts import routes as posts_routes
 
     auth_service.init_app(app)
     ledger_service.init_app(app)
-    app.register_api(auth_routes.bp)
-    app.register_api(ledger_routes.bp)
-    app.register_api(ledger_routes.admin_bp)
+    posts_routes.init_app(app)
+    audit_routes.init_app(app)
+    for blueprint in (auth_routes.bp, ledger_routes.bp, ledger_routes.admin_bp,
+                      posts_routes.bp, posts_routes.admin_bp, audit_routes.admin_bp):
+        app.register_api(blueprint)
     cli.init_app(app)
     app.extensions["shutdown"] = lambda: _shutdown(app)
     app.add_url_rule("/api/v1/openapi.json", "openapi_document", lambda: _openapi_document(app))
