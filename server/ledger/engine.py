@@ -136,8 +136,9 @@ def _fail(status, code, message):
 class _BatchState:
     """The documents of one batch as the operations so far have left them."""
 
-    def __init__(self, accounts, transfers, idempotency, now, new_id, ttl):
+    def __init__(self, accounts, transfers, idempotency, now, new_id, ttl, new_accounts=()):
         self.accounts = {k: copy.deepcopy(v) for k, v in accounts.items() if v is not None}
+        self.new_accounts = set(new_accounts)
         self.transfers = {k: copy.deepcopy(v) for k, v in transfers.items() if v is not None}
         self.idempotency = {k: v for k, v in idempotency.items() if v is not None}
         self.dirty_accounts = set()
@@ -277,14 +278,16 @@ def _apply(op: Operation, state: _BatchState):
     return outcome
 
 
-def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_ttl):
+def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_ttl, new_accounts=()):
     """Applies `ops` in order; failed operations write nothing and do not affect others.
 
     accounts / transfers / idempotency map document ids to the documents read
-    (None for a missing one). Returns a Plan whose writes include one update
+    (None for a missing one); `new_accounts` names accounts given in
+    `accounts` that do not exist yet (the treasury, before the first deposit)
+    and are created by this batch if it touches them. Returns a Plan whose writes include one update
     per touched account with its final balance and chain head.
     """
-    state = _BatchState(accounts, transfers, idempotency, now, new_id, idempotency_ttl)
+    state = _BatchState(accounts, transfers, idempotency, now, new_id, idempotency_ttl, new_accounts)
     outcomes = []
     for op in ops:
         try:
@@ -293,6 +296,9 @@ def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_t
             outcomes.append(failure.outcome)
     for account_id in sorted(state.dirty_accounts):
         account = state.accounts[account_id]
+        if account_id in state.new_accounts:
+            state.writes.append(("create", ACCOUNTS, account_id, account))
+            continue
         state.writes.append(("update", ACCOUNTS, account_id, {
             "balance": account["balance"],
             "head_hash": account["head_hash"],

@@ -122,7 +122,6 @@ def list_accounts(query):
 def init_app(app):
     config = app.config
     store = LedgerStore(get_datastore_for(app), config["IDEMPOTENCY_TTL_HOURS"], config["LEDGER_CURRENCY"])
-    store.ensure_treasury()
     if config["LEDGER_MODE"] == "naive":
         writer = DirectWriter(store)
     else:

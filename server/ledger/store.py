@@ -19,10 +19,13 @@ class LedgerStore:
         self.idempotency_ttl = dt.timedelta(hours=idempotency_ttl_hours)
         self.currency = currency
 
+    def new_treasury(self):
+        return new_account(None, "treasury", self.currency, kind="treasury")
+
     def ensure_treasury(self):
+        """Creates the treasury account if the first deposit has not already done so."""
         try:
-            self.datastore.doc(ACCOUNTS, TREASURY_ID).create(
-                new_account(None, "treasury", self.currency, kind="treasury"))
+            self.datastore.doc(ACCOUNTS, TREASURY_ID).create(self.new_treasury())
         except gexc.Conflict:
             pass  # already there
 
@@ -50,7 +53,11 @@ class LedgerStore:
             reversed_ids = sorted({op.reverses for op in ops if op.kind == "reverse"})
             transfers = self._read(engine.TRANSFERS, reversed_ids, transaction)
             accounts = self._read(ACCOUNTS, sorted(engine.accounts_needed(ops, transfers)), transaction)
-            plan = engine.plan_batch(ops, accounts, transfers, idem, utcnow, new_id, self.idempotency_ttl)
+            missing_treasury = TREASURY_ID in accounts and accounts[TREASURY_ID] is None
+            if missing_treasury:
+                accounts[TREASURY_ID] = self.new_treasury()
+            plan = engine.plan_batch(ops, accounts, transfers, idem, utcnow, new_id, self.idempotency_ttl,
+                                     new_accounts={TREASURY_ID} if missing_treasury else ())
             for method, collection, doc_id, data in plan.writes:
                 getattr(transaction, method)(self.datastore.doc(collection, doc_id), data)
             return plan.outcomes
@@ -80,6 +87,7 @@ class LedgerStore:
         return paginate(query, ref, limit, cursor)
 
     def all_accounts(self, limit, cursor):
+        self.ensure_treasury()
         ref = self.datastore.collection(ACCOUNTS)
         query = ref.order_by("created_at", direction=gfs.Query.DESCENDING)
         return paginate(query, ref, limit, cursor)
