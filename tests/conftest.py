@@ -82,14 +82,20 @@ class LiveServer:
     def __init__(self, app, url):
         self.app = app
         self.url = url
-        self.http = requests.Session()
+        self._local = threading.local()
         self._admin = None
 
     def api(self, method, path, token=None, **kwargs):
         headers = kwargs.pop("headers", {}) or {}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return self.http.request(method, f"{self.url}{path}", headers=headers, timeout=60, **kwargs)
+        return self.http().request(method, f"{self.url}{path}", headers=headers, timeout=60, **kwargs)
+
+    def http(self):
+        """One keep-alive session per thread (requests.Session is not thread-safe)."""
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        return self._local.session
 
     def signup(self, username=None, password=PASSWORD):
         username = username or unique_name()

@@ -1,0 +1,121 @@
+"""Request and response models of posts, comments and moderation (they also feed the OpenAPI document).
+
+Lengths are counted in characters (Unicode code points). Text is kept exactly
+as sent: nothing is stripped or escaped; only text that is empty, blank
+(whitespace or invisible characters only) or not encodable (lone surrogates)
+is refused, and titles may not hold control characters.
+"""
+
+import unicodedata
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from ..common import ListQuery, StrictModel, page_model
+
+STATUSES = ("pending", "approved", "rejected")
+Status = Literal["pending", "approved", "rejected"]
+
+# Categories that show nothing on screen: whitespace (Z*), controls (Cc), format (Cf, e.g. U+200B).
+_INVISIBLE = {"Zs", "Zl", "Zp", "Cc", "Cf"}
+
+
+def _check_text(value: str) -> str:
+    if any(unicodedata.category(ch) == "Cs" for ch in value):
+        raise ValueError("text must not contain lone surrogates")
+    if all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in value):
+        raise ValueError("text must not be blank")
+    return value
+
+
+def _check_title(value: str) -> str:
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value):
+        raise ValueError("title must not contain control characters or line breaks")
+    return _check_text(value)
+
+
+def _text(max_length, description, check=_check_text):
+    return Annotated[str, Field(min_length=1, max_length=max_length, description=description),
+                     AfterValidator(check)]
+
+
+Title = _text(200, "1-200 characters, no control characters, not blank.", _check_title)
+PostBody = _text(10_000, "1-10000 characters, not blank; stored and returned as given.")
+CommentBody = _text(2_000, "1-2000 characters, not blank; stored and returned as given.")
+Reason = _text(500, "1-500 characters, not blank.")
+
+
+class PostCreate(StrictModel):
+    title: Title = Field(examples=["Hello"])
+    body: PostBody = Field(examples=["My first post."])
+
+
+class PostUpdate(StrictModel):
+    """At least one of title and body; the post goes back to `pending`."""
+
+    # Omitted means "unchanged"; an explicit null is refused (strict str).
+    title: Title = None
+    body: PostBody = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self):
+        if self.title is None and self.body is None:
+            raise ValueError("give a title, a body or both")
+        return self
+
+
+class CommentCreate(StrictModel):
+    body: CommentBody = Field(examples=["Nice post!"])
+
+
+class RejectRequest(StrictModel):
+    reason: Reason = Field(examples=["off topic"])
+
+
+class PostPath(BaseModel):
+    post_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class ModerationQuery(ListQuery):
+    status: Status = Field("pending", description="Which posts to list.")
+
+
+class Moderation(BaseModel):
+    by: str = Field(description="Username of the moderator.")
+    by_id: str | None = Field(description="User id of the moderator.")
+    at: str
+    reason: str | None
+
+
+class Post(BaseModel):
+    id: str
+    author_id: str
+    author_username: str
+    title: str
+    body: str
+    status: Status
+    comment_count: int
+    created_at: str
+    updated_at: str
+    moderation: Moderation | None
+
+
+class Comment(BaseModel):
+    id: str
+    post_id: str
+    author_id: str
+    author_username: str
+    body: str
+    created_at: str
+
+
+class PostEnvelope(BaseModel):
+    post: Post
+
+
+class CommentEnvelope(BaseModel):
+    comment: Comment
+
+
+PostPage = page_model(Post, "PostPage")
+CommentPage = page_model(Comment, "CommentPage")

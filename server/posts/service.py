@@ -1,0 +1,182 @@
+"""Posts, comments and moderation: who may see and do what, and the documents that result.
+
+Visibility: an approved post and its comments are public; a pending or
+rejected one exists only for its author and admins (404 for everyone else,
+never 403, so its existence does not leak). Comments are accepted on
+approved posts only.
+"""
+
+from flask import current_app
+
+from ..common import new_id, rfc3339, utcnow
+from ..errors import conflict, forbidden, not_found
+from .store import Change, Gone, PostStore
+
+
+def get_store() -> PostStore:
+    return current_app.extensions["posts"]
+
+
+def post_view(post_id, doc):
+    moderation = doc.get("moderation")
+    return {
+        "id": post_id,
+        "author_id": doc["author_id"],
+        "author_username": doc["author_username"],
+        "title": doc["title"],
+        "body": doc["body"],
+        "status": doc["status"],
+        "comment_count": doc["comment_count"],
+        "created_at": rfc3339(doc["created_at"]),
+        "updated_at": rfc3339(doc["updated_at"]),
+        "moderation": None if not moderation else {
+            "by": moderation["by"], "by_id": moderation.get("by_id"),
+            "at": rfc3339(moderation["at"]), "reason": moderation.get("reason"),
+        },
+    }
+
+
+def comment_view(comment_id, doc):
+    return {
+        "id": comment_id,
+        "post_id": doc["post_id"],
+        "author_id": doc["author_id"],
+        "author_username": doc["author_username"],
+        "body": doc["body"],
+        "created_at": rfc3339(doc["created_at"]),
+    }
+
+
+def _is_admin(caller):
+    return bool(caller) and caller["role"] == "admin"
+
+
+def _visible(doc, caller):
+    """Whether `caller` (None when anonymous) may see the post at all."""
+    if doc is None:
+        return False
+    return doc["status"] == "approved" or _is_admin(caller) or (caller and caller["id"] == doc["author_id"])
+
+
+def _visible_post(post_id, caller):
+    doc = get_store().post(post_id)
+    if not _visible(doc, caller):
+        raise not_found("No such post.")
+    return doc
+
+
+def _page(snapshots_and_cursor, view):
+    snapshots, next_cursor = snapshots_and_cursor
+    return {"items": [view(s.id, s.to_dict()) for s in snapshots], "next_cursor": next_cursor}
+
+
+# --- posts --------------------------------------------------------------------
+
+
+def create_post(caller, body):
+    now = utcnow()
+    post_id = new_id()
+    doc = {
+        "author_id": caller["id"], "author_username": caller["username"],
+        "title": body.title, "body": body.body, "status": "pending", "comment_count": 0,
+        "created_at": now, "updated_at": now, "moderation": None,
+    }
+    get_store().create_post(post_id, doc, caller)
+    return {"post": post_view(post_id, doc)}
+
+
+def get_post(caller, post_id):
+    return {"post": post_view(post_id, _visible_post(post_id, caller))}
+
+
+def _change(post_id, caller, decide):
+    doc = get_store().change_post(post_id, decide, caller)
+    return None if doc is None else {"post": post_view(post_id, doc)}
+
+
+def update_post(caller, post_id, body):
+    changes = {name: value for name, value in (("title", body.title), ("body", body.body)) if value is not None}
+
+    def decide(doc):
+        if not _visible(doc, caller):
+            raise not_found("No such post.")
+        if doc["author_id"] != caller["id"]:
+            raise forbidden("Only the author can edit a post.")
+        return Change("post.update", {**changes, "status": "pending", "moderation": None, "updated_at": utcnow()},
+                      {"fields": sorted(changes), "from_status": doc["status"]})
+
+    return _change(post_id, caller, decide)
+
+
+def delete_post(caller, post_id):
+    def decide(doc):
+        if not _visible(doc, caller):
+            raise not_found("No such post.")
+        if doc["author_id"] != caller["id"] and not _is_admin(caller):
+            raise forbidden("Only the author or an admin can delete a post.")
+        return Change("post.delete", None, {"status": doc["status"], "comment_count": doc["comment_count"],
+                                            "author_id": doc["author_id"]})
+
+    _change(post_id, caller, decide)
+
+
+def _moderate(admin, post_id, status, reason=None):
+    action = "post.approve" if status == "approved" else "post.reject"
+
+    def decide(doc):
+        if doc is None:
+            raise not_found("No such post.")
+        if doc["status"] == status:
+            raise conflict(f"The post is already {status}.")
+        now = utcnow()
+        moderation = {"by": admin["username"], "by_id": admin["id"], "at": now, "reason": reason}
+        details = {"from_status": doc["status"], "reason": reason}
+        return Change(action, {"status": status, "moderation": moderation, "updated_at": now}, details)
+
+    return _change(post_id, admin, decide)
+
+
+def approve_post(admin, post_id):
+    return _moderate(admin, post_id, "approved")
+
+
+def reject_post(admin, post_id, reason):
+    return _moderate(admin, post_id, "rejected", reason)
+
+
+def list_feed(query):
+    return _page(get_store().posts_with_status("approved", query.limit, query.cursor), post_view)
+
+
+def list_mine(caller, query):
+    return _page(get_store().posts_of(caller["id"], query.limit, query.cursor), post_view)
+
+
+def list_queue(query):
+    return _page(get_store().posts_with_status(query.status, query.limit, query.cursor), post_view)
+
+
+# --- comments -----------------------------------------------------------------
+
+
+def add_comment(caller, post_id, body):
+    post = get_store().post(post_id)
+    if post is None or post["status"] != "approved":
+        raise not_found("No such post, or it does not take comments.")
+    comment_id = new_id()
+    doc = {"post_id": post_id, "author_id": caller["id"], "author_username": caller["username"],
+           "body": body.body, "created_at": utcnow()}
+    try:
+        get_store().add_comment(comment_id, doc, caller)
+    except Gone as exc:
+        raise not_found("No such post, or it does not take comments.") from exc
+    return {"comment": comment_view(comment_id, doc)}
+
+
+def list_comments(caller, post_id, query):
+    _visible_post(post_id, caller)
+    return _page(get_store().comments_of(post_id, query.limit, query.cursor), comment_view)
+
+
+def init_app(app):
+    app.extensions["posts"] = PostStore(app.extensions["datastore"])

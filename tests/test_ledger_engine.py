@@ -1,0 +1,278 @@
+"""Unit tests of the ledger's pure rules and of the group-commit writer, with fakes."""
+
+import datetime as dt
+import itertools
+import threading
+import time
+
+import pytest
+from google.api_core import exceptions as gexc
+
+from server.ledger import engine
+from server.ledger.accounts import GENESIS_HASH, TREASURY_ID, new_account
+from server.ledger.engine import Operation, plan_batch
+from server.ledger.writer import GroupCommitWriter
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+TTL = dt.timedelta(hours=48)
+
+
+def clock():
+    ticks = itertools.count()
+    return lambda: T0 + dt.timedelta(seconds=next(ticks))
+
+
+def ids():
+    counter = itertools.count(1)
+    return lambda: f"id{next(counter)}"
+
+
+def accounts(**balances):
+    docs = {}
+    for name, balance in balances.items():
+        doc = new_account(None if name == TREASURY_ID else name, name, "USD",
+                          kind="treasury" if name == TREASURY_ID else "user")
+        doc["balance"] = balance
+        docs[name] = doc
+    return docs
+
+
+def transfer(src, dst, amount, key=None, memo=None):
+    return Operation(kind="transfer", caller={"id": src, "username": src}, idempotency_key=key or f"{src}-{dst}-{amount}",
+                     request_hash=engine.request_hash("transfer", to=dst, amount=amount, memo=memo),
+                     from_account=src, to_account=dst, amount=amount, memo=memo)
+
+
+def plan(ops, accts, transfers=None, idem=None):
+    return plan_batch(ops, accts, transfers or {}, idem or {}, clock(), ids(), TTL)
+
+
+def writes_of(result, collection, method=None):
+    return [w for w in result.writes if w[1] == collection and (method is None or w[0] == method)]
+
+
+def test_transfer_writes_two_postings_summing_to_zero_and_its_audit_event():
+    result = plan([transfer("alice", "bob", 300)], accounts(alice=1000, bob=0))
+    outcome, = result.outcomes
+    assert outcome.status == 201 and not outcome.replayed
+    postings = [w[3] for w in writes_of(result, "postings", "create")]
+    assert sorted(p["amount"] for p in postings) == [-300, 300]
+    assert {p["account_id"]: p["balance_after"] for p in postings} == {"alice": 700, "bob": 300}
+    assert all(p["prev_hash"] == GENESIS_HASH and p["seq"] == 1 for p in postings)
+    transfer_doc = writes_of(result, "transfers", "create")[0][3]
+    audit_id, audit_doc = writes_of(result, "audit", "create")[0][2:]
+    assert transfer_doc["audit_event_id"] == audit_id
+    assert audit_doc["action"] == "transfer.create"
+    assert len(writes_of(result, "idempotency", "create")) == 1
+    updates = {w[2]: w[3] for w in writes_of(result, "accounts", "update")}
+    assert updates["alice"]["balance"] == 700 and updates["bob"]["balance"] == 300
+    assert updates["alice"]["head_hash"] == [p for p in postings if p["account_id"] == "alice"][0]["hash"]
+
+
+def test_chain_links_across_operations_in_one_batch():
+    result = plan([transfer("alice", "bob", 100, key="a"), transfer("alice", "bob", 200, key="b")],
+                  accounts(alice=1000, bob=0))
+    alice = [w[3] for w in writes_of(result, "postings") if w[3]["account_id"] == "alice"]
+    assert [p["seq"] for p in alice] == [1, 2]
+    assert alice[1]["prev_hash"] == alice[0]["hash"]
+    assert alice[1]["hash"] == engine.posting_hash(alice[1])
+    assert [p["balance_after"] for p in alice] == [900, 700]
+
+
+def test_insufficient_funds_writes_nothing_and_spares_the_rest_of_the_batch():
+    result = plan([transfer("alice", "bob", 5000, key="big"), transfer("alice", "bob", 10, key="small")],
+                  accounts(alice=100, bob=0))
+    failed, ok = result.outcomes
+    assert failed.error[:2] == (409, "insufficient_funds")
+    assert ok.status == 201
+    assert len(writes_of(result, "transfers")) == 1
+    assert {w[2]: w[3]["balance"] for w in writes_of(result, "accounts")} == {"alice": 90, "bob": 10}
+
+
+def test_exact_balance_can_be_spent_but_not_one_cent_more():
+    ok = plan([transfer("alice", "bob", 100)], accounts(alice=100, bob=0)).outcomes[0]
+    short = plan([transfer("alice", "bob", 101)], accounts(alice=100, bob=0)).outcomes[0]
+    assert ok.status == 201
+    assert short.error[1] == "insufficient_funds"
+
+
+def test_treasury_may_go_negative():
+    deposit = Operation(kind="deposit", caller={"id": "adm", "username": "adm"}, idempotency_key="d",
+                        request_hash="h", from_account=TREASURY_ID, to_account="bob", amount=500)
+    result = plan([deposit], accounts(treasury=0, bob=0))
+    assert result.outcomes[0].status == 201
+    assert {w[2]: w[3]["balance"] for w in writes_of(result, "accounts")} == {TREASURY_ID: -500, "bob": 500}
+
+
+def test_missing_treasury_is_created_by_the_first_deposit():
+    deposit = Operation(kind="deposit", caller={"id": "adm", "username": "adm"}, idempotency_key="d",
+                        request_hash="h", from_account=TREASURY_ID, to_account="bob", amount=5)
+    accts = accounts(treasury=0, bob=0)
+    result = plan_batch([deposit], accts, {}, {}, clock(), ids(), TTL, new_accounts={TREASURY_ID})
+    created = writes_of(result, "accounts", "create")
+    assert [w[2] for w in created] == [TREASURY_ID]
+    assert created[0][3]["balance"] == -5
+
+
+def test_same_key_in_one_batch_replays_or_conflicts():
+    first = transfer("alice", "bob", 100, key="k")
+    same = transfer("alice", "bob", 100, key="k")
+    different = transfer("alice", "bob", 999, key="k")
+    result = plan([first, same, different], accounts(alice=1000, bob=0))
+    a, b, c = result.outcomes
+    assert a.status == 201 and b.status == 201 and b.replayed
+    assert b.body == a.body
+    assert c.error[1] == "idempotency_conflict"
+    assert len(writes_of(result, "transfers")) == 1
+
+
+def test_stored_key_replays_without_moving_money():
+    op = transfer("alice", "bob", 100, key="k")
+    stored = {"request_hash": op.request_hash, "status": 201, "response": {"transfer": {"id": "t1"}}}
+    result = plan([op], accounts(alice=1000, bob=0), idem={op.idempotency_id: stored})
+    assert result.outcomes[0].replayed and result.outcomes[0].body == {"transfer": {"id": "t1"}}
+    assert result.writes == []
+
+
+def test_keys_are_scoped_to_the_caller():
+    assert engine.idempotency_id("alice", "k") != engine.idempotency_id("bob", "k")
+
+
+def _original(amount=300, status="posted", kind="transfer"):
+    return {"from_account": "alice", "to_account": "bob", "amount": amount, "status": status, "kind": kind}
+
+
+def reverse(transfer_id="t1", key="r"):
+    return Operation(kind="reverse", caller={"id": "adm", "username": "adm"}, idempotency_key=key,
+                     request_hash=engine.request_hash("reverse", transfer=transfer_id, key=key),
+                     reverses=transfer_id, memo="oops")
+
+
+def test_reversal_moves_money_back_and_marks_the_original():
+    result = plan([reverse()], accounts(alice=700, bob=300), transfers={"t1": _original()})
+    assert result.outcomes[0].status == 201
+    body = result.outcomes[0].body["transfer"]
+    assert (body["kind"], body["from_account"], body["to_account"], body["reverses"]) == \
+        ("reversal", "bob", "alice", "t1")
+    assert ("update", "transfers", "t1", {"status": "reversed", "reversed_by": body["id"]}) in result.writes
+
+
+def test_double_reversal_in_one_batch_conflicts():
+    result = plan([reverse(key="r1"), reverse(key="r2")], accounts(alice=700, bob=300),
+                  transfers={"t1": _original()})
+    assert result.outcomes[0].status == 201
+    assert result.outcomes[1].error[:2] == (409, "conflict")
+
+
+@pytest.mark.parametrize("original,code", [
+    (_original(status="reversed"), "conflict"),
+    (_original(kind="reversal"), "conflict"),
+    (_original(amount=5000), "insufficient_funds"),
+    (None, "not_found"),
+])
+def test_reversal_refusals(original, code):
+    transfers = {"t1": original} if original else {}
+    result = plan([reverse()], accounts(alice=700, bob=300), transfers=transfers)
+    assert result.outcomes[0].error[1] == code
+    assert result.writes == []
+
+
+def test_unknown_account_is_404():
+    result = plan([transfer("alice", "ghost", 1)], accounts(alice=100))
+    assert result.outcomes[0].error[:2] == (404, "not_found")
+
+
+# --- the writer, with a fake store --------------------------------------------------
+
+class FakeStore:
+    """Answers each operation 201 after `failures` raised exceptions; records batch sizes."""
+
+    def __init__(self, failures=(), delay=0.0):
+        self.failures = list(failures)
+        self.delay = delay
+        self.batches = []
+
+    def run_batch(self, ops):
+        time.sleep(self.delay)
+        if self.failures:
+            raise self.failures.pop(0)
+        self.batches.append(len(ops))
+        return [engine.Outcome(201, body={"key": op.idempotency_key}) for op in ops]
+
+
+def submit_all(writer, ops):
+    results = [None] * len(ops)
+
+    def run(i):
+        results[i] = writer.submit(ops[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(ops))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_writer_groups_concurrent_operations_and_answers_each_its_own():
+    store = FakeStore(delay=0.02)
+    writer = GroupCommitWriter(store, batch_max=100, linger_ms=1)
+    try:
+        ops = [transfer(f"u{i}", "bob", 1, key=f"k{i}") for i in range(60)]
+        results = submit_all(writer, ops)
+    finally:
+        writer.stop()
+    assert [r.body["key"] for r in results] == [f"k{i}" for i in range(60)]
+    assert sum(store.batches) == 60
+    assert len(store.batches) < 60  # grouped
+
+
+def test_writer_keeps_each_commit_under_the_write_limit():
+    store = FakeStore(delay=0.05)
+    writer = GroupCommitWriter(store, batch_max=1000, linger_ms=1)
+    try:
+        submit_all(writer, [transfer(f"a{i}", f"b{i}", 1, key=f"k{i}") for i in range(200)])
+    finally:
+        writer.stop()
+    # 6 writes per transfer plus its two new accounts must stay under 450 per commit.
+    assert max(store.batches) * 8 <= 450
+
+
+def test_writer_retries_aborted_commits_with_backoff():
+    store = FakeStore(failures=[gexc.Aborted("contention"), ValueError("x")])
+    store.failures[1].__cause__ = gexc.Aborted("again")
+    writer = GroupCommitWriter(store, backoff_base=0.001)
+    try:
+        outcome = writer.submit(transfer("a", "b", 1))
+    finally:
+        writer.stop()
+    assert outcome.status == 201
+
+
+def test_writer_answers_503_when_the_datastore_stays_down():
+    store = FakeStore(failures=[gexc.ServiceUnavailable("down")] * 10)
+    writer = GroupCommitWriter(store, max_attempts=3, backoff_base=0.001)
+    try:
+        outcome = writer.submit(transfer("a", "b", 1))
+    finally:
+        writer.stop()
+    assert outcome.error[:2] == (503, "unavailable")
+    assert store.batches == []
+
+
+def test_writer_isolates_an_operation_that_breaks_its_batch():
+    class PoisonStore(FakeStore):
+        def run_batch(self, ops):
+            if any(op.idempotency_key == "poison" for op in ops):
+                raise RuntimeError("bad document")
+            return super().run_batch(ops)
+
+    store = PoisonStore(delay=0.01)
+    writer = GroupCommitWriter(store, linger_ms=20)
+    try:
+        results = submit_all(writer, [transfer("a", "b", 1, key="poison")] +
+                             [transfer("a", "b", 1, key=f"ok{i}") for i in range(5)])
+    finally:
+        writer.stop()
+    assert results[0].status == 500
+    assert all(r.status == 201 for r in results[1:])
