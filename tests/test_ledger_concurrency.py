@@ -44,7 +44,7 @@ def test_800_concurrent_transfers_with_a_hot_account_and_retries(live_server, ap
             if item is None:
                 return
             i, (src, dst, amount, key, retry) = item
-            for attempt in range(2 if retry else 1):
+            for _attempt in range(2 if retry else 1):
                 resp = live_server.api("POST", "/api/v1/transfers", src["token"],
                                        json={"to": dst["user"]["username"], "amount": amount},
                                        headers={"Idempotency-Key": key})
@@ -68,7 +68,7 @@ def test_800_concurrent_transfers_with_a_hot_account_and_retries(live_server, ap
     assert set(outcomes) <= allowed, outcomes
     retried = sum(1 for p in plan if p[4])
     assert sum(outcomes.values()) == TRANSFERS + retried
-    for i, seen in attempts.items():
+    for seen in attempts.values():
         if len(seen) == 2 and seen[0] == (201, False):
             assert seen[1] == (201, True)  # a retry after success is a replay, never a second transfer
         assert seen[0][1] is False

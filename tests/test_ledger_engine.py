@@ -38,7 +38,8 @@ def accounts(**balances):
 
 
 def transfer(src, dst, amount, key=None, memo=None):
-    return Operation(kind="transfer", caller={"id": src, "username": src}, idempotency_key=key or f"{src}-{dst}-{amount}",
+    return Operation(kind="transfer", caller={"id": src, "username": src},
+                     idempotency_key=key or f"{src}-{dst}-{amount}",
                      request_hash=engine.request_hash("transfer", to=dst, amount=amount, memo=memo),
                      from_account=src, to_account=dst, amount=amount, memo=memo)
 
