@@ -24,7 +24,9 @@ fi
 
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-stamp=.venv/.installed-$(cat requirements.txt requirements-test.txt | sha1sum | cut -c1-12)$($want_test && echo -test)
+suffix=""
+$want_test && suffix="-test"
+stamp=.venv/.installed-$(cat requirements.txt requirements-test.txt | sha1sum | cut -c1-12)$suffix
 if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
   if $want_test; then

@@ -1,0 +1,43 @@
+"""Demo data for the run command: an admin, three users, money and posts.
+
+Idempotent: running it again finds the users and replays the same
+Idempotency-Keys, so nothing is created twice.
+"""
+
+from .auth import service as auth_service
+from .errors import ApiError
+from .ledger import service as ledger_service
+from .ledger.models import TransferRequest
+
+DEMO_PASSWORD = "demo-password"
+ADMIN = "admin"
+USERS = ("alice", "bob", "carol")
+
+
+def _ensure_user(username, admin=False):
+    user_id, doc = auth_service.find_user_by_username(username)
+    if user_id is None:
+        if admin:
+            user_id, _ = auth_service.create_admin(username, DEMO_PASSWORD)
+        else:
+            user_id = auth_service.create_user(username, DEMO_PASSWORD)[0]
+        _, doc = auth_service.find_user_by_username(username)
+    return {"id": user_id, "username": username, "role": doc["role"]}
+
+
+def _money(create, caller, key, to, amount, memo):
+    try:
+        create(caller, f"demo-seed-{key}", TransferRequest(to=to, amount=amount, memo=memo))
+    except ApiError as exc:  # e.g. alice already spent what the replay would need
+        if exc.code != "insufficient_funds":
+            raise
+
+
+def seed(say=print):
+    admin = _ensure_user(ADMIN, admin=True)
+    users = {name: _ensure_user(name) for name in USERS}
+    _money(ledger_service.create_deposit, admin, "deposit-alice", "alice", 50_000, "welcome bonus")
+    _money(ledger_service.create_deposit, admin, "deposit-bob", "bob", 25_000, "welcome bonus")
+    _money(ledger_service.create_transfer, users["alice"], "alice-bob", "bob", 1_250, "pizza")
+    say(f"demo users (password {DEMO_PASSWORD!r}): {ADMIN} (admin), {', '.join(USERS)}")
+
