@@ -4,6 +4,7 @@ import logging
 
 from flask_cors import CORS
 from flask_openapi3 import Info, OpenAPI
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, datastore, errors, limits, web
 from .common import ErrorBody
@@ -31,6 +32,9 @@ def create_app(test_config=None):
     datastore.init_app(app)
     web.init_app(app)
     limits.init_app(app)
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if app.config["CORS_ORIGINS"]:
         CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
              expose_headers=["X-Request-ID", "Idempotent-Replayed"])

@@ -5,6 +5,7 @@ import os
 import click
 from flask.cli import AppGroup, with_appcontext
 
+from .audit.cli import export_command, verify_command
 from .auth import service as auth_service
 from .auth.models import Credentials
 from .errors import ApiError
@@ -35,6 +36,8 @@ def create_admin_command(username):
 
 
 audit_cli = AppGroup("audit", help="Query, verify and export the audit trail.")
+audit_cli.add_command(verify_command)
+audit_cli.add_command(export_command)
 
 
 def init_app(app):

@@ -39,6 +39,8 @@ def from_environment():
         "SIGNUP_RATE_LIMIT": os.environ.get("SIGNUP_RATE_LIMIT", "30/minute"),
         "CONTENT_RATE_LIMIT": os.environ.get("CONTENT_RATE_LIMIT", "30/minute"),
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "true").lower() != "false",
+        # Proxies in front of the app whose X-Forwarded-For to trust (rate limits per address).
+        "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
         "CORS_ORIGINS": [o for o in os.environ.get("CORS_ORIGINS", "").split(",") if o],
         # Ledger writer: "group" (one writer, group commit) or "naive"
         # (one transaction per request, for the benchmark baseline only).

@@ -1,8 +1,36 @@
-"""HTTP routes of the operator's audit endpoints."""
+"""HTTP routes of the operator's audit endpoints: the filtered trail and the verifier."""
 
+from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
-admin_bp = APIBlueprint("audit_admin", __name__, url_prefix="/api/v1/admin", abp_tags=[Tag(name="audit")])
+from ..auth.service import requires
+from ..common import ErrorBody
+from ..datastore import get_datastore
+from . import store
+from .models import AuditPage, AuditQuery, VerifyReport
+from .verify import verify_datastore
+
+BEARER = [{"bearer": []}]
+ERRORS = {401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 503: ErrorBody}
+
+admin_bp = APIBlueprint("audit_admin", __name__, url_prefix="/api/v1/admin", abp_tags=[Tag(name="audit")],
+                        abp_security=BEARER, abp_responses=ERRORS)
+
+
+@admin_bp.get("/audit", responses={200: AuditPage})
+@requires("admin")
+def list_audit(query: AuditQuery):
+    """Audit events, newest first. `actor` is a username (case-insensitive) or a user id (32 hex
+    characters); `since` is inclusive, `until` exclusive; filters combine with AND."""
+    snapshots, next_cursor = store.list_events(get_datastore(), query)
+    return {"items": [store.event_view(s.id, s.to_dict()) for s in snapshots], "next_cursor": next_cursor}
+
+
+@admin_bp.get("/audit/verify", responses={200: VerifyReport})
+@requires("admin")
+def verify_audit():
+    """Proves the books: hash chains, balances, transfers and their audit events (see the report's problems)."""
+    return verify_datastore(get_datastore(), current_app.config)
 
 
 def init_app(app):

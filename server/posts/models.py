@@ -45,6 +45,11 @@ CommentBody = _text(2_000, "1-2000 characters, not blank; stored and returned as
 Reason = _text(500, "1-500 characters, not blank.")
 
 
+def _optional(schema):
+    """An omitted field, not a nullable one: no `default: null` on a string in the schema."""
+    schema.pop("default", None)
+
+
 class PostCreate(StrictModel):
     title: Title = Field(examples=["Hello"])
     body: PostBody = Field(examples=["My first post."])
@@ -54,8 +59,8 @@ class PostUpdate(StrictModel):
     """At least one of title and body; the post goes back to `pending`."""
 
     # Omitted means "unchanged"; an explicit null is refused (strict str).
-    title: Title = None
-    body: PostBody = None
+    title: Title = Field(None, json_schema_extra=_optional)
+    body: PostBody = Field(None, json_schema_extra=_optional)
 
     @model_validator(mode="after")
     def _something_to_change(self):

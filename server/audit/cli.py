@@ -1,0 +1,87 @@
+"""`flask --app server audit verify` and `flask --app server audit export`."""
+
+import csv
+import json
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..datastore import get_datastore
+from .models import parse_rfc3339
+from .store import export_events
+from .verify import MAX_PROBLEMS, verify_datastore
+
+CSV_FIELDS = ["id", "at", "actor_id", "actor_username", "action", "target", "request_id", "details"]
+
+
+class ProgressLines:
+    """Verifier progress as a line on stderr every few seconds and at the end of each phase."""
+
+    def __init__(self, interval=2.0):
+        self.interval = interval
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, phase, done, total, final):
+        now = time.monotonic()
+        if not final and now - self.last < self.interval:
+            return
+        self.last = now
+        of = f"/{total} ({100 * done / total:.0f}%)" if total else ""
+        click.echo(f"audit verify: {phase}: {done}{of}{' done' if final else ''}, "
+                   f"{now - self.started:.1f}s", err=True)
+
+
+@click.command("verify")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress lines on stderr (default: only when stderr is a terminal).")
+@click.option("--max-problems", type=click.IntRange(0, 1_000_000), default=MAX_PROBLEMS, show_default=True,
+              help="How many problems to list; all are counted.")
+@with_appcontext
+def verify_command(progress, max_problems):
+    """Verify hash chains, balances, transfers and ledger audit events; exit 1 on any problem."""
+    if progress is None:
+        progress = click.get_text_stream("stderr").isatty()
+    report = verify_datastore(get_datastore(), current_app.config, max_problems=max_problems,
+                              progress=ProgressLines() if progress else None)
+    click.echo(json.dumps(report, indent=2))
+    raise SystemExit(0 if report["ok"] else 1)
+
+
+def _time_option(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return parse_rfc3339(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def _csv_row(event):
+    row = dict(event, details=json.dumps(event["details"], sort_keys=True, ensure_ascii=False))
+    return ["" if row[name] is None else row[name] for name in CSV_FIELDS]
+
+
+@click.command("export")
+@click.option("--since", callback=_time_option, help="RFC 3339; events at or after this time.")
+@click.option("--until", callback=_time_option, help="RFC 3339; events strictly before this time.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@with_appcontext
+def export_command(since, until, fmt):
+    """Write audit events to stdout, oldest first, streamed page by page."""
+    if since and until and since >= until:
+        raise click.BadParameter("--since must be before --until")
+    out = click.get_text_stream("stdout")
+    writer = csv.writer(out) if fmt == "csv" else None
+    if writer:
+        writer.writerow(CSV_FIELDS)
+    count = 0
+    for event in export_events(get_datastore(), since, until):
+        if writer:
+            writer.writerow(_csv_row(event))
+        else:
+            out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+        count += 1
+    out.flush()
+    click.echo(f"audit export: {count} event(s)", err=True)

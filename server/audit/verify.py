@@ -1,0 +1,421 @@
+"""The verifier: proves from the stored documents alone that the books are intact.
+
+It reads everything at one consistent point in time (Firestore read_time)
+and streams through it in pages, so memory holds one page plus a little
+state per account, whatever the number of postings:
+
+1. accounts, by id: balance, head_hash and posting_count of each (the only
+   state kept for the whole run), and the sum of all balances;
+2. postings, by document id (`{account}_{seq:012d}`, so each account's chain
+   comes in seq order): each hash recomputed, each prev_hash link, seq 1..n
+   without gaps, balance_after running on, the chain's end against the
+   account's head_hash, posting_count and balance;
+3. postings by transfer_id merged with transfers by id (both ordered the
+   same way, so a merge join needs no lookups): each transfer has exactly
+   one debit and one credit of its amount on its own two accounts; its audit
+   event (fetched with get_all, one call per page) names it; reversals and
+   the transfers they reverse point at each other;
+4. ledger audit events, by id: each names a transfer that names it back.
+
+Each problem has a kind, a message and the paths of the documents involved.
+"""
+
+import datetime as dt
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from google.cloud.firestore_v1 import FieldFilter
+
+from ..common import rfc3339, utcnow
+from ..ledger import engine
+from ..ledger.accounts import COLLECTION as ACCOUNTS
+from ..ledger.accounts import GENESIS_HASH, TREASURY_ID
+from .events import COLLECTION as AUDIT
+from .store import scan
+
+PAGE_SIZE = 500
+MAX_PROBLEMS = 1000
+MAX_DOCUMENTS = 20  # per problem; the message gives the full count
+
+# The audit action that must accompany each kind of transfer.
+ACTION_OF_KIND = {engine.KINDS[op]: action for op, action in engine.ACTIONS.items()}
+
+ACCOUNT_FIELDS = {"balance": int, "head_hash": str, "posting_count": int}
+POSTING_FIELDS = {"account_id": str, "transfer_id": str, "amount": int, "balance_after": int, "seq": int,
+                  "prev_hash": str, "hash": str, "created_at": dt.datetime}
+TRANSFER_FIELDS = {"from_account": str, "to_account": str, "amount": int, "kind": str, "status": str}
+
+
+def _malformed(doc, fields):
+    """Names of fields missing or of the wrong type (bool is not an int here)."""
+    return [name for name, kind in fields.items()
+            if not isinstance(doc.get(name), kind) or (kind is int and isinstance(doc.get(name), bool))]
+
+
+def _posting_key(doc_id):
+    """(account_id, seq) from a posting id `{account}_{seq:012d}`, or None."""
+    account_id, sep, seq = doc_id.rpartition("_")
+    if not sep or not account_id or len(seq) != 12 or not seq.isdigit() or int(seq) < 1:
+        return None
+    return account_id, int(seq)
+
+
+def _posting_paths(account_id, first, last):
+    return [f"{engine.POSTINGS}/{engine.posting_id(account_id, s)}"
+            for s in range(first, min(last, first + MAX_DOCUMENTS - 1) + 1)]
+
+
+def _plain_id(value):
+    return value if isinstance(value, str) and value and "/" not in value else None
+
+
+@dataclass
+class _Account:
+    balance: int | None
+    head_hash: str | None
+    posting_count: int | None
+    seen: bool = False
+
+
+@dataclass
+class _Chain:
+    """Where the walk through one account's postings has got to."""
+
+    account_id: str
+    next_seq: int = 1
+    prev_hash: str = GENESIS_HASH
+    total: int = 0
+    balance_after: int = 0
+    last_path: str | None = None
+
+
+@dataclass
+class _Group:
+    """The postings that name one transfer (a few kept, the rest counted)."""
+
+    transfer_id: str
+    postings: list = field(default_factory=list)  # (path, account_id, amount)
+    count: int = 0
+
+
+class Report:
+    def __init__(self, max_problems=MAX_PROBLEMS):
+        self.max_problems = max_problems
+        self.problems = []
+        self.kinds = Counter()
+
+    def add(self, kind, message, *documents):
+        self.kinds[kind] += 1
+        if len(self.problems) < self.max_problems:
+            self.problems.append({"kind": kind, "message": message,
+                                  "documents": [d for d in documents if d][:MAX_DOCUMENTS]})
+
+    @property
+    def count(self):
+        return sum(self.kinds.values())
+
+
+class Verifier:
+    """One run over one Firestore database; `run()` returns the report dict.
+
+    `progress(phase, done, total, final)` is called after every page.
+    """
+
+    def __init__(self, client, page_size=PAGE_SIZE, max_problems=MAX_PROBLEMS, progress=None, read_time=None):
+        self.client = client
+        self.page_size = page_size
+        self.progress = progress
+        self.read_time = read_time
+        self.report = Report(max_problems)
+        self.accounts = {}
+        self.mismatched_accounts = []
+        self.counts = Counter()
+
+    # --- plumbing ---------------------------------------------------------------
+
+    def _pages(self, query, phase, total=None):
+        done = 0
+        for page in scan(query, self.page_size, self.read_time):
+            done += len(page)
+            yield page
+            if self.progress:
+                self.progress(phase, done, total, False)
+        if self.progress:
+            self.progress(phase, done, total, True)
+
+    def _get_all(self, collection, ids):
+        """{id: document} of those of `ids` that exist, read at the snapshot time."""
+        ids = sorted({i for i in map(_plain_id, ids) if i})
+        if not ids:
+            return {}
+        refs = [self.client.collection(collection).document(i) for i in ids]
+        return {snap.id: snap.to_dict() for snap in self.client.get_all(refs, read_time=self.read_time)
+                if snap.exists}
+
+    def _snapshot_time(self):
+        """The datastore's own clock (a read's read_time), so the snapshot is never in its future."""
+        snap = self.client.collection(ACCOUNTS).document(TREASURY_ID).get()
+        return snap.read_time or utcnow()
+
+    # --- the run ------------------------------------------------------------------
+
+    def run(self):
+        started = time.monotonic()
+        if self.read_time is None:
+            self.read_time = self._snapshot_time()
+        self._check_accounts()
+        self._check_chains()
+        self._check_books()
+        self._check_transfers()
+        self._check_ledger_events()
+        report = self.report
+        return {
+            "ok": report.count == 0,
+            "accounts_checked": self.counts["accounts"],
+            "postings_checked": self.counts["postings"],
+            "transfers_checked": self.counts["transfers"],
+            "audit_events_checked": self.counts["audit_events"],
+            "problems": report.problems,
+            "problem_count": report.count,
+            "problems_truncated": report.count > len(report.problems),
+            "problem_kinds": dict(sorted(report.kinds.items())),
+            "snapshot_time": rfc3339(self.read_time),
+            "elapsed_seconds": round(time.monotonic() - started, 3),
+        }
+
+    def _check_accounts(self):
+        query = self.client.collection(ACCOUNTS).order_by("__name__")
+        for page in self._pages(query, "accounts"):
+            for snap in page:
+                self.counts["accounts"] += 1
+                doc, path = snap.to_dict(), f"{ACCOUNTS}/{snap.id}"
+                bad = _malformed(doc, ACCOUNT_FIELDS)
+                if bad:
+                    self.report.add("account_malformed", f"Field(s) {', '.join(bad)} missing or mistyped.", path)
+                    self.accounts[snap.id] = _Account(None, None, None)
+                    continue
+                self.accounts[snap.id] = _Account(doc["balance"], doc["head_hash"], doc["posting_count"])
+                if doc.get("kind") != "treasury" and doc["balance"] < 0:
+                    self.report.add("negative_balance", f"A user balance is negative: {doc['balance']}.", path)
+
+    # --- 2. hash chains -------------------------------------------------------------
+
+    def _check_chains(self):
+        expected = sum(a.posting_count or 0 for a in self.accounts.values())
+        query = self.client.collection(engine.POSTINGS).order_by("__name__")
+        chain = None
+        for page in self._pages(query, "postings (hash chains)", expected):
+            for snap in page:
+                self.counts["postings"] += 1
+                chain = self._chain_step(chain, snap)
+        if chain is not None:
+            self._finish_chain(chain)
+        for account_id, account in self.accounts.items():
+            if not account.seen:
+                self._finish_chain(_Chain(account_id))
+
+    def _chain_step(self, chain, snap):
+        path = f"{engine.POSTINGS}/{snap.id}"
+        key = _posting_key(snap.id)
+        if key is None:
+            self.report.add("posting_unexpected", "A posting whose id is not <account>_<12-digit seq>.", path)
+            return chain
+        account_id, seq = key
+        if chain is None or chain.account_id != account_id:
+            if chain is not None:
+                self._finish_chain(chain)
+            chain = _Chain(account_id)
+            if account_id not in self.accounts:
+                self.report.add("posting_without_account", f"Postings of account {account_id}, which does not exist.",
+                                path, f"{ACCOUNTS}/{account_id}")
+        doc = snap.to_dict()
+        linked = True
+        if seq > chain.next_seq:
+            linked = False
+            self.report.add("posting_missing",
+                            f"Account {account_id} has no posting(s) seq {chain.next_seq}..{seq - 1}.",
+                            *_posting_paths(account_id, chain.next_seq, seq - 1), f"{ACCOUNTS}/{account_id}")
+        chain.next_seq, chain.last_path = seq + 1, path
+        bad = _malformed(doc, POSTING_FIELDS)
+        if bad:
+            self.report.add("posting_malformed", f"Field(s) {', '.join(bad)} missing or mistyped.", path)
+            chain.prev_hash = doc.get("hash")
+            return chain
+        if (doc["account_id"], doc["seq"]) != key:
+            self.report.add("posting_id_mismatch",
+                            f"Stored as {snap.id} but names account {doc['account_id']} seq {doc['seq']}.", path)
+        if engine.posting_hash(doc) != doc["hash"]:
+            self.report.add("hash_mismatch", "The posting's content does not match its hash (edited).", path)
+        if linked and doc["prev_hash"] != chain.prev_hash:
+            previous = _posting_paths(account_id, seq - 1, seq - 1) if seq > 1 else [f"{ACCOUNTS}/{account_id}"]
+            self.report.add("chain_broken", "prev_hash is not the hash of the posting before.", path, *previous)
+        if linked and chain.balance_after + doc["amount"] != doc["balance_after"]:
+            self.report.add("balance_after_mismatch",
+                            f"balance_after {doc['balance_after']} is not {chain.balance_after} + {doc['amount']}.",
+                            path)
+        chain.prev_hash, chain.balance_after = doc["hash"], doc["balance_after"]
+        chain.total += doc["amount"]
+        return chain
+
+    def _finish_chain(self, chain):
+        """Compares the end of a walked chain with what its account document says."""
+        account = self.accounts.get(chain.account_id)
+        if account is None or account.posting_count is None:
+            return
+        account.seen = True
+        path, last_seq = f"{ACCOUNTS}/{chain.account_id}", chain.next_seq - 1
+        if account.posting_count > last_seq:
+            self.report.add("posting_missing",
+                            f"The account counts {account.posting_count} postings; the chain ends at {last_seq}.",
+                            *_posting_paths(chain.account_id, last_seq + 1, account.posting_count), path)
+        elif account.posting_count < last_seq:
+            self.report.add("head_mismatch",
+                            f"The account counts {account.posting_count} postings; the chain has {last_seq}.",
+                            path, chain.last_path)
+        elif chain.prev_hash != account.head_hash:
+            self.report.add("head_mismatch", "head_hash is not the hash of the account's last posting.",
+                            path, chain.last_path)
+        if account.balance != chain.total or account.balance != chain.balance_after:
+            self.mismatched_accounts.append(path)
+            self.report.add("balance_mismatch",
+                            f"Balance {account.balance}, but the postings sum to {chain.total} "
+                            f"and the last balance_after is {chain.balance_after}.", path)
+
+    def _check_books(self):
+        total = sum(a.balance for a in self.accounts.values() if a.balance is not None)
+        if total != 0:
+            documents = self.mismatched_accounts or [f"{ACCOUNTS}/{TREASURY_ID}"]
+            self.report.add("books_unbalanced", f"All balances (treasury included) sum to {total}, not 0.",
+                            *documents)
+
+    # --- 3. transfers against their postings and audit events ---------------------------
+
+    def _posting_groups(self):
+        """Postings grouped by transfer_id, in transfer id order (a merge join's other side)."""
+        query = self.client.collection(engine.POSTINGS).order_by("transfer_id")
+        group = None
+        for page in self._pages(query, "postings (by transfer)", self.counts["postings"]):
+            for snap in page:
+                doc = snap.to_dict()
+                transfer_id = doc.get("transfer_id")
+                if not isinstance(transfer_id, str):
+                    continue  # reported as posting_malformed by the chain walk
+                if group is None or group.transfer_id != transfer_id:
+                    if group is not None:
+                        yield group
+                    group = _Group(transfer_id)
+                group.count += 1
+                if len(group.postings) < 4:
+                    group.postings.append((f"{engine.POSTINGS}/{snap.id}", doc.get("account_id"), doc.get("amount")))
+        if group is not None:
+            yield group
+
+    def _check_transfers(self):
+        groups = self._posting_groups()
+        group = next(groups, None)
+        query = self.client.collection(engine.TRANSFERS).order_by("__name__")
+        for page in self._pages(query, "transfers"):
+            docs = [(snap.id, snap.to_dict()) for snap in page]
+            events = self._get_all(AUDIT, [doc.get("audit_event_id") for _, doc in docs])
+            related = self._get_all(engine.TRANSFERS,
+                                    [doc.get(k) for _, doc in docs for k in ("reverses", "reversed_by")])
+            for transfer_id, doc in docs:
+                self.counts["transfers"] += 1
+                while group is not None and group.transfer_id < transfer_id:
+                    self._postings_without_transfer(group)
+                    group = next(groups, None)
+                postings = None
+                if group is not None and group.transfer_id == transfer_id:
+                    postings, group = group, next(groups, None)
+                self._check_transfer(transfer_id, doc, postings or _Group(transfer_id), events, related)
+        while group is not None:
+            self._postings_without_transfer(group)
+            group = next(groups, None)
+
+    def _postings_without_transfer(self, group):
+        self.report.add("posting_without_transfer",
+                        f"{group.count} posting(s) name transfer {group.transfer_id}, which does not exist.",
+                        *(p[0] for p in group.postings), f"{engine.TRANSFERS}/{group.transfer_id}")
+
+    def _check_transfer(self, transfer_id, doc, group, events, related):
+        path = f"{engine.TRANSFERS}/{transfer_id}"
+        bad = _malformed(doc, TRANSFER_FIELDS)
+        if bad:
+            self.report.add("transfer_malformed", f"Field(s) {', '.join(bad)} missing or mistyped.", path)
+        else:
+            expected = sorted([(doc["from_account"], -doc["amount"]), (doc["to_account"], doc["amount"])], key=repr)
+            found = sorted(((p[1], p[2]) for p in group.postings), key=repr)
+            if group.count != 2 or found != expected:
+                self.report.add("transfer_postings_mismatch",
+                                f"Expected a debit of {doc['amount']} on {doc['from_account']} and a credit on "
+                                f"{doc['to_account']}; found {group.count} posting(s): {found}.",
+                                path, *(p[0] for p in group.postings))
+            self._check_reversal(transfer_id, doc, related)
+        event_id = _plain_id(doc.get("audit_event_id"))
+        event = events.get(event_id) if event_id else None
+        event_path = f"{AUDIT}/{event_id}" if event_id else None
+        if event is None:
+            self.report.add("transfer_without_audit", "The transfer's audit event does not exist.", path, event_path)
+        elif event.get("target") != path or event.get("action") != ACTION_OF_KIND.get(doc.get("kind")):
+            self.report.add("audit_mismatch",
+                            f"The audit event says {event.get('action')} on {event.get('target')}.", path, event_path)
+
+    def _check_reversal(self, transfer_id, doc, related):
+        """A reversal and its original must name each other and mirror each other's money."""
+        path = f"{engine.TRANSFERS}/{transfer_id}"
+        if doc["kind"] == "reversal":
+            original_id = _plain_id(doc.get("reverses"))
+            original = related.get(original_id) if original_id else None
+            if (original is None or original.get("reversed_by") != transfer_id
+                    or original.get("status") != "reversed"
+                    or (original.get("from_account"), original.get("to_account"), original.get("amount"))
+                    != (doc["to_account"], doc["from_account"], doc["amount"])):
+                self.report.add("reversal_mismatch",
+                                "The reversal and the transfer it reverses do not match each other.",
+                                path, f"{engine.TRANSFERS}/{original_id}" if original_id else None)
+        elif doc["status"] == "reversed" or doc.get("reversed_by") is not None:
+            reversal_id = _plain_id(doc.get("reversed_by"))
+            reversal = related.get(reversal_id) if reversal_id else None
+            if doc["status"] != "reversed" or reversal is None or reversal.get("reverses") != transfer_id:
+                self.report.add("reversal_mismatch", "The transfer is marked reversed without a matching reversal.",
+                                path, f"{engine.TRANSFERS}/{reversal_id}" if reversal_id else None)
+
+    # --- 4. ledger audit events against their transfers ---------------------------------
+
+    def _check_ledger_events(self):
+        query = (self.client.collection(AUDIT)
+                 .where(filter=FieldFilter("action", "in", sorted(ACTION_OF_KIND.values())))
+                 .order_by("__name__"))
+        prefix = f"{engine.TRANSFERS}/"
+        for page in self._pages(query, "audit events"):
+            events = [(snap.id, snap.to_dict()) for snap in page]
+            targets = {}
+            for event_id, event in events:
+                target = event.get("target")
+                targets[event_id] = (_plain_id(target[len(prefix):])
+                                     if isinstance(target, str) and target.startswith(prefix) else None)
+            transfers = self._get_all(engine.TRANSFERS, targets.values())
+            for event_id, event in events:
+                self.counts["audit_events"] += 1
+                path, transfer_id = f"{AUDIT}/{event_id}", targets[event_id]
+                transfer = transfers.get(transfer_id) if transfer_id else None
+                transfer_path = f"{prefix}{transfer_id}" if transfer_id else None
+                if transfer is None:
+                    self.report.add("audit_without_transfer",
+                                    f"A {event.get('action')} event whose transfer does not exist.",
+                                    path, transfer_path)
+                elif transfer.get("audit_event_id") != event_id:
+                    self.report.add("audit_mismatch", "The transfer names a different audit event.",
+                                    path, transfer_path)
+
+
+def verify(client, **kwargs):
+    """Runs the verifier over one Firestore client's database; returns the report dict."""
+    return Verifier(client, **kwargs).run()
+
+
+def verify_datastore(datastore, config, progress=None, max_problems=MAX_PROBLEMS):
+    """The verifier as the endpoint and the command line run it (page size from AUDIT_VERIFY_PAGE_SIZE)."""
+    return verify(datastore.client, page_size=config.get("AUDIT_VERIFY_PAGE_SIZE", PAGE_SIZE),
+                  max_problems=max_problems, progress=progress)
