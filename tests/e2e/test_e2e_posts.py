@@ -65,10 +65,9 @@ def test_script_payloads_are_displayed_as_text(new_page, ui, api, live_server, a
     assert_no_xss(writer, admin, reader)
 
 
-def test_rejected_post_shows_its_reason_to_the_author(new_page, ui, live_server, admin_user):
+def test_rejected_post_shows_its_reason_to_the_author(new_page, ui, api, live_server, admin_user):
     author = live_server.signup(unique_name("rita"))
-    title = f"Buy cheap coins {unique_name()}"
-    post = live_server.api("POST", "/api/v1/posts", author["token"], json={"title": title, "body": "spam"}).json()["post"]
+    post = api.post(author["token"], f"Buy cheap coins {unique_name()}", "spam", approve=False)
 
     admin = new_page()
     ui.login(admin, admin_user["user"]["username"])

@@ -24,7 +24,7 @@ def test_screenshots_of_the_main_screens(new_page, ui, api, live_server, admin_u
         assert resp.status_code == 201, resp.text
     post = api.post(alice["token"], "Welcome to the trusted backend",
                     "Every balance change here goes through the API.\nThe browser never writes Firestore.")
-    live_server.api("POST", f"/api/v1/posts/{post['id']}/comments", bob["token"], json={"body": "Nice, no more cheating!"})
+    api.call("POST", f"/posts/{post['id']}/comments", bob["token"], json={"body": "Nice, no more cheating!"})
     api.post(bob["token"], "Is my post pending?", "Yes: a moderator has to approve it first.", approve=False)
 
     def shot(page, name):

@@ -142,7 +142,9 @@ function toRfc3339(localValue) {
 }
 
 function auditRow(e) {
-  const details = e.details && Object.keys(e.details).length ? JSON.stringify(e.details) : '';
+  const details = e.details && typeof e.details === 'object'
+    ? Object.entries(e.details).filter(([, v]) => v !== null).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n')
+    : String(e.details ?? '');
   return h('tr', { testid: 'audit-row', 'data-action': e.action },
     h('td', {}, time(e.at)),
     h('td', { testid: 'audit-action' }, h('code', {}, e.action)),
