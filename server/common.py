@@ -104,3 +104,9 @@ def paginate(query, collection_ref, limit: int, cursor: str | None):
     if len(snapshots) > limit:
         return snapshots[:limit], encode_cursor(snapshots[limit - 1].id)
     return snapshots, None
+
+
+def page_response(snapshots_and_cursor, view):
+    """The contract's list body from paginate()'s result and a view(id, doc) function."""
+    snapshots, next_cursor = snapshots_and_cursor
+    return {"items": [view(s.id, s.to_dict()) for s in snapshots], "next_cursor": next_cursor}

@@ -5,9 +5,12 @@ Idempotency-Keys, so nothing is created twice.
 """
 
 from .auth import service as auth_service
+from .common import ListQuery
 from .errors import ApiError
 from .ledger import service as ledger_service
 from .ledger.models import TransferRequest
+from .posts import service as posts_service
+from .posts.models import CommentCreate, PostCreate
 
 DEMO_PASSWORD = "demo-password"
 ADMIN = "admin"
@@ -39,5 +42,18 @@ def seed(say=print):
     _money(ledger_service.create_deposit, admin, "deposit-alice", "alice", 50_000, "welcome bonus")
     _money(ledger_service.create_deposit, admin, "deposit-bob", "bob", 25_000, "welcome bonus")
     _money(ledger_service.create_transfer, users["alice"], "alice-bob", "bob", 1_250, "pizza")
+    _seed_posts(admin, users)
     say(f"demo users (password {DEMO_PASSWORD!r}): {ADMIN} (admin), {', '.join(USERS)}")
 
+
+
+def _seed_posts(admin, users):
+    """One approved post with a comment, and one waiting for moderation."""
+    if posts_service.list_mine(users["alice"], ListQuery(limit=1))["items"]:
+        return
+    welcome = posts_service.create_post(users["alice"], PostCreate(
+        title="Hello from alice", body="Money and posts here move only through the trusted API."))["post"]
+    posts_service.approve_post(admin, welcome["id"])
+    posts_service.add_comment(users["bob"], welcome["id"], CommentCreate(body="Welcome! <b>not bold</b>"))
+    posts_service.create_post(users["carol"], PostCreate(
+        title="Waiting for a moderator", body="<script>alert('shown as text')</script>"))

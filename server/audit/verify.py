@@ -45,6 +45,7 @@ ACCOUNT_FIELDS = {"balance": int, "head_hash": str, "posting_count": int}
 POSTING_FIELDS = {"account_id": str, "transfer_id": str, "amount": int, "balance_after": int, "seq": int,
                   "prev_hash": str, "hash": str, "created_at": dt.datetime}
 TRANSFER_FIELDS = {"from_account": str, "to_account": str, "amount": int, "kind": str, "status": str}
+TRANSFER_READ = [*TRANSFER_FIELDS, "audit_event_id", "reverses", "reversed_by"]
 
 
 def _malformed(doc, fields):
@@ -144,14 +145,14 @@ class Verifier:
         if self.progress:
             self.progress(phase, done, total, True)
 
-    def _get_all(self, collection, ids):
-        """{id: document} of those of `ids` that exist, read at the snapshot time."""
+    def _get_all(self, collection, ids, fields):
+        """{id: document (only `fields`)} of those of `ids` that exist, read at the snapshot time."""
         ids = sorted({i for i in map(_plain_id, ids) if i})
         if not ids:
             return {}
         refs = [self.client.collection(collection).document(i) for i in ids]
-        return {snap.id: snap.to_dict() for snap in self.client.get_all(refs, read_time=self.read_time)
-                if snap.exists}
+        snapshots = self.client.get_all(refs, field_paths=fields, read_time=self.read_time)
+        return {snap.id: snap.to_dict() for snap in snapshots if snap.exists}
 
     def _snapshot_time(self):
         """The datastore's own clock (a read's read_time), so the snapshot is never in its future."""
@@ -293,7 +294,9 @@ class Verifier:
 
     def _posting_groups(self):
         """Postings grouped by transfer_id, in transfer id order (a merge join's other side)."""
-        query = self.client.collection(engine.POSTINGS).order_by("transfer_id")
+        # Only the fields compared: a projection reads several times faster than whole postings.
+        query = (self.client.collection(engine.POSTINGS).select(["transfer_id", "account_id", "amount"])
+                 .order_by("transfer_id"))
         group = None
         for page in self._pages(query, "postings (by transfer)", self.counts["postings"]):
             for snap in page:
@@ -314,12 +317,13 @@ class Verifier:
     def _check_transfers(self):
         groups = self._posting_groups()
         group = next(groups, None)
-        query = self.client.collection(engine.TRANSFERS).order_by("__name__")
+        query = self.client.collection(engine.TRANSFERS).select(TRANSFER_READ).order_by("__name__")
         for page in self._pages(query, "transfers"):
             docs = [(snap.id, snap.to_dict()) for snap in page]
-            events = self._get_all(AUDIT, [doc.get("audit_event_id") for _, doc in docs])
+            events = self._get_all(AUDIT, [doc.get("audit_event_id") for _, doc in docs], ["action", "target"])
             related = self._get_all(engine.TRANSFERS,
-                                    [doc.get(k) for _, doc in docs for k in ("reverses", "reversed_by")])
+                                    [doc.get(k) for _, doc in docs for k in ("reverses", "reversed_by")],
+                                    TRANSFER_READ)
             for transfer_id, doc in docs:
                 self.counts["transfers"] += 1
                 while group is not None and group.transfer_id < transfer_id:
@@ -384,7 +388,7 @@ class Verifier:
     # --- 4. ledger audit events against their transfers ---------------------------------
 
     def _check_ledger_events(self):
-        query = (self.client.collection(AUDIT)
+        query = (self.client.collection(AUDIT).select(["action", "target"])
                  .where(filter=FieldFilter("action", "in", sorted(ACTION_OF_KIND.values())))
                  .order_by("__name__"))
         prefix = f"{engine.TRANSFERS}/"
@@ -395,7 +399,7 @@ class Verifier:
                 target = event.get("target")
                 targets[event_id] = (_plain_id(target[len(prefix):])
                                      if isinstance(target, str) and target.startswith(prefix) else None)
-            transfers = self._get_all(engine.TRANSFERS, targets.values())
+            transfers = self._get_all(engine.TRANSFERS, targets.values(), ["audit_event_id"])
             for event_id, event in events:
                 self.counts["audit_events"] += 1
                 path, transfer_id = f"{AUDIT}/{event_id}", targets[event_id]

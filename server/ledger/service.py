@@ -6,6 +6,7 @@ from flask import current_app
 
 from ..audit.events import current_request_id
 from ..auth.service import USERNAMES
+from ..common import page_response
 from ..datastore import get_datastore
 from ..errors import ApiError, not_found, validation_error
 from . import engine
@@ -100,23 +101,19 @@ def get_transfer(caller, transfer_id):
     return {"transfer": engine.transfer_view(transfer_id, doc)}
 
 
-def _page(snapshots_and_cursor, view):
-    snapshots, next_cursor = snapshots_and_cursor
-    return {"items": [view(s.id, s.to_dict()) for s in snapshots], "next_cursor": next_cursor}
-
 
 def list_transfers(caller, query):
-    return _page(get_ledger().store.transfers_of(caller["id"], query.limit, query.cursor),
+    return page_response(get_ledger().store.transfers_of(caller["id"], query.limit, query.cursor),
                  engine.transfer_view)
 
 
 def list_postings(caller, query):
-    return _page(get_ledger().store.postings_of(caller["id"], query.limit, query.cursor),
+    return page_response(get_ledger().store.postings_of(caller["id"], query.limit, query.cursor),
                  engine.posting_view)
 
 
 def list_accounts(query):
-    return _page(get_ledger().store.all_accounts(query.limit, query.cursor), account_view)
+    return page_response(get_ledger().store.all_accounts(query.limit, query.cursor), account_view)
 
 
 def init_app(app):

@@ -8,7 +8,7 @@ approved posts only.
 
 from flask import current_app
 
-from ..common import new_id, rfc3339, utcnow
+from ..common import new_id, page_response, rfc3339, utcnow
 from ..errors import conflict, forbidden, not_found
 from .store import Change, Gone, PostStore
 
@@ -64,10 +64,6 @@ def _visible_post(post_id, caller):
         raise not_found("No such post.")
     return doc
 
-
-def _page(snapshots_and_cursor, view):
-    snapshots, next_cursor = snapshots_and_cursor
-    return {"items": [view(s.id, s.to_dict()) for s in snapshots], "next_cursor": next_cursor}
 
 
 # --- posts --------------------------------------------------------------------
@@ -145,15 +141,15 @@ def reject_post(admin, post_id, reason):
 
 
 def list_feed(query):
-    return _page(get_store().posts_with_status("approved", query.limit, query.cursor), post_view)
+    return page_response(get_store().posts_with_status("approved", query.limit, query.cursor), post_view)
 
 
 def list_mine(caller, query):
-    return _page(get_store().posts_of(caller["id"], query.limit, query.cursor), post_view)
+    return page_response(get_store().posts_of(caller["id"], query.limit, query.cursor), post_view)
 
 
 def list_queue(query):
-    return _page(get_store().posts_with_status(query.status, query.limit, query.cursor), post_view)
+    return page_response(get_store().posts_with_status(query.status, query.limit, query.cursor), post_view)
 
 
 # --- comments -----------------------------------------------------------------
@@ -175,7 +171,7 @@ def add_comment(caller, post_id, body):
 
 def list_comments(caller, post_id, query):
     _visible_post(post_id, caller)
-    return _page(get_store().comments_of(post_id, query.limit, query.cursor), comment_view)
+    return page_response(get_store().comments_of(post_id, query.limit, query.cursor), comment_view)
 
 
 def init_app(app):
