@@ -13,7 +13,6 @@ import firebase_admin
 import google.auth.credentials
 from firebase_admin import credentials, firestore
 from flask import current_app
-from google.cloud.firestore_v1 import FieldFilter  # noqa: F401  (re-exported for stores)
 
 SERVER_TIMESTAMP = firestore.SERVER_TIMESTAMP
 Increment = firestore.Increment
