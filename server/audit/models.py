@@ -4,7 +4,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from ..common import ListQuery, page_model
 
@@ -54,11 +54,13 @@ class AuditQuery(ListQuery):
             data = {k: v for k, v in data.items() if not (k in _FILTERS and v in ("", None))}
         return data
 
-    @model_validator(mode="after")
-    def _ordered_range(self):
-        if self.since and self.until and self.since >= self.until:
-            raise ValueError("since must be before until")
-        return self
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, until, info: ValidationInfo):
+        since = info.data.get("since")
+        if until is not None and since is not None and since >= until:
+            raise ValueError("until must be after since")
+        return until
 
 
 class AuditEvent(BaseModel):

@@ -4,7 +4,7 @@ from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
 from ..auth.service import requires
-from ..common import ErrorBody
+from ..common import ErrorBody, page_response
 from ..datastore import get_datastore
 from . import store
 from .models import AuditPage, AuditQuery, VerifyReport
@@ -22,8 +22,7 @@ admin_bp = APIBlueprint("audit_admin", __name__, url_prefix="/api/v1/admin", abp
 def list_audit(query: AuditQuery):
     """Audit events, newest first. `actor` is a username (case-insensitive) or a user id (32 hex
     characters); `since` is inclusive, `until` exclusive; filters combine with AND."""
-    snapshots, next_cursor = store.list_events(get_datastore(), query)
-    return {"items": [store.event_view(s.id, s.to_dict()) for s in snapshots], "next_cursor": next_cursor}
+    return page_response(store.list_events(get_datastore(), query), store.event_view)
 
 
 @admin_bp.get("/audit/verify", responses={200: VerifyReport})

@@ -62,47 +62,57 @@ def _time_range(query, since, until):
     return query
 
 
+def equality_filters(query):
+    """[(field, value)] of an AuditQuery, in the field order of the declared indexes."""
+    filters = [("action", query.action), actor_filter(query.actor) if query.actor else None,
+               ("target", query.target)]
+    return [f for f in filters if f is not None and f[1] is not None]
+
+
 def list_events(datastore, query):
     """One page of events matching an AuditQuery, newest first: (snapshots, next_cursor)."""
     ref = datastore.collection(COLLECTION)
     q = ref
-    # Equality filters in the order of the declared indexes: action, actor, target.
-    equalities = [("action", query.action)]
-    if query.actor:
-        equalities.append(actor_filter(query.actor))
-    equalities.append(("target", query.target))
-    for field, value in equalities:
-        if value is not None:
-            q = q.where(filter=FieldFilter(field, "==", value))
+    for field, value in equality_filters(query):
+        q = q.where(filter=FieldFilter(field, "==", value))
     q = _time_range(q, query.since, query.until).order_by("at", direction=gfs.Query.DESCENDING)
     return paginate(q, ref, query.limit, query.cursor)
 
 
-def scan(query, page_size=500, read_time=None):
-    """Pages (lists of snapshots) of an ordered query, fetched one at a time.
+def scan(query, page_size=500, read_time=None, query_size=None):
+    """Pages (lists of at most page_size snapshots) of an ordered query.
 
-    Each page starts after the last snapshot of the one before, so memory
-    holds one page whatever the size of the collection. With read_time every
-    page is read at that one point in time (a consistent snapshot).
+    The collection is read by queries of query_size documents (default:
+    page_size), each starting after the last snapshot of the one before and
+    consumed as a stream, so memory holds one page whatever the size of the
+    collection. Fewer, larger queries matter on the emulator, whose every
+    query costs time in proportion to the whole collection. With read_time
+    every query reads that one point in time (a consistent snapshot).
     """
+    query_size = max(query_size or page_size, page_size)
+    kwargs = {"read_time": read_time} if read_time is not None else {}
     last = None
     while True:
-        page_query = query.limit(page_size)
+        batch_query = query.limit(query_size)
         if last is not None:
-            page_query = page_query.start_after(last)
-        kwargs = {"read_time": read_time} if read_time is not None else {}
-        page = list(page_query.stream(**kwargs))
+            batch_query = batch_query.start_after(last)
+        seen, page = 0, []
+        for snap in batch_query.stream(**kwargs):
+            seen, last = seen + 1, snap
+            page.append(snap)
+            if len(page) == page_size:
+                yield page
+                page = []
         if page:
             yield page
-        if len(page) < page_size:
+        if seen < query_size:
             return
-        last = page[-1]
 
 
-def export_events(datastore, since=None, until=None, page_size=500):
+def export_events(datastore, since=None, until=None, page_size=500, query_size=10_000):
     """Every event in [since, until), oldest first, as event views, streamed page by page."""
     q = _time_range(datastore.collection(COLLECTION), since, until)
     q = q.order_by("at").order_by("__name__")
-    for page in scan(q, page_size):
+    for page in scan(q, page_size, query_size=query_size):
         for snap in page:
             yield event_view(snap.id, snap.to_dict())

@@ -1,8 +1,9 @@
 """The verifier: proves from the stored documents alone that the books are intact.
 
 It reads everything at one consistent point in time (Firestore read_time)
-and streams through it in pages, so memory holds one page plus a little
-state per account, whatever the number of postings:
+and streams through it in pages, so memory holds a page per pass plus a
+little state per account, whatever the number of postings. Pass 1 comes
+first; passes 2-4 then run side by side:
 
 1. accounts, by id: balance, head_hash and posting_count of each (the only
    state kept for the whole run), and the sum of all balances;
@@ -21,8 +22,10 @@ Each problem has a kind, a message and the paths of the documents involved.
 """
 
 import datetime as dt
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from google.cloud.firestore_v1 import FieldFilter
@@ -34,7 +37,8 @@ from ..ledger.accounts import GENESIS_HASH, TREASURY_ID
 from .events import COLLECTION as AUDIT
 from .store import scan
 
-PAGE_SIZE = 500
+PAGE_SIZE = 500  # documents handled (and fetched by get_all) at a time
+QUERY_SIZE = 10_000  # documents per query, streamed
 MAX_PROBLEMS = 1000
 MAX_DOCUMENTS = 20  # per problem; the message gives the full count
 
@@ -117,35 +121,31 @@ class Report:
         return sum(self.kinds.values())
 
 
-class Verifier:
-    """One run over one Firestore database; `run()` returns the report dict.
+class _Reader:
+    """Paged, projected reads of one database at one point in time, shared by the passes."""
 
-    `progress(phase, done, total, final)` is called after every page.
-    """
-
-    def __init__(self, client, page_size=PAGE_SIZE, max_problems=MAX_PROBLEMS, progress=None, read_time=None):
+    def __init__(self, client, page_size, query_size, read_time, progress):
         self.client = client
         self.page_size = page_size
-        self.progress = progress
+        self.query_size = query_size
         self.read_time = read_time
-        self.report = Report(max_problems)
-        self.accounts = {}
-        self.mismatched_accounts = []
-        self.counts = Counter()
+        self._progress = progress
+        self._lock = threading.Lock()
 
-    # --- plumbing ---------------------------------------------------------------
+    def progress(self, phase, done, total, final):
+        if self._progress:
+            with self._lock:
+                self._progress(phase, done, total, final)
 
-    def _pages(self, query, phase, total=None):
+    def pages(self, query, phase, total=None):
         done = 0
-        for page in scan(query, self.page_size, self.read_time):
+        for page in scan(query, self.page_size, self.read_time, self.query_size):
             done += len(page)
             yield page
-            if self.progress:
-                self.progress(phase, done, total, False)
-        if self.progress:
-            self.progress(phase, done, total, True)
+            self.progress(phase, done, total, False)
+        self.progress(phase, done, total, True)
 
-    def _get_all(self, collection, ids, fields):
+    def get_all(self, collection, ids, fields):
         """{id: document (only `fields`)} of those of `ids` that exist, read at the snapshot time."""
         ids = sorted({i for i in map(_plain_id, ids) if i})
         if not ids:
@@ -154,42 +154,82 @@ class Verifier:
         snapshots = self.client.get_all(refs, field_paths=fields, read_time=self.read_time)
         return {snap.id: snap.to_dict() for snap in snapshots if snap.exists}
 
+
+class Verifier:
+    """One run over one Firestore database; `run()` returns the report dict.
+
+    After the accounts, the three passes over postings, transfers and audit
+    events are independent of each other and run in parallel threads (the
+    datastore, not this process, is the bottleneck); each keeps its own list
+    of problems, joined in a fixed order. `progress(phase, done, total,
+    final)` is called after every page.
+    """
+
+    def __init__(self, client, page_size=PAGE_SIZE, query_size=QUERY_SIZE, max_problems=MAX_PROBLEMS,
+                 progress=None, read_time=None):
+        self.client = client
+        self.page_size = page_size
+        self.query_size = query_size
+        self.max_problems = max_problems
+        self.progress = progress
+        self.read_time = read_time
+
     def _snapshot_time(self):
         """The datastore's own clock (a read's read_time), so the snapshot is never in its future."""
         snap = self.client.collection(ACCOUNTS).document(TREASURY_ID).get()
         return snap.read_time or utcnow()
 
-    # --- the run ------------------------------------------------------------------
-
     def run(self):
         started = time.monotonic()
-        if self.read_time is None:
-            self.read_time = self._snapshot_time()
-        self._check_accounts()
-        self._check_chains()
-        self._check_books()
-        self._check_transfers()
-        self._check_ledger_events()
-        report = self.report
+        read_time = self.read_time or self._snapshot_time()
+        reader = _Reader(self.client, self.page_size, self.query_size, read_time, self.progress)
+        accounts = _AccountPass(reader, Report(self.max_problems))
+        accounts.run()
+        passes = [accounts, _ChainPass(reader, Report(self.max_problems), accounts.accounts),
+                  _TransferPass(reader, Report(self.max_problems)), _EventPass(reader, Report(self.max_problems))]
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="audit-verify") as pool:
+            for future in [pool.submit(p.run) for p in passes[1:]]:
+                future.result()
+        problems, kinds = [], Counter()
+        for p in passes:
+            problems += p.report.problems
+            kinds += p.report.kinds
+        count = sum(kinds.values())
+        problems = problems[:self.max_problems]
         return {
-            "ok": report.count == 0,
-            "accounts_checked": self.counts["accounts"],
-            "postings_checked": self.counts["postings"],
-            "transfers_checked": self.counts["transfers"],
-            "audit_events_checked": self.counts["audit_events"],
-            "problems": report.problems,
-            "problem_count": report.count,
-            "problems_truncated": report.count > len(report.problems),
-            "problem_kinds": dict(sorted(report.kinds.items())),
-            "snapshot_time": rfc3339(self.read_time),
+            "ok": count == 0,
+            "accounts_checked": accounts.checked,
+            "postings_checked": passes[1].checked,
+            "transfers_checked": passes[2].checked,
+            "audit_events_checked": passes[3].checked,
+            "problems": problems,
+            "problem_count": count,
+            "problems_truncated": count > len(problems),
+            "problem_kinds": dict(sorted(kinds.items())),
+            "snapshot_time": rfc3339(read_time),
             "elapsed_seconds": round(time.monotonic() - started, 3),
         }
 
-    def _check_accounts(self):
-        query = self.client.collection(ACCOUNTS).order_by("__name__")
-        for page in self._pages(query, "accounts"):
+
+class _Pass:
+    def __init__(self, reader, report):
+        self.reader = reader
+        self.report = report
+        self.checked = 0
+
+
+class _AccountPass(_Pass):
+    """1. The accounts: the only state kept for the whole run."""
+
+    def __init__(self, reader, report):
+        super().__init__(reader, report)
+        self.accounts = {}
+
+    def run(self):
+        query = self.reader.client.collection(ACCOUNTS).order_by("__name__")
+        for page in self.reader.pages(query, "accounts"):
             for snap in page:
-                self.counts["accounts"] += 1
+                self.checked += 1
                 doc, path = snap.to_dict(), f"{ACCOUNTS}/{snap.id}"
                 bad = _malformed(doc, ACCOUNT_FIELDS)
                 if bad:
@@ -200,21 +240,29 @@ class Verifier:
                 if doc.get("kind") != "treasury" and doc["balance"] < 0:
                     self.report.add("negative_balance", f"A user balance is negative: {doc['balance']}.", path)
 
-    # --- 2. hash chains -------------------------------------------------------------
 
-    def _check_chains(self):
+class _ChainPass(_Pass):
+    """2. Each account's postings, in id order: hashes, links, seq, running balance; then the books."""
+
+    def __init__(self, reader, report, accounts):
+        super().__init__(reader, report)
+        self.accounts = accounts
+        self.mismatched_accounts = []
+
+    def run(self):
         expected = sum(a.posting_count or 0 for a in self.accounts.values())
-        query = self.client.collection(engine.POSTINGS).order_by("__name__")
+        query = self.reader.client.collection(engine.POSTINGS).order_by("__name__")
         chain = None
-        for page in self._pages(query, "postings (hash chains)", expected):
+        for page in self.reader.pages(query, "postings (hash chains)", expected):
             for snap in page:
-                self.counts["postings"] += 1
+                self.checked += 1
                 chain = self._chain_step(chain, snap)
         if chain is not None:
             self._finish_chain(chain)
         for account_id, account in self.accounts.items():
             if not account.seen:
                 self._finish_chain(_Chain(account_id))
+        self._check_books()
 
     def _chain_step(self, chain, snap):
         path = f"{engine.POSTINGS}/{snap.id}"
@@ -290,15 +338,16 @@ class Verifier:
             self.report.add("books_unbalanced", f"All balances (treasury included) sum to {total}, not 0.",
                             *documents)
 
-    # --- 3. transfers against their postings and audit events ---------------------------
+class _TransferPass(_Pass):
+    """3. Transfers merged with their postings (both in transfer id order); their audit events."""
 
     def _posting_groups(self):
         """Postings grouped by transfer_id, in transfer id order (a merge join's other side)."""
         # Only the fields compared: a projection reads several times faster than whole postings.
-        query = (self.client.collection(engine.POSTINGS).select(["transfer_id", "account_id", "amount"])
+        query = (self.reader.client.collection(engine.POSTINGS).select(["transfer_id", "account_id", "amount"])
                  .order_by("transfer_id"))
         group = None
-        for page in self._pages(query, "postings (by transfer)", self.counts["postings"]):
+        for page in self.reader.pages(query, "postings (by transfer)"):
             for snap in page:
                 doc = snap.to_dict()
                 transfer_id = doc.get("transfer_id")
@@ -314,18 +363,18 @@ class Verifier:
         if group is not None:
             yield group
 
-    def _check_transfers(self):
+    def run(self):
         groups = self._posting_groups()
         group = next(groups, None)
-        query = self.client.collection(engine.TRANSFERS).select(TRANSFER_READ).order_by("__name__")
-        for page in self._pages(query, "transfers"):
+        query = self.reader.client.collection(engine.TRANSFERS).select(TRANSFER_READ).order_by("__name__")
+        for page in self.reader.pages(query, "transfers"):
             docs = [(snap.id, snap.to_dict()) for snap in page]
-            events = self._get_all(AUDIT, [doc.get("audit_event_id") for _, doc in docs], ["action", "target"])
-            related = self._get_all(engine.TRANSFERS,
+            events = self.reader.get_all(AUDIT, [doc.get("audit_event_id") for _, doc in docs], ["action", "target"])
+            related = self.reader.get_all(engine.TRANSFERS,
                                     [doc.get(k) for _, doc in docs for k in ("reverses", "reversed_by")],
                                     TRANSFER_READ)
             for transfer_id, doc in docs:
-                self.counts["transfers"] += 1
+                self.checked += 1
                 while group is not None and group.transfer_id < transfer_id:
                     self._postings_without_transfer(group)
                     group = next(groups, None)
@@ -385,23 +434,24 @@ class Verifier:
                 self.report.add("reversal_mismatch", "The transfer is marked reversed without a matching reversal.",
                                 path, f"{engine.TRANSFERS}/{reversal_id}" if reversal_id else None)
 
-    # --- 4. ledger audit events against their transfers ---------------------------------
+class _EventPass(_Pass):
+    """4. Ledger audit events: each names a transfer that names it back."""
 
-    def _check_ledger_events(self):
-        query = (self.client.collection(AUDIT).select(["action", "target"])
+    def run(self):
+        query = (self.reader.client.collection(AUDIT).select(["action", "target"])
                  .where(filter=FieldFilter("action", "in", sorted(ACTION_OF_KIND.values())))
                  .order_by("__name__"))
         prefix = f"{engine.TRANSFERS}/"
-        for page in self._pages(query, "audit events"):
+        for page in self.reader.pages(query, "audit events"):
             events = [(snap.id, snap.to_dict()) for snap in page]
             targets = {}
             for event_id, event in events:
                 target = event.get("target")
                 targets[event_id] = (_plain_id(target[len(prefix):])
                                      if isinstance(target, str) and target.startswith(prefix) else None)
-            transfers = self._get_all(engine.TRANSFERS, targets.values(), ["audit_event_id"])
+            transfers = self.reader.get_all(engine.TRANSFERS, targets.values(), ["audit_event_id"])
             for event_id, event in events:
-                self.counts["audit_events"] += 1
+                self.checked += 1
                 path, transfer_id = f"{AUDIT}/{event_id}", targets[event_id]
                 transfer = transfers.get(transfer_id) if transfer_id else None
                 transfer_path = f"{prefix}{transfer_id}" if transfer_id else None
@@ -420,6 +470,10 @@ def verify(client, **kwargs):
 
 
 def verify_datastore(datastore, config, progress=None, max_problems=MAX_PROBLEMS):
-    """The verifier as the endpoint and the command line run it (page size from AUDIT_VERIFY_PAGE_SIZE)."""
+    """The verifier as the endpoint and the command line run it.
+
+    Sizes from the app's config: AUDIT_VERIFY_PAGE_SIZE, AUDIT_VERIFY_QUERY_SIZE.
+    """
     return verify(datastore.client, page_size=config.get("AUDIT_VERIFY_PAGE_SIZE", PAGE_SIZE),
+                  query_size=config.get("AUDIT_VERIFY_QUERY_SIZE", QUERY_SIZE),
                   max_problems=max_problems, progress=progress)

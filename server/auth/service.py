@@ -28,7 +28,7 @@ USERNAMES = "usernames"
 SESSIONS = "sessions"
 
 # Names of system accounts, never given to users.
-RESERVED_USERNAMES = {"treasury", "system"}
+RESERVED_USERNAMES = {"treasury", "system", "cli"}
 
 # Compared against when the username is unknown, so both failures cost one bcrypt check.
 _DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(4))
