@@ -3,10 +3,11 @@
 import base64
 import binascii
 import datetime as dt
+import re
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from .errors import validation_error
 
@@ -14,6 +15,34 @@ UTC = dt.UTC
 
 # Bounds of the contract: 1 <= amount <= 1_000_000_000_00 minor units.
 MAX_AMOUNT = 1_000_000_000_00
+
+# Ids the API hands out (uuid hex, account_seq); never Firestore's reserved __x__ names.
+DOC_ID_PATTERN = r"^(?!__.*__$)[A-Za-z0-9_-]{1,128}$"
+_DOC_ID = re.compile(DOC_ID_PATTERN)
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9_]{3,32}$")
+
+
+def normalize_username(value: str) -> str:
+    """Lower-cases first, as the contract says, then checks the alphabet and length."""
+    value = value.lower()
+    if not USERNAME_PATTERN.match(value):
+        raise ValueError("username must be 3-32 characters of a-z, 0-9 and _")
+    return value
+
+
+def is_doc_id(value) -> bool:
+    return isinstance(value, str) and bool(_DOC_ID.match(value))
+
+
+def _check_doc_id(value: str) -> str:
+    if not is_doc_id(value):
+        raise ValueError("not a valid id")
+    return value
+
+
+# A path or query id: letters, digits, _ and -, at most 128, not __reserved__.
+DocId = Annotated[str, AfterValidator(_check_doc_id)]
 
 
 def utcnow() -> dt.datetime:
@@ -83,7 +112,7 @@ def decode_cursor(cursor: str) -> str:
         doc_id = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
         doc_id = ""
-    if not doc_id or "/" in doc_id or not doc_id.isprintable():
+    if not is_doc_id(doc_id):
         raise validation_error("Invalid cursor.", [{"field": "cursor", "message": "invalid cursor"}])
     return doc_id
 

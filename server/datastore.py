@@ -6,6 +6,7 @@ uses anonymous credentials; in production Application Default Credentials
 (GOOGLE_APPLICATION_CREDENTIALS or the metadata server).
 """
 
+import contextlib
 import os
 import uuid
 
@@ -25,24 +26,41 @@ class _AnonymousCredential(credentials.Base):
         return google.auth.credentials.AnonymousCredentials()
 
 
+@contextlib.contextmanager
+def _emulator_env(emulator_host):
+    """The Firestore client reads FIRESTORE_EMULATOR_HOST once, when it is built.
+
+    Set it for that moment only, so apps of one process (tests) can use
+    different emulators, or one the emulator and another real Firestore.
+    """
+    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    if emulator_host:
+        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
+    else:
+        os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+
+
 class Datastore:
     """Owns the firebase-admin app and Firestore client of one Flask app."""
 
     def __init__(self, project_id, emulator_host=None):
         self.project_id = project_id
         self.emulator_host = emulator_host
-        if emulator_host:
-            # The Firestore client reads this variable itself.
-            os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
-            credential = _AnonymousCredential()
-        else:
-            credential = credentials.ApplicationDefault()
+        credential = _AnonymousCredential() if emulator_host else credentials.ApplicationDefault()
         self._firebase_app = firebase_admin.initialize_app(
             credential,
             options={"projectId": project_id},
             name=f"trusted-backend-{uuid.uuid4().hex}",
         )
-        self.client = firestore.client(self._firebase_app)
+        with _emulator_env(emulator_host):
+            self.client = firestore.client(self._firebase_app)
 
     def collection(self, name):
         return self.client.collection(name)

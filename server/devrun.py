@@ -31,7 +31,8 @@ def main(argv=None):
         print(f"Firestore emulator at http://{emu.host} (project {os.environ['GOOGLE_CLOUD_PROJECT']})",
               flush=True)
     try:
-        if not args.no_demo_data:
+        # Demo users have a published password: never seed a real project.
+        if emu is not None and not args.no_demo_data:
             from . import create_app, demo
 
             app = create_app()

@@ -18,3 +18,10 @@ timeout = 60
 graceful_timeout = 10
 keepalive = 30
 accesslog = os.environ.get("ACCESS_LOG") or None
+
+
+def worker_exit(server, worker):
+    # Stop the ledger writer (answering anything still queued) and close the datastore.
+    shutdown = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("shutdown")
+    if shutdown:
+        shutdown()

@@ -18,10 +18,6 @@ def caller_key():
     return f"uid:{user['id']}" if user else f"addr:{get_remote_address()}"
 
 
-def only_failures(response):
-    return response.status_code == 401
-
-
 def login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
 

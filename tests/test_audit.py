@@ -258,14 +258,14 @@ def test_problem_list_is_capped_but_all_are_counted(world):
     assert report["problem_count"] > 12
 
 
-def test_bench_ledger_generator_builds_books_that_verify(emulator):
+def test_bench_ledger_generator_builds_books_that_verify(emulator, monkeypatch):
     """The verify-speed benchmark's data must be valid, or its figure means nothing."""
     from google.cloud import firestore
 
     from bench.verify_speed import build_ledger
     from server.audit.verify import Verifier
 
-    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", emulator.host)
     client = firestore.Client(project=f"demo-audit-bench-{uuid.uuid4().hex[:8]}")
     accounts, postings = build_ledger(client, 300, accounts=7)
     report = Verifier(client, page_size=17, query_size=40).run()

@@ -24,10 +24,10 @@ def test_ready_is_503_when_firestore_is_unreachable(emulator, project_id):
     from server import emulator as harness
     app = create_app(make_test_config(emulator, project_id,
                                       FIRESTORE_EMULATOR_HOST=f"127.0.0.1:{harness.free_port()}"))
-    resp = app.test_client().get("/readyz")
-    assert resp.status_code == 503
-    import os
-    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host  # Datastore sets it process-wide
+    try:
+        assert app.test_client().get("/readyz").status_code == 503
+    finally:
+        app.extensions["shutdown"]()
 
 
 def test_request_id_is_echoed_or_generated(client):

@@ -46,7 +46,7 @@ def test_every_client_create_is_refused(attacker_rest, collection):
     assert resp.status_code == 403, resp.text
 
 
-@pytest.mark.parametrize("path", ["accounts/{uid}", "users/{uid}", "accounts/{victim}", "usernames/{name}"])
+@pytest.mark.parametrize("path", ["accounts/{uid}", "users/{uid}", "accounts/{victim}", "usernames/u_{name}"])
 def test_every_client_update_and_delete_is_refused(attacker_rest, user, victim, path):
     path = path.format(uid=user["user"]["id"], victim=victim["user"]["id"], name=user["user"]["username"])
     assert attacker_rest.patch(path, {"role": {"stringValue": "admin"}}).status_code == 403

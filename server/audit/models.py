@@ -26,7 +26,7 @@ def parse_rfc3339(value):
         text = f"{date_part}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
     try:
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # e.g. year 1 with a positive offset
         raise ValueError(f"not a valid date-time: {exc}") from None
 
 

@@ -1,22 +1,11 @@
 """Request and response models of users and sessions (they also feed the OpenAPI document)."""
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from ..common import StrictModel
+from ..common import StrictModel, normalize_username
 from ..ledger.models import Account
-
-USERNAME_PATTERN = re.compile(r"^[a-z0-9_]{3,32}$")
-
-
-def normalize_username(value: str) -> str:
-    """Lower-cases first, as the contract says, then checks the alphabet and length."""
-    value = value.lower()
-    if not USERNAME_PATTERN.match(value):
-        raise ValueError("username must be 3-32 characters of a-z, 0-9 and _")
-    return value
 
 
 class Credentials(StrictModel):

@@ -20,7 +20,7 @@ def signup(body: Credentials):
 
 
 @bp.post("/auth/login", responses={200: Session, 429: ErrorBody})
-@limiter.limit(limits.login_limit, key_func=limits.username_key, deduct_when=limits.only_failures)
+@limiter.limit(limits.login_limit, key_func=limits.username_key)
 @limiter.limit(limits.login_ip_limit)
 def login(body: Credentials):
     return service.login(body.username, body.password)

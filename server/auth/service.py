@@ -17,7 +17,7 @@ from flask import current_app, g, request
 from google.api_core import exceptions as gexc
 
 from ..audit.events import write_event
-from ..common import new_id, rfc3339, utcnow
+from ..common import is_doc_id, new_id, rfc3339, utcnow
 from ..datastore import get_datastore
 from ..errors import ApiError, forbidden, unauthenticated
 from ..ledger.accounts import COLLECTION as ACCOUNTS
@@ -30,8 +30,22 @@ SESSIONS = "sessions"
 # Names of system accounts, never given to users.
 RESERVED_USERNAMES = {"treasury", "system", "cli"}
 
-# Compared against when the username is unknown, so both failures cost one bcrypt check.
-_DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(4))
+# Compared against when the username is unknown, so both failures cost one bcrypt
+# check at the configured cost: response time does not reveal which names exist.
+_DUMMY_HASHES = {}
+
+
+def _dummy_hash():
+    rounds = current_app.config["BCRYPT_ROUNDS"]
+    if rounds not in _DUMMY_HASHES:
+        _DUMMY_HASHES[rounds] = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(rounds))
+    return _DUMMY_HASHES[rounds]
+
+
+def username_ref(datastore, username):
+    """The claim document of a username. The prefix keeps names such as `__x__`
+    (valid usernames, reserved Firestore ids) usable as document ids."""
+    return datastore.doc(USERNAMES, f"u_{username}")
 
 
 def hash_password(password: str) -> str:
@@ -109,7 +123,7 @@ def create_user(username, password, role="user", actor=None):
     user_doc = _new_user(username, password_hash, role)
     account_doc = new_account(user_id, username, current_app.config["LEDGER_CURRENCY"])
     batch = datastore.batch()
-    batch.create(datastore.doc(USERNAMES, username), {"user_id": user_id})
+    batch.create(username_ref(datastore, username), {"user_id": user_id, "username": username})
     batch.create(datastore.doc(USERS, user_id), user_doc)
     batch.create(datastore.doc(ACCOUNTS, user_id), account_doc)
     token, expires_at = _issue_session(batch, datastore, user_id)
@@ -131,7 +145,7 @@ def signup(username, password):
 def find_user_by_username(username):
     """(user_id, user_doc) or (None, None)."""
     datastore = get_datastore()
-    claim = datastore.doc(USERNAMES, username).get()
+    claim = username_ref(datastore, username).get()
     if not claim.exists:
         return None, None
     user_id = claim.get("user_id")
@@ -142,7 +156,7 @@ def find_user_by_username(username):
 def login(username, password):
     datastore = get_datastore()
     user_id, user_doc = find_user_by_username(username)
-    stored = user_doc["password_hash"].encode("ascii") if user_doc else _DUMMY_HASH
+    stored = user_doc["password_hash"].encode("ascii") if user_doc else _dummy_hash()
     if not bcrypt.checkpw(password.encode("utf-8"), stored) or user_doc is None:
         batch = datastore.batch()
         write_event(batch, datastore, "user.login_failed", f"usernames/{username}",
@@ -200,7 +214,9 @@ def authenticate():
         raise unauthenticated("The token has expired; log in again.") from exc
     except jwt.PyJWTError as exc:
         raise unauthenticated("Invalid token.") from exc
-    sid, user_id = str(claims["sid"]), str(claims["sub"])
+    sid, user_id = claims["sid"], claims["sub"]
+    if not (is_doc_id(sid) and is_doc_id(user_id)):
+        raise unauthenticated("Invalid token.")
     cached = _cache().get(sid)
     if cached is None:
         user = _load_session_user(sid, user_id)

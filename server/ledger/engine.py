@@ -13,7 +13,6 @@ records balance_after and extends its account's hash chain; each transfer
 carries its audit event; each idempotency key is recorded with its result.
 """
 
-import copy
 import datetime as dt
 import hashlib
 import json
@@ -137,9 +136,10 @@ class _BatchState:
     """The documents of one batch as the operations so far have left them."""
 
     def __init__(self, accounts, transfers, idempotency, now, new_id, ttl, new_accounts=()):
-        self.accounts = {k: copy.deepcopy(v) for k, v in accounts.items() if v is not None}
+        # Shallow copies suffice: the plan only ever replaces top-level fields of these documents.
+        self.accounts = {k: dict(v) for k, v in accounts.items() if v is not None}
         self.new_accounts = set(new_accounts)
-        self.transfers = {k: copy.deepcopy(v) for k, v in transfers.items() if v is not None}
+        self.transfers = {k: dict(v) for k, v in transfers.items() if v is not None}
         self.idempotency = {k: v for k, v in idempotency.items() if v is not None}
         self.dirty_accounts = set()
         self.now = now

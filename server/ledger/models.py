@@ -1,10 +1,10 @@
 """Request and response models of the ledger."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from ..common import MAX_AMOUNT, StrictModel, page_model
+from ..common import MAX_AMOUNT, DocId, StrictModel, normalize_username, page_model
 
 
 class Account(BaseModel):
@@ -46,7 +46,8 @@ class TransferEnvelope(BaseModel):
 
 
 class TransferRequest(StrictModel):
-    to: str = Field(min_length=1, max_length=64, description="Recipient username.", examples=["bob"])
+    to: Annotated[str, AfterValidator(normalize_username)] = Field(
+        description="Recipient username (case-insensitive).", examples=["bob"])
     amount: int = Field(ge=1, le=MAX_AMOUNT, description="Integer minor units (cents).", examples=[1250])
     memo: str | None = Field(None, max_length=140, examples=["lunch"])
 
@@ -63,7 +64,7 @@ class IdempotencyHeader(BaseModel):
 
 
 class TransferPath(BaseModel):
-    transfer_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    transfer_id: DocId
 
 
 AccountPage = page_model(Account, "AccountPage")

@@ -5,7 +5,7 @@ import threading
 from flask import current_app
 
 from ..audit.events import current_request_id
-from ..auth.service import USERNAMES
+from ..auth.service import username_ref
 from ..common import page_response
 from ..datastore import get_datastore
 from ..errors import ApiError, not_found, validation_error
@@ -30,7 +30,7 @@ class Ledger:
         """The account id of a username (usernames never change owner, so cached)."""
         account_id = self._usernames.get(username)
         if account_id is None:
-            claim = self.store.datastore.doc(USERNAMES, username).get()
+            claim = username_ref(self.store.datastore, username).get()
             if not claim.exists:
                 raise not_found(f"No user named {username!r}.")
             account_id = claim.get("user_id")

@@ -56,7 +56,7 @@ class GroupCommitWriter:
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
-        self.stats = {"batches": 0, "operations": 0, "retries": 0}
+        self.stats = {"batches": 0, "operations": 0, "retries": 0, "commit_seconds": 0.0}
 
     def submit(self, op, timeout=60.0):
         """Blocks until the operation's batch committed (or failed); returns its Outcome."""
@@ -73,6 +73,11 @@ class GroupCommitWriter:
         self._stopped.set()
         self._queue.put(None)
         self._thread.join(timeout=10)
+        stats = self.stats
+        if stats["batches"]:
+            log.info("ledger writer: %d operations in %d batches (%.1f per batch, %.1f ms per commit), "
+                     "%d retries", stats["operations"], stats["batches"], stats["operations"] / stats["batches"],
+                     1000 * stats["commit_seconds"] / stats["batches"], stats["retries"])
 
     # --- the writer thread ------------------------------------------------------
 
@@ -135,6 +140,7 @@ class GroupCommitWriter:
     def _commit(self, batch):
         ops = [op for op, _future in batch]
         for attempt in range(1, self.max_attempts + 1):
+            started = time.perf_counter()
             try:
                 outcomes = self.store.run_batch(ops)
             except Exception as exc:
@@ -150,6 +156,7 @@ class GroupCommitWriter:
                 continue
             self.stats["batches"] += 1
             self.stats["operations"] += len(ops)
+            self.stats["commit_seconds"] += time.perf_counter() - started
             for (_op, future), outcome in zip(batch, outcomes, strict=True):
                 future.set_result(outcome)
             return

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from ..common import ListQuery, StrictModel, page_model
+from ..common import DocId, ListQuery, StrictModel, page_model
 
 STATUSES = ("pending", "approved", "rejected")
 Status = Literal["pending", "approved", "rejected"]
@@ -78,7 +78,7 @@ class RejectRequest(StrictModel):
 
 
 class PostPath(BaseModel):
-    post_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    post_id: DocId
 
 
 class ModerationQuery(ListQuery):
