@@ -111,7 +111,21 @@ def test_insufficient_funds_changes_nothing(live_server, funded, app):
     assert live_server.api("GET", "/api/v1/transfers", alice["token"]).json()["items"] == before_transfers
     postings = live_server.api("GET", "/api/v1/accounts/me/postings", bob["token"]).json()["items"]
     assert postings == []
-    # Nothing was recorded under the key either: a retry after funding succeeds.
+
+
+def test_refusal_is_the_keys_answer_until_a_new_key(live_server, funded):
+    alice, bob = funded
+    body, idem = {"to": bob["user"]["username"], "amount": 1500}, key()
+    first = post(live_server, "/api/v1/transfers", alice["token"], body, idem)
+    assert first.status_code == 409 and "Idempotent-Replayed" not in first.headers
+    deposit(live_server, live_server.admin_token(), alice["user"]["username"], 1000)
+    again = post(live_server, "/api/v1/transfers", alice["token"], body, idem)
+    assert again.status_code == 409 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert balance(live_server, alice["token"]) == 2000
+    fresh = post(live_server, "/api/v1/transfers", alice["token"], body)
+    assert fresh.status_code == 201
+    assert balance(live_server, alice["token"]) == 500
 
 
 @pytest.mark.parametrize("amount", [0, -5, 1.5, 100.0, "100", True, None, 10**11 + 1, [1], {"a": 1}])

@@ -87,7 +87,19 @@ def test_insufficient_funds_writes_nothing_and_spares_the_rest_of_the_batch():
     assert failed.error[:2] == (409, "insufficient_funds")
     assert ok.status == 201
     assert len(writes_of(result, "transfers")) == 1
+    assert len(writes_of(result, "postings")) == 2
     assert {w[2]: w[3]["balance"] for w in writes_of(result, "accounts")} == {"alice": 90, "bob": 10}
+
+
+def test_insufficient_funds_is_remembered_and_replayed():
+    op = transfer("alice", "bob", 5000, key="k")
+    first = plan([op], accounts(alice=100, bob=0))
+    (method, collection, doc_id, record), = first.writes
+    assert (method, collection, doc_id) == ("create", "idempotency", op.idempotency_id)
+    replay = plan([op], accounts(alice=10_000, bob=0), idem={doc_id: record})
+    assert replay.outcomes[0].replayed
+    assert replay.outcomes[0].error[:2] == (409, "insufficient_funds")
+    assert replay.writes == []  # money is there now, but the key's answer stands
 
 
 def test_exact_balance_can_be_spent_but_not_one_cent_more():
@@ -175,7 +187,9 @@ def test_reversal_refusals(original, code):
     transfers = {"t1": original} if original else {}
     result = plan([reverse()], accounts(alice=700, bob=300), transfers=transfers)
     assert result.outcomes[0].error[1] == code
-    assert result.writes == []
+    # Business refusals are remembered with their key; nothing else is written.
+    expected = {"idempotency"} if code != "not_found" else set()
+    assert {w[1] for w in result.writes} == expected
 
 
 def test_unknown_account_is_404():

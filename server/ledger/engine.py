@@ -27,6 +27,9 @@ ACCOUNTS = "accounts"
 IDEMPOTENCY = "idempotency"
 AUDIT = "audit"
 
+# Refusals that are a request's final answer, replayed like a success.
+REMEMBERED_FAILURES = {"insufficient_funds", "conflict"}
+
 ACTIONS = {"transfer": "transfer.create", "deposit": "deposit.create", "reverse": "transfer.reverse"}
 KINDS = {"transfer": "transfer", "deposit": "deposit", "reverse": "reversal"}
 
@@ -199,7 +202,8 @@ def _apply(op: Operation, state: _BatchState):
         if record["request_hash"] != op.request_hash:
             _fail(409, "idempotency_conflict",
                   "This Idempotency-Key was used with a different request.")
-        return Outcome(record["status"], body=record["response"], replayed=True)
+        error = tuple(record["error"]) if record.get("error") else None
+        return Outcome(record["status"], body=record["response"], error=error, replayed=True)
 
     original = None
     if op.kind == "reverse":
@@ -262,12 +266,19 @@ def _apply(op: Operation, state: _BatchState):
                     "reverses": op.reverses, "memo": op.memo},
     }))
     outcome = Outcome(201, body={"transfer": transfer_view(transfer_id, transfer)})
+    _remember(op, outcome, state, at, transfer_id)
+    return outcome
+
+
+def _remember(op, outcome, state, at, transfer_id=None):
+    """Stores the key with its result, in the same commit, for replays."""
     record = {
         "caller_id": op.caller["id"],
         "key": op.idempotency_key,
         "request_hash": op.request_hash,
         "status": outcome.status,
         "response": outcome.body,
+        "error": list(outcome.error) if outcome.error else None,
         "transfer_id": transfer_id,
         "created_at": at,
         # Firestore TTL policy field: the record is deleted some time after this.
@@ -275,11 +286,14 @@ def _apply(op: Operation, state: _BatchState):
     }
     state.idempotency[op.idempotency_id] = record
     state.writes.append(("create", IDEMPOTENCY, op.idempotency_id, record))
-    return outcome
 
 
 def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_ttl, new_accounts=()):
-    """Applies `ops` in order; failed operations write nothing and do not affect others.
+    """Applies `ops` in order; a failed operation moves no money and does not affect others.
+
+    Business refusals (insufficient funds, an already reversed transfer) are
+    the first result of their Idempotency-Key and are stored with it, so a
+    replay answers the same 409; invalid requests store nothing.
 
     accounts / transfers / idempotency map document ids to the documents read
     (None for a missing one); `new_accounts` names accounts given in
@@ -293,6 +307,8 @@ def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_t
         try:
             outcomes.append(_apply(op, state))
         except _Failure as failure:
+            if failure.outcome.error[1] in REMEMBERED_FAILURES:
+                _remember(op, failure.outcome, state, state.timestamp())
             outcomes.append(failure.outcome)
     for account_id in sorted(state.dirty_accounts):
         account = state.accounts[account_id]

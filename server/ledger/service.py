@@ -46,10 +46,10 @@ def get_ledger() -> Ledger:
 
 
 def _respond(outcome):
+    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
     if outcome.error:
         status, code, message = outcome.error
-        raise ApiError(status, code, message)
-    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
+        raise ApiError(status, code, message, headers=headers)
     return outcome.body, outcome.status, headers
 
 
