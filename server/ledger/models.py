@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from ..common import MAX_AMOUNT, DocId, StrictModel, normalize_username, page_model
+from ..common import MAX_AMOUNT, DocId, SchemaCachedModel, StrictModel, normalize_username, page_model
 
 
 class Account(BaseModel):
@@ -56,7 +56,7 @@ class ReverseRequest(StrictModel):
     reason: str = Field(min_length=1, max_length=500, examples=["sent to the wrong person"])
 
 
-class IdempotencyHeader(BaseModel):
+class IdempotencyHeader(SchemaCachedModel):
     """Required on every money-moving POST: 1-255 printable ASCII characters."""
 
     idempotency_key: str = Field(alias="Idempotency-Key", min_length=1, max_length=255,
