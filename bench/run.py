@@ -1,0 +1,636 @@
+"""The benchmark: ours against the naive design, the HTTP ceiling and the raw emulator.
+
+    .venv/bin/python -m bench.run [--duration 20] [--clients 32] [--quick] [--soak 300]
+
+Starts one Firestore emulator (server.emulator), then for each configuration
+a fresh project id and a server under gunicorn with the production settings
+(server/gunicorn_conf.py). It signs up users, funds them with deposits,
+restarts the server (so every measured process starts cold), drives
+transfers over HTTP from a separate process (bench/load.py) for a fixed
+time, stops the server and checks the ledger's invariants with the Admin
+SDK. Exits 1 when any invariant is broken or our server answered an error.
+"""
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from server import emulator as harness
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SECRET = "bench-secret-key-with-at-least-32-bytes-of-entropy"
+PASSWORD = "bench-password-1"
+HIGH_LIMIT = "1000000/minute"
+USER_FUNDS = 1_000_000  # cents each; transfers are 1-100 cents
+HOT_FUNDS = 100_000_000
+EXPECTED = {"201", "409 insufficient_funds"}  # business outcomes; everything else is an error
+
+
+# --- processes ------------------------------------------------------------------
+
+
+def _proc_children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+            return [int(p) for p in fh.read().split()]
+    except OSError:
+        return []
+
+
+def rss_mib(pid):
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class Server:
+    """One gunicorn (master + workers) in its own process group."""
+
+    def __init__(self, app, env, log_dir, name):
+        self.port = harness.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = os.path.join(log_dir, f"{name}.log")
+        self.log = open(self.log_path, "ab")  # noqa: SIM115  (closed in stop)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf", app],
+            env=dict(env, BIND=f"127.0.0.1:{self.port}"), cwd=ROOT, stdout=self.log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as resp:
+                    if resp.status == 200 and self.workers():
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"the server did not start; see {self.log_path}")
+
+    def workers(self):
+        return _proc_children(self.process.pid)
+
+    def rss(self):
+        return sum(rss_mib(p) or 0 for p in self.workers())
+
+    def cpu(self):
+        return sum(cpu_seconds(p) or 0 for p in self.workers())
+
+    def stop(self):
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.log.close()
+
+
+# --- setup over HTTP ------------------------------------------------------------
+
+
+_local = threading.local()
+
+
+def api(method, url, token=None, key=None, **kwargs):
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+        session.trust_env = False  # never a proxy: 127.0.0.1 only
+    headers = {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if key:
+        headers["Idempotency-Key"] = key
+    return session.request(method, url, headers=headers, timeout=60, **kwargs)
+
+
+def _retrying(call, attempts=10):
+    """Setup requests are retried (bounded) on 503, with the same Idempotency-Key."""
+    for attempt in range(attempts):
+        resp = call()
+        if resp.status_code != 503:
+            return resp
+        time.sleep(0.1 * 2 ** attempt)
+    return resp
+
+
+def setup_users(server, env, n_users, hot, log):
+    """Signs up n users, creates an admin, deposits into every user. Returns [[name, token]]."""
+    prefix = f"b{uuid.uuid4().hex[:6]}"
+    names = [f"{prefix}_{i:05d}" for i in range(n_users)]
+    t0 = time.perf_counter()
+
+    def signup(name):
+        resp = _retrying(lambda: api("POST", f"{server.url}/api/v1/auth/signup",
+                                     json={"username": name, "password": PASSWORD}))
+        if resp.status_code != 201:
+            raise RuntimeError(f"signup {name}: {resp.status_code} {resp.text}")
+        return [name, resp.json()["token"]]
+
+    with ThreadPoolExecutor(8) as pool:
+        users = list(pool.map(signup, names))
+    admin = f"{prefix}_admin"
+    subprocess.run([sys.executable, "-m", "flask", "--app", "server", "create-admin", admin],
+                   env=dict(env, ADMIN_PASSWORD=PASSWORD), cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    resp = api("POST", f"{server.url}/api/v1/auth/login", json={"username": admin, "password": PASSWORD})
+    resp.raise_for_status()
+    admin_token = resp.json()["token"]
+
+    def deposit(i):
+        key = f"fund-{names[i]}"
+        amount = HOT_FUNDS if i == hot else USER_FUNDS
+        resp = _retrying(lambda: api("POST", f"{server.url}/api/v1/admin/deposits", admin_token, key,
+                                     json={"to": names[i], "amount": amount}))
+        if resp.status_code != 201:
+            raise RuntimeError(f"deposit {names[i]}: {resp.status_code} {resp.text}")
+        return amount
+
+    with ThreadPoolExecutor(16) as pool:
+        issued = sum(pool.map(deposit, range(n_users)))
+    log(f"  setup: {n_users} users signed up and funded in {time.perf_counter() - t0:.1f}s")
+    return users, issued
+
+
+# --- the load, in its own process -------------------------------------------------
+
+
+def drive(url, users, hot, args, duration, path="/api/v1/transfers", on_window=None):
+    """Runs bench.load in a subprocess; on_window(phase) is called at window start and end."""
+    spec = {"url": url, "users": users, "hot": hot, "clients": args.clients, "warmup": args.warmup,
+            "duration": duration, "timeout": args.timeout, "seed": args.seed, "path": path}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        spec_path, result_path = os.path.join(tmp, "spec.json"), os.path.join(tmp, "result.json")
+        with open(spec_path, "w", encoding="utf-8") as fh:
+            json.dump(spec, fh)
+        proc = subprocess.Popen([sys.executable, "-m", "bench.load", spec_path, result_path], cwd=ROOT)
+        t0 = time.perf_counter()
+        if on_window:
+            time.sleep(args.warmup + 0.5)  # the client needs a moment to start its threads
+            on_window("start")
+            end = t0 + 0.5 + args.warmup + duration
+            while time.perf_counter() < end:
+                time.sleep(min(1.0, max(0.0, end - time.perf_counter())))
+                on_window("tick")
+            on_window("end")
+        proc.wait(timeout=args.warmup + duration + args.timeout + 120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the load generator failed with status {proc.returncode}")
+        with open(result_path, encoding="utf-8") as fh:
+            return json.load(fh)
+
+
+class Sampler:
+    """CPU of the server worker(s), the emulator and RSS of the server over the measured window."""
+
+    def __init__(self, server, emulator_pid, rss_every):
+        self.server, self.emulator_pid, self.rss_every = server, emulator_pid, rss_every
+        self.samples, self.start = [], None
+        self._last_rss = 0.0
+
+    def __call__(self, phase):
+        now = time.perf_counter()
+        point = (now, self.server.cpu(), cpu_seconds(self.emulator_pid) or 0.0, self.server.rss())
+        if phase == "start":
+            self.start = point
+            self.samples.append((0.0, point[3]))
+            self._last_rss = now
+        elif phase == "end":
+            self.end = point
+            self.samples.append((round(now - self.start[0], 1), point[3]))
+        elif now - self._last_rss >= self.rss_every:
+            self._last_rss = now
+            self.samples.append((round(now - self.start[0], 1), point[3]))
+
+    def report(self):
+        wall = self.end[0] - self.start[0]
+        return {"server_cpu_pct": round(100 * (self.end[1] - self.start[1]) / wall),
+                "emulator_cpu_pct": round(100 * (self.end[2] - self.start[2]) / wall),
+                "rss_start_mib": round(self.start[3], 1), "rss_end_mib": round(self.end[3], 1),
+                "rss_samples": [(t, round(r, 1)) for t, r in self.samples]}
+
+
+# --- the ledger's invariants, read with the Admin SDK ---------------------------
+
+
+def check_ledger(project, transfers_ok, deposits_ok, issued, ambiguous=0):
+    """Problems found in the project's ledger (empty: all invariants hold).
+
+    transfers_ok / deposits_ok: the 201s the clients saw; `ambiguous`: requests
+    whose outcome the client could not know (timeouts, 5xx), which may or may
+    not have committed.
+    """
+    from google.cloud import firestore
+
+    client = firestore.Client(project=project)
+    try:
+        accounts = {s.id: s.to_dict() for s in client.collection("accounts").stream()}
+        sums, counts = defaultdict(int), Counter()
+        for snap in client.collection("postings").select(["account_id", "amount"]).stream():
+            doc = snap.to_dict()
+            sums[doc["account_id"]] += doc["amount"]
+            counts[doc["account_id"]] += 1
+        kinds = Counter(s.get("kind") for s in client.collection("transfers").select(["kind"]).stream())
+    finally:
+        client.close()
+    problems = []
+    total = sum(a["balance"] for a in accounts.values())
+    if total != 0:
+        problems.append(f"balances sum to {total}, not 0")
+    treasury = accounts.get("treasury", {}).get("balance")
+    if treasury != -issued:
+        problems.append(f"treasury balance {treasury}, expected {-issued}")
+    for account_id, doc in accounts.items():
+        if doc.get("kind") != "treasury" and doc["balance"] < 0:
+            problems.append(f"account {account_id} balance {doc['balance']} < 0")
+        if doc["balance"] != sums.get(account_id, 0) or doc["posting_count"] != counts.get(account_id, 0):
+            problems.append(f"account {account_id}: balance {doc['balance']} / {doc['posting_count']} postings,"
+                            f" postings say {sums.get(account_id, 0)} / {counts.get(account_id, 0)}")
+    if set(sums) - set(accounts):
+        problems.append(f"postings of unknown accounts: {sorted(set(sums) - set(accounts))[:5]}")
+    n_postings, n_transfers = sum(counts.values()), sum(kinds.values())
+    if n_postings != 2 * n_transfers:
+        problems.append(f"{n_postings} postings for {n_transfers} transfers")
+    if kinds.get("deposit", 0) != deposits_ok:
+        problems.append(f"{kinds.get('deposit', 0)} deposits posted, {deposits_ok} answered 201")
+    posted = kinds.get("transfer", 0)
+    if not transfers_ok <= posted <= transfers_ok + ambiguous:
+        problems.append(f"{posted} transfers posted, {transfers_ok} answered 201 (+{ambiguous} unknown)")
+    return {"accounts": len(accounts), "postings": n_postings, "transfers_posted": posted,
+            "problems": problems}
+
+
+# --- configurations ------------------------------------------------------------------
+
+
+def server_env(emulator_host, project, extra=()):
+    env = dict(os.environ)
+    env.update({
+        "FIRESTORE_EMULATOR_HOST": emulator_host,
+        "GOOGLE_CLOUD_PROJECT": project,
+        "SECRET_KEY": SECRET,
+        "BCRYPT_ROUNDS": "4",  # only so that creating 1,000 users takes seconds
+        "LOGIN_RATE_LIMIT": HIGH_LIMIT,
+        "LOGIN_IP_RATE_LIMIT": HIGH_LIMIT,
+        "SIGNUP_RATE_LIMIT": HIGH_LIMIT,
+        "NO_PROXY": "127.0.0.1,localhost",
+    })
+    env.update(extra)
+    return env
+
+
+def new_project(name):
+    return f"demo-bench-{name}-{uuid.uuid4().hex[:6]}"
+
+
+def _errors(counts):
+    return {k: v for k, v in counts.items() if k not in EXPECTED}
+
+
+def run_http_config(name, mix, emu, args, log, mode_env, duration, n_users, log_dir):
+    """Setup with the default server, then the measured server with mode_env, then the checks."""
+    project = new_project(name)
+    env = server_env(emu.host, project)
+    hot = 0 if mix == "hot" else None
+    log(f"[{name}] project {project}")
+    server = Server("server:create_app()", env, log_dir, f"{name}-setup")
+    try:
+        users, issued = setup_users(server, env, n_users, hot, log)
+    finally:
+        server.stop()
+    server = Server("server:create_app()", dict(env, **mode_env), log_dir, name)
+    sampler = Sampler(server, emu.process.pid if emu.process else None, args.rss_every)
+    profiler = start_profiler(server, args, name, duration)
+    try:
+        result = drive(server.url, users, hot, args, duration, on_window=sampler)
+    finally:
+        if profiler:
+            profiler.wait(timeout=args.warmup + duration + 60)
+        server.stop()
+    result.update(sampler.report())
+    counts = result["counts"]
+    errors = _errors(counts)
+    result["ledger"] = check_ledger(project, counts.get("201", 0), n_users, issued,
+                                    ambiguous=sum(errors.values()))
+    result.update(name=name, mix=mix, errors=errors, log=server.log_path, writer=writer_stats(server.log_path))
+    log(f"  {summary(result)}")
+    if result["writer"]:
+        log(f"  writer: {result['writer']}")
+    return result
+
+
+def writer_stats(log_path):
+    """The ledger writer's summary line from the server log (batch sizes, commit times)."""
+    with open(log_path, encoding="utf-8", errors="replace") as fh:
+        lines = [line.split("ledger writer: ", 1)[1].strip() for line in fh if "ledger writer: " in line]
+    return lines[-1] if lines else None
+
+
+def start_profiler(server, args, name, duration):
+    """py-spy on the server worker over the measured window (--profile DIR), as collapsed stacks."""
+    if not args.profile or name.startswith("naive"):
+        return None
+    os.makedirs(args.profile, exist_ok=True)
+    out = os.path.join(args.profile, f"{name}.txt")
+    # gil: where the CPU (the GIL) goes; wall: every thread, waiting included.
+    flags = "--gil" if args.profile_mode == "gil" else "--idle --threads"
+    spy = shutil.which("py-spy", path=os.path.dirname(sys.executable)) or shutil.which("py-spy") or "py-spy"
+    return subprocess.Popen(
+        ["sh", "-c", f"sleep {args.warmup + 0.5} && exec {spy} record --format raw --rate 200 {flags} --nonblocking "
+         f"-d {int(duration)} -o {out} -p {server.workers()[0]}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_minimal(args, log, log_dir, n_users):
+    env = dict(os.environ, NO_PROXY="127.0.0.1,localhost")
+    server = Server("bench.minimal_app:create_app()", env, log_dir, "minimal")
+    users = [[f"m{i:05d}", "no-token"] for i in range(n_users)]
+    sampler = Sampler(server, None, args.rss_every)
+    try:
+        result = drive(server.url, users, None, args, args.duration, on_window=sampler)
+    finally:
+        server.stop()
+    result.update(sampler.report())
+    result.update(name="minimal Flask (no datastore)", mix="uniform", errors=_errors(result["counts"]), ledger=None)
+    log(f"  {summary(result)}")
+    return result
+
+
+def run_raw(emu, args, log, n_users):
+    """Group commit without HTTP: LedgerStore.run_batch from one thread, batches of args.raw_batch."""
+    from server.datastore import Datastore
+    from server.ledger import engine
+    from server.ledger.accounts import TREASURY_ID, new_account
+    from server.ledger.store import LedgerStore
+
+    project = new_project("raw")
+    datastore = Datastore(project, emu.host)
+    store = LedgerStore(datastore)
+    ids = [f"raw{i:05d}" for i in range(n_users)]
+    rng = random.Random(args.seed)
+    admin = {"id": "bench-admin", "username": "bench_admin"}
+
+    def op(kind, caller, source, target, amount):
+        return engine.Operation(kind=kind, caller=caller, idempotency_key=uuid.uuid4().hex,
+                                request_hash=engine.request_hash(kind, to=target, amount=amount, memo=None),
+                                from_account=source, to_account=target, amount=amount)
+
+    try:
+        for start in range(0, n_users, 400):
+            batch = datastore.batch()
+            for account_id in ids[start:start + 400]:
+                batch.create(datastore.doc("accounts", account_id), new_account(account_id, account_id, "USD"))
+            batch.commit()
+        for start in range(0, n_users, args.raw_batch):
+            store.run_batch([op("deposit", admin, TREASURY_ID, a, USER_FUNDS)
+                             for a in ids[start:start + args.raw_batch]])
+        ok = batches = failed = 0
+        seconds = []
+        t_end = time.perf_counter() + args.raw_duration
+        while time.perf_counter() < t_end and batches < 100_000:
+            ops = []
+            for _ in range(args.raw_batch):
+                a, b = rng.sample(ids, 2)
+                ops.append(op("transfer", {"id": a, "username": a}, a, b, rng.randint(1, 100)))
+            t0 = time.perf_counter()
+            try:
+                outcomes = store.run_batch(ops)
+            except Exception as exc:  # counted, never retried: this measures the emulator
+                failed += 1
+                log(f"  raw batch failed: {exc!r}")
+                continue
+            seconds.append(time.perf_counter() - t0)
+            batches += 1
+            ok += sum(o.status == 201 for o in outcomes)
+        elapsed = args.raw_duration
+    finally:
+        datastore.close()
+    seconds.sort()
+    result = {"name": f"raw group commit (run_batch, {args.raw_batch}/batch, no HTTP)", "mix": "uniform",
+              "clients": 1, "ok_per_s": ok / elapsed, "errors": {"failed batches": failed} if failed else {},
+              "counts": {"201": ok}, "window_counts": {"201": ok}, "batches": batches,
+              "p50_ms": _ms(_pct(seconds, 50)), "p95_ms": _ms(_pct(seconds, 95)), "p99_ms": _ms(_pct(seconds, 99)),
+              "latency_of": "batch"}
+    result["ledger"] = check_ledger(project, ok, n_users, n_users * USER_FUNDS)
+    log(f"  {summary(result)} ({batches} batches)")
+    return result
+
+
+def _pct(sorted_values, q):
+    from bench.load import percentile
+
+    return percentile(sorted_values, q)
+
+
+def _ms(seconds):
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+def summary(r):
+    errors = ", ".join(f"{k}: {v}" for k, v in sorted(r["errors"].items())) or "none"
+    ledger = r.get("ledger")
+    inv = "n/a" if ledger is None else ("ok" if not ledger["problems"] else "; ".join(ledger["problems"][:3]))
+    return (f"{r['name']} [{r['mix']}]: {r['ok_per_s']:.0f}/s p50 {r['p50_ms']} p95 {r['p95_ms']} "
+            f"p99 {r['p99_ms']} ms, errors {errors}, invariants {inv}")
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def machine():
+    with open("/proc/cpuinfo", encoding="utf-8") as fh:
+        models = [line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")]
+    with open("/proc/meminfo", encoding="ascii") as fh:
+        mem_kib = int(fh.readline().split()[1])
+    return {"nproc": os.cpu_count(), "cpu": models[0] if models else platform.processor(),
+            "memory_gib": round(mem_kib / 1024 ** 2, 1), "python": platform.python_version(),
+            "load_before": os.getloadavg()}
+
+
+def table(results):
+    ours = {r["mix"]: r for r in results if r.get("role") == "ours"}
+    rows = ["| configuration | mix | clients | transfers/s | p50 ms | p95 ms | p99 ms | 409 insufficient_funds "
+            "| errors (5xx, timeouts, other) | invariants | server CPU % | emulator CPU % | client CPU % "
+            "| server RSS MiB start→end "
+            "| ratio to ours |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        ref = ours.get(r["mix"])
+        ratio = "1" if r.get("role") == "ours" else (
+            f"{r['ok_per_s'] / ref['ok_per_s']:.3g}×" if ref and ref["ok_per_s"] else "–")
+        ledger = r.get("ledger")
+        inv = "–" if ledger is None else ("ok" if not ledger["problems"] else
+                                          f"**{len(ledger['problems'])} broken**")
+        errors = ", ".join(f"{k}: {v}" for k, v in sorted(r["errors"].items())) or "0"
+        rss = f"{r['rss_start_mib']}→{r['rss_end_mib']}" if "rss_start_mib" in r else "–"
+        client_cpu = round(100 * r["client_cpu_s"] / (r["warmup"] + r["duration"])) if "client_cpu_s" in r else "–"
+        rows.append(f"| {r['name']} | {r['mix']} | {r['clients']} | {r['ok_per_s']:.0f} | {r['p50_ms']} "
+                    f"| {r['p95_ms']} | {r['p99_ms']} | {r['counts'].get('409 insufficient_funds', 0)} | {errors} "
+                    f"| {inv} | {r.get('server_cpu_pct', '–')} | {r.get('emulator_cpu_pct', '–')} | {client_cpu} "
+                    f"| {rss} | {ratio} |")
+    return "\n".join(rows)
+
+
+def targets(results, soak_growth_pct=10):
+    by = {(r.get("role"), r["mix"]): r for r in results}
+    lines = []
+
+    def line(ok, text):
+        lines.append(f"- [{'x' if ok else ' '}] {text}")
+
+    hot, naive_hot = by.get(("ours", "hot")), by.get(("naive", "hot"))
+    if hot and naive_hot:
+        ratio = hot["ok_per_s"] / naive_hot["ok_per_s"] if naive_hot["ok_per_s"] else float("inf")
+        line(ratio >= 50 and not hot["errors"] and not hot["ledger"]["problems"],
+             f"hot mix: {hot['ok_per_s']:.0f}/s = {ratio:.1f}× naive ({naive_hot['ok_per_s']:.1f}/s), "
+             f"errors {sum(hot['errors'].values())}, invariant violations {len(hot['ledger']['problems'])}"
+             " (target ≥ 50×, 0, 0)")
+    uni, minimal = by.get(("ours", "uniform")), by.get(("minimal", "uniform"))
+    if uni:
+        line(uni["ok_per_s"] >= 1000, f"uniform mix: {uni['ok_per_s']:.0f} transfers/s (target ≥ 1,000)")
+        line(uni["p99_ms"] is not None and uni["p99_ms"] < 200, f"uniform mix: p99 {uni['p99_ms']} ms (< 200)")
+        line(not uni["errors"] and not uni["ledger"]["problems"],
+             f"uniform mix: errors {sum(uni['errors'].values())}, "
+             f"invariant violations {len(uni['ledger']['problems'])} (0, 0)")
+        if minimal:
+            share = 100 * uni["ok_per_s"] / minimal["ok_per_s"]
+            line(share >= 40, f"uniform mix: {share:.0f}% of the minimal-Flask ceiling "
+                              f"({minimal['ok_per_s']:.0f}/s) (target ≥ 40%)")
+    soak = by.get(("soak", "uniform"))
+    if soak:
+        growth = 100 * (soak["rss_end_mib"] - soak["rss_start_mib"]) / soak["rss_start_mib"]
+        line(growth < soak_growth_pct and not soak["errors"] and not soak["ledger"]["problems"],
+             f"soak {soak['duration']}s: server RSS {soak['rss_start_mib']} → {soak['rss_end_mib']} MiB "
+             f"({growth:+.1f}%; flat = under {soak_growth_pct}%), {soak['ok_per_s']:.0f}/s, "
+             f"errors {sum(soak['errors'].values())}")
+    return "\n".join(lines)
+
+
+CONFIGS = ("minimal", "uniform", "hot", "naive-uniform", "naive-hot", "raw")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per configuration")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before measuring")
+    parser.add_argument("--timeout", type=float, default=30.0, help="client timeout per request, seconds")
+    parser.add_argument("--naive-duration", type=float, default=None,
+                        help="measured seconds for the naive design (default: min(duration, 20))")
+    parser.add_argument("--raw-duration", type=float, default=None, help="default: min(duration, 10)")
+    parser.add_argument("--raw-batch", type=int, default=55, help="transfers per raw group commit")
+    parser.add_argument("--quick", action="store_true", help="5 s runs and 200 users: a smoke test")
+    parser.add_argument("--soak", type=float, default=0.0,
+                        help="also run the uniform mix this many seconds and report server RSS over it")
+    parser.add_argument("--only", default=",".join(CONFIGS),
+                        help=f"comma-separated subset of {','.join(CONFIGS)} (and soak with --soak)")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment for our measured server (tuning experiments)")
+    parser.add_argument("--rss-every", type=float, default=30.0, help="RSS sample period in seconds")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", metavar="DIR",
+                        help="record py-spy (pip install py-spy) collapsed stacks of our server into DIR")
+    parser.add_argument("--profile-mode", choices=("gil", "wall"), default="gil")
+    parser.add_argument("--out", help="also write the report (markdown) here, and the raw data as .json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.users, args.warmup = min(args.duration, 5.0), min(args.users, 200), 1.0
+    args.naive_duration = args.naive_duration or min(args.duration, 20.0)
+    args.raw_duration = args.raw_duration or min(args.duration, 10.0)
+    only = set(args.only.split(","))
+    extra_env = dict(kv.split("=", 1) for kv in args.env)
+
+    def log(message):
+        print(message, flush=True)
+
+    info = machine()
+    log(f"machine: {info}")
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    log_dir = tempfile.mkdtemp(prefix="bench-logs-")
+    emu = harness.start(port=0)
+    os.environ["FIRESTORE_EMULATOR_HOST"] = emu.host
+    results = []
+    try:
+        if "minimal" in only:
+            log("[minimal] minimal Flask endpoint, same gunicorn settings")
+            results.append(dict(run_minimal(args, log, log_dir, args.users), role="minimal"))
+        for key, name, role, mix, mode_env, duration in (
+                ("uniform", "ours (group commit)", "ours", "uniform", extra_env, args.duration),
+                ("hot", "ours (group commit)", "ours", "hot", extra_env, args.duration),
+                ("naive-uniform", "naive (LEDGER_MODE=naive)", "naive", "uniform", {"LEDGER_MODE": "naive"},
+                 args.naive_duration),
+                ("naive-hot", "naive (LEDGER_MODE=naive)", "naive", "hot", {"LEDGER_MODE": "naive"},
+                 args.naive_duration)):
+            if key in only:
+                r = run_http_config(key, mix, emu, args, log, mode_env, duration, args.users, log_dir)
+                results.append(dict(r, name=name, role=role))
+        if "raw" in only:
+            log("[raw] group commit without HTTP")
+            results.append(dict(run_raw(emu, args, log, args.users), role="raw"))
+        if args.soak:
+            r = run_http_config("soak", "uniform", emu, args, log, extra_env, args.soak, args.users, log_dir)
+            results.append(dict(r, name=f"ours, soak {args.soak:.0f}s", role="soak"))
+    finally:
+        emu.stop()
+    report = "\n\n".join([
+        f"Run {started}; load average before: {' '.join(f'{x:.2f}' for x in info['load_before'])}, "
+        f"after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_gib']} GiB, Python {info['python']}",
+        "Command: `.venv/bin/python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]) + "`",
+        table(results), targets(results)])
+    print("\n" + report, flush=True)
+    broken = [r for r in results if r.get("ledger") and r["ledger"]["problems"]]
+    our_errors = [r for r in results if r.get("role") in ("ours", "soak") and r["errors"]]
+    for r in broken:
+        print(f"INVARIANTS BROKEN in {r['name']} [{r['mix']}]: {r['ledger']['problems'][:10]}", flush=True)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(report + "\n")
+        with open(os.path.splitext(args.out)[0] + ".json", "w", encoding="utf-8") as fh:
+            json.dump({"machine": info, "args": vars(args), "results": results}, fh, indent=1, default=str)
+    log(f"server logs: {log_dir}")
+    return 1 if broken or our_errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
