@@ -33,6 +33,8 @@ def from_environment():
         # How long a process trusts its cached view of a session before
         # re-reading it; logout in the same process takes effect at once.
         "SESSION_CACHE_SECONDS": _float("SESSION_CACHE_SECONDS", 10.0),
+        # A Firestore listener that brings other processes' logouts in at once.
+        "SESSION_REVOCATION_WATCH": os.environ.get("SESSION_REVOCATION_WATCH", "true").lower() != "false",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10/minute"),
         "LOGIN_IP_RATE_LIMIT": os.environ.get("LOGIN_IP_RATE_LIMIT", "60/minute"),

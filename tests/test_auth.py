@@ -189,3 +189,24 @@ def test_login_is_rate_limited_per_address(emulator, project_id):
     statuses = [client.post("/api/v1/auth/login", json={"username": unique_name(), "password": "wrong-pass"},
                             environ_base=env).status_code for _ in range(6)]
     assert statuses == [401] * 4 + [429] * 2
+
+
+def test_logout_reaches_other_processes_at_once(emulator, project_id):
+    """Two app instances (two server processes): a logout in one is refused by the other
+    long before its session cache would expire."""
+    apps = [create_app(make_test_config(emulator, project_id, SESSION_CACHE_SECONDS=600)) for _ in range(2)]
+    try:
+        first, second = (a.test_client() for a in apps)
+        token = first.post("/api/v1/auth/signup",
+                           json={"username": unique_name(), "password": PASSWORD}).json["token"]
+        assert second.get("/api/v1/me", headers=auth(token)).status_code == 200  # now cached there
+        assert first.post("/api/v1/auth/logout", headers=auth(token)).status_code == 204
+        deadline = time.monotonic() + 10
+        status = 200
+        while status == 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            status = second.get("/api/v1/me", headers=auth(token)).status_code
+        assert status == 401
+    finally:
+        for a in apps:
+            a.extensions["shutdown"]()

@@ -8,6 +8,7 @@ once, other processes within the cache window.
 """
 
 import datetime as dt
+import logging
 import threading
 import time
 
@@ -15,6 +16,7 @@ import bcrypt
 import jwt
 from flask import current_app, g, request
 from google.api_core import exceptions as gexc
+from google.cloud.firestore_v1 import FieldFilter
 
 from ..audit.events import write_event
 from ..common import is_doc_id, new_id, rfc3339, utcnow
@@ -22,6 +24,8 @@ from ..datastore import get_datastore
 from ..errors import ApiError, forbidden, unauthenticated
 from ..ledger.accounts import COLLECTION as ACCOUNTS
 from ..ledger.accounts import account_view, new_account
+
+log = logging.getLogger(__name__)
 
 USERS = "users"
 USERNAMES = "usernames"
@@ -85,6 +89,49 @@ class _SessionCache:
             if len(self._entries) > 100_000:
                 self._entries.clear()
             self._entries[sid] = (time.monotonic() + ttl, user)
+
+
+class _RevocationWatch:
+    """Pushes logouts made by other processes into this process's session cache.
+
+    A Firestore listener on sessions revoked within the token lifetime: a
+    logout elsewhere reaches this process within moments instead of after
+    SESSION_CACHE_SECONDS. Started on first use (start-up needs no
+    datastore); if the listener fails, the cache window still bounds staleness.
+    """
+
+    def __init__(self, cache, ttl):
+        self._cache = cache
+        self._ttl = ttl
+        self._watch = None
+        self._lock = threading.Lock()
+        self._started = False
+
+    def ensure_started(self, datastore):
+        if self._started:
+            return
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            since = utcnow() - dt.timedelta(seconds=self._ttl)
+            query = datastore.collection(SESSIONS).where(filter=FieldFilter("revoked_at", ">=", since))
+            try:
+                self._watch = query.on_snapshot(self._on_snapshot)
+            except Exception:  # the cache window still applies
+                log.exception("session revocation listener failed to start")
+
+    def _on_snapshot(self, _docs, changes, _read_time):
+        for change in changes:
+            self._cache.put(change.document.id, None, self._ttl)
+
+    def stop(self):
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            try:
+                watch.unsubscribe()
+            except Exception:  # shutting down anyway
+                log.debug("unsubscribe failed", exc_info=True)
 
 
 def _cache():
@@ -217,6 +264,9 @@ def authenticate():
     sid, user_id = claims["sid"], claims["sub"]
     if not (is_doc_id(sid) and is_doc_id(user_id)):
         raise unauthenticated("Invalid token.")
+    watch = current_app.extensions.get("session_revocations")
+    if watch is not None:
+        watch.ensure_started(get_datastore())
     cached = _cache().get(sid)
     if cached is None:
         user = _load_session_user(sid, user_id)
@@ -287,4 +337,8 @@ def create_admin(username, password=None):
 
 
 def init_app(app):
-    app.extensions["session_cache"] = _SessionCache()
+    cache = app.extensions["session_cache"] = _SessionCache()
+    if app.config["SESSION_REVOCATION_WATCH"]:
+        watch = _RevocationWatch(cache, app.config["TOKEN_TTL_SECONDS"])
+        app.extensions["session_revocations"] = watch
+        app.extensions.setdefault("shutdown_hooks", []).append(watch.stop)
