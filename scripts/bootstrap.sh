@@ -9,12 +9,12 @@ want_test=false
 [ "${1:-}" = "--test" ] && want_test=true
 
 apt_install() {
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  if ! $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1; then
-    $sudo apt-get update -qq >/dev/null
-    $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null
-  fi
+  local sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 && return 0
+  "${sudo[@]}" apt-get update -qq >/dev/null
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null
 }
 
 if ! command -v java >/dev/null 2>&1; then
