@@ -46,11 +46,11 @@ def create_app(test_config=None):
     from .ledger import routes as ledger_routes
     from .ledger import service as ledger_service
     from .posts import routes as posts_routes
+    from .posts import service as posts_service
 
     auth_service.init_app(app)
     ledger_service.init_app(app)
-    posts_routes.init_app(app)
-    audit_routes.init_app(app)
+    posts_service.init_app(app)
     for blueprint in (auth_routes.bp, ledger_routes.bp, ledger_routes.admin_bp,
                       posts_routes.bp, posts_routes.admin_bp, audit_routes.admin_bp):
         app.register_api(blueprint)

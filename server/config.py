@@ -51,6 +51,8 @@ def from_environment():
         "LEDGER_LINGER_MS": _float("LEDGER_LINGER_MS", 2.0),
         "LEDGER_MAX_ATTEMPTS": _int("LEDGER_MAX_ATTEMPTS", 6),
         "LEDGER_CURRENCY": os.environ.get("LEDGER_CURRENCY", "USD"),
+        # Encode the writer's Firestore writes as raw protobufs (self-checked at start).
+        "LEDGER_FAST_WRITES": os.environ.get("LEDGER_FAST_WRITES", "true").lower() != "false",
         "IDEMPOTENCY_TTL_HOURS": _int("IDEMPOTENCY_TTL_HOURS", 48),
         "CLIENT_DIR": os.environ.get("CLIENT_DIR") or None,
     }

@@ -127,6 +127,8 @@ def assert_reported(report, kind, document):
 
 
 def test_verifier_passes_after_a_mixed_workload(world):
+    treasury_events = [e for e in world.audit_events() if e["target"] == "accounts/treasury"]
+    assert [e["action"] for e in treasury_events] == ["account.create"]  # the first deposit made it, audited
     report = world.verify()
     assert report["ok"] is True, report["problems"]
     assert report["problems"] == [] and report["problem_count"] == 0
@@ -226,7 +228,14 @@ def _unreverse_original(w):
     return [("reversal_mismatch", f"transfers/{w.transfers['reversal']}")]
 
 
-TAMPERING = [_edit_posting_amount, _rehash_edited_posting, _delete_posting, _delete_last_posting, _change_balance,
+def _point_transfer_at_reserved_ids(w):
+    ref = w.db.collection("transfers").document(w.transfers["bob_carol"])
+    ref.update({"audit_event_id": "__x__", "reversed_by": "."})
+    return [("transfer_without_audit", ref.path)]
+
+
+TAMPERING = [_point_transfer_at_reserved_ids,
+             _edit_posting_amount, _rehash_edited_posting, _delete_posting, _delete_last_posting, _change_balance,
              _delete_audit_event, _insert_forged_transfer, _delete_transfer, _insert_forged_ledger_event,
              _unreverse_original]
 

@@ -117,16 +117,6 @@ def test_treasury_may_go_negative():
     assert {w[2]: w[3]["balance"] for w in writes_of(result, "accounts")} == {TREASURY_ID: -500, "bob": 500}
 
 
-def test_missing_treasury_is_created_by_the_first_deposit():
-    deposit = Operation(kind="deposit", caller={"id": "adm", "username": "adm"}, idempotency_key="d",
-                        request_hash="h", from_account=TREASURY_ID, to_account="bob", amount=5)
-    accts = accounts(treasury=0, bob=0)
-    result = plan_batch([deposit], accts, {}, {}, clock(), ids(), TTL, new_accounts={TREASURY_ID})
-    created = writes_of(result, "accounts", "create")
-    assert [w[2] for w in created] == [TREASURY_ID]
-    assert created[0][3]["balance"] == -5
-
-
 def test_same_key_in_one_batch_replays_or_conflicts():
     first = transfer("alice", "bob", 100, key="k")
     same = transfer("alice", "bob", 100, key="k")

@@ -30,7 +30,3 @@ def list_audit(query: AuditQuery):
 def verify_audit():
     """Proves the books: hash chains, balances, transfers and their audit events (see the report's problems)."""
     return verify_datastore(get_datastore(), current_app.config)
-
-
-def init_app(app):
-    """Called by create_app before the blueprints are registered."""

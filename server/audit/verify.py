@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from google.cloud.firestore_v1 import FieldFilter
 
-from ..common import rfc3339, utcnow
+from ..common import is_doc_id, rfc3339, utcnow
 from ..ledger import engine
 from ..ledger.accounts import COLLECTION as ACCOUNTS
 from ..ledger.accounts import GENESIS_HASH, TREASURY_ID
@@ -72,7 +72,7 @@ def _posting_paths(account_id, first, last):
 
 
 def _plain_id(value):
-    return value if isinstance(value, str) and value and "/" not in value else None
+    return value if is_doc_id(value) else None
 
 
 @dataclass
@@ -115,10 +115,6 @@ class Report:
         if len(self.problems) < self.max_problems:
             self.problems.append({"kind": kind, "message": message,
                                   "documents": [d for d in documents if d][:MAX_DOCUMENTS]})
-
-    @property
-    def count(self):
-        return sum(self.kinds.values())
 
 
 class _Reader:

@@ -98,11 +98,14 @@ class _RevocationWatch:
     logout elsewhere reaches this process within moments instead of after
     SESSION_CACHE_SECONDS. Started on first use (start-up needs no
     datastore); if the listener fails, the cache window still bounds staleness.
+    The listener holds the sessions revoked since it started; in production the
+    TTL policy on `expire_at` deletes them a token lifetime later.
     """
 
-    def __init__(self, cache, ttl):
+    def __init__(self, cache, token_ttl, cache_seconds):
         self._cache = cache
-        self._ttl = ttl
+        self._ttl = token_ttl
+        self._window = cache_seconds
         self._watch = None
         self._lock = threading.Lock()
         self._started = False
@@ -123,7 +126,8 @@ class _RevocationWatch:
 
     def _on_snapshot(self, _docs, changes, _read_time):
         for change in changes:
-            self._cache.put(change.document.id, None, self._ttl)
+            # Only as long as any cache entry: a later miss re-reads the revoked session anyway.
+            self._cache.put(change.document.id, None, self._window)
 
     def stop(self):
         watch, self._watch = self._watch, None
@@ -339,6 +343,6 @@ def create_admin(username, password=None):
 def init_app(app):
     cache = app.extensions["session_cache"] = _SessionCache()
     if app.config["SESSION_REVOCATION_WATCH"]:
-        watch = _RevocationWatch(cache, app.config["TOKEN_TTL_SECONDS"])
+        watch = _RevocationWatch(cache, app.config["TOKEN_TTL_SECONDS"], app.config["SESSION_CACHE_SECONDS"])
         app.extensions["session_revocations"] = watch
         app.extensions.setdefault("shutdown_hooks", []).append(watch.stop)

@@ -138,10 +138,9 @@ def _fail(status, code, message):
 class _BatchState:
     """The documents of one batch as the operations so far have left them."""
 
-    def __init__(self, accounts, transfers, idempotency, now, new_id, ttl, new_accounts=()):
+    def __init__(self, accounts, transfers, idempotency, now, new_id, ttl):
         # Shallow copies suffice: the plan only ever replaces top-level fields of these documents.
         self.accounts = {k: dict(v) for k, v in accounts.items() if v is not None}
-        self.new_accounts = set(new_accounts)
         self.transfers = {k: dict(v) for k, v in transfers.items() if v is not None}
         self.idempotency = {k: v for k, v in idempotency.items() if v is not None}
         self.dirty_accounts = set()
@@ -288,7 +287,7 @@ def _remember(op, outcome, state, at, transfer_id=None):
     state.writes.append(("create", IDEMPOTENCY, op.idempotency_id, record))
 
 
-def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_ttl, new_accounts=()):
+def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_ttl):
     """Applies `ops` in order; a failed operation moves no money and does not affect others.
 
     Business refusals (insufficient funds, an already reversed transfer) are
@@ -296,12 +295,10 @@ def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_t
     replay answers the same 409; invalid requests store nothing.
 
     accounts / transfers / idempotency map document ids to the documents read
-    (None for a missing one); `new_accounts` names accounts given in
-    `accounts` that do not exist yet (the treasury, before the first deposit)
-    and are created by this batch if it touches them. Returns a Plan whose writes include one update
+    (None for a missing one). Returns a Plan whose writes include one update
     per touched account with its final balance and chain head.
     """
-    state = _BatchState(accounts, transfers, idempotency, now, new_id, idempotency_ttl, new_accounts)
+    state = _BatchState(accounts, transfers, idempotency, now, new_id, idempotency_ttl)
     outcomes = []
     for op in ops:
         try:
@@ -312,9 +309,6 @@ def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_t
             outcomes.append(failure.outcome)
     for account_id in sorted(state.dirty_accounts):
         account = state.accounts[account_id]
-        if account_id in state.new_accounts:
-            state.writes.append(("create", ACCOUNTS, account_id, account))
-            continue
         state.writes.append(("update", ACCOUNTS, account_id, {
             "balance": account["balance"],
             "head_hash": account["head_hash"],

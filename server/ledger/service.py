@@ -118,7 +118,8 @@ def list_accounts(query):
 
 def init_app(app):
     config = app.config
-    store = LedgerStore(get_datastore_for(app), config["IDEMPOTENCY_TTL_HOURS"], config["LEDGER_CURRENCY"])
+    store = LedgerStore(get_datastore_for(app), config["IDEMPOTENCY_TTL_HOURS"], config["LEDGER_CURRENCY"],
+                        fast_writes=config["LEDGER_FAST_WRITES"])
     if config["LEDGER_MODE"] == "naive":
         writer = DirectWriter(store)
     else:

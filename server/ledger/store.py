@@ -106,25 +106,23 @@ def fast_writes_agree():
 
 
 class LedgerStore:
-    def __init__(self, datastore, idempotency_ttl_hours=48, currency="USD"):
+    def __init__(self, datastore, idempotency_ttl_hours=48, currency="USD", fast_writes=True):
         self.datastore = datastore
         self.client = datastore.client
         self.idempotency_ttl = dt.timedelta(hours=idempotency_ttl_hours)
         self.currency = currency
         self._treasury_exists = False
-        self.fast_writes = fast_writes_agree()
+        self.fast_writes = fast_writes and fast_writes_agree()
         if not self.fast_writes:
             log.warning("the fast Firestore write encoding differs from the library's; not using it")
-
-    def new_treasury(self):
-        return new_account(None, "treasury", self.currency, kind="treasury")
 
     def ensure_treasury(self):
         """Creates the treasury account, with its audit event, unless a deposit already did."""
         if self._treasury_exists:
             return
         batch = self.datastore.batch()
-        batch.create(self.datastore.doc(ACCOUNTS, TREASURY_ID), self.new_treasury())
+        batch.create(self.datastore.doc(ACCOUNTS, TREASURY_ID),
+                     new_account(None, "treasury", self.currency, kind="treasury"))
         write_event(batch, self.datastore, "account.create", f"{ACCOUNTS}/{TREASURY_ID}",
                     details={"kind": "treasury"})
         try:
@@ -150,6 +148,8 @@ class LedgerStore:
         the commit kept aborting after max_attempts, and the datastore's own
         exceptions otherwise; the caller decides whether to retry.
         """
+        if any(op.from_account == TREASURY_ID for op in ops):
+            self.ensure_treasury()  # once per process; a no-op after the first deposit
         transaction = self.client.transaction(max_attempts=max_attempts)
 
         @gfs.transactional
@@ -166,11 +166,7 @@ class LedgerStore:
             more = engine.accounts_needed(ops, transfers) - known_accounts
             if more:
                 accounts.update(self._read({ACCOUNTS: sorted(more)}, transaction)[ACCOUNTS])
-            missing_treasury = TREASURY_ID in accounts and accounts[TREASURY_ID] is None
-            if missing_treasury:
-                accounts[TREASURY_ID] = self.new_treasury()
-            plan = engine.plan_batch(ops, accounts, transfers, idem, utcnow, new_id, self.idempotency_ttl,
-                                     new_accounts={TREASURY_ID} if missing_treasury else ())
+            plan = engine.plan_batch(ops, accounts, transfers, idem, utcnow, new_id, self.idempotency_ttl)
             self._add_writes(transaction, plan.writes)
             return plan.outcomes
 

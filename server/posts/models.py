@@ -13,7 +13,6 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from ..common import DocId, ListQuery, StrictModel, page_model
 
-STATUSES = ("pending", "approved", "rejected")
 Status = Literal["pending", "approved", "rejected"]
 
 # Categories that show nothing on screen: whitespace (Z*), controls (Cc), format (Cf, e.g. U+200B).

@@ -107,8 +107,3 @@ def approve_post(path: PostPath):
 def reject_post(path: PostPath, body: RejectRequest):
     """Hides the post (also an approved one) with a reason. 409 when it is already rejected."""
     return service.reject_post(require_admin(), path.post_id, body.reason)
-
-
-def init_app(app):
-    """Called by create_app before the blueprints are registered."""
-    service.init_app(app)
