@@ -30,9 +30,10 @@ def from_environment():
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "BCRYPT_ROUNDS": _int("BCRYPT_ROUNDS", 12),
         "TOKEN_TTL_SECONDS": _int("TOKEN_TTL_SECONDS", 24 * 3600),
-        # How long a process trusts its cached view of a session before
-        # re-reading it; logout in the same process takes effect at once.
-        "SESSION_CACHE_SECONDS": _float("SESSION_CACHE_SECONDS", 10.0),
+        # How long a process trusts its cached view of a session (and role) before
+        # re-reading it. Logouts arrive at once anyway (same process directly,
+        # others through the revocation listener); this bounds the rest.
+        "SESSION_CACHE_SECONDS": _float("SESSION_CACHE_SECONDS", 60.0),
         # A Firestore listener that brings other processes' logouts in at once.
         "SESSION_REVOCATION_WATCH": os.environ.get("SESSION_REVOCATION_WATCH", "true").lower() != "false",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),

@@ -4,7 +4,7 @@ A token is a JWT (HS256, SECRET_KEY) naming a session document. The
 signature and expiry are checked locally; whether the session was revoked
 is read from Firestore and cached per process for SESSION_CACHE_SECONDS,
 so most requests cost no datastore read. Logout updates the local cache at
-once, other processes within the cache window.
+once, and other processes' caches through a listener on revoked sessions.
 """
 
 import datetime as dt
