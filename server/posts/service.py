@@ -58,12 +58,15 @@ def _visible(doc, caller):
     return doc["status"] == "approved" or _is_admin(caller) or (caller and caller["id"] == doc["author_id"])
 
 
-def _visible_post(post_id, caller):
-    doc = get_store().post(post_id)
+def _require_visible(doc, caller):
+    """The post itself, or 404 (never 403) for anyone who may not see it."""
     if not _visible(doc, caller):
         raise not_found("No such post.")
     return doc
 
+
+def _visible_post(post_id, caller):
+    return _require_visible(get_store().post(post_id), caller)
 
 
 # --- posts --------------------------------------------------------------------
@@ -94,8 +97,7 @@ def update_post(caller, post_id, body):
     changes = {name: value for name, value in (("title", body.title), ("body", body.body)) if value is not None}
 
     def decide(doc):
-        if not _visible(doc, caller):
-            raise not_found("No such post.")
+        _require_visible(doc, caller)
         if doc["author_id"] != caller["id"]:
             raise forbidden("Only the author can edit a post.")
         return Change("post.update", {**changes, "status": "pending", "moderation": None, "updated_at": utcnow()},
@@ -106,8 +108,7 @@ def update_post(caller, post_id, body):
 
 def delete_post(caller, post_id):
     def decide(doc):
-        if not _visible(doc, caller):
-            raise not_found("No such post.")
+        _require_visible(doc, caller)
         if doc["author_id"] != caller["id"] and not _is_admin(caller):
             raise forbidden("Only the author or an admin can delete a post.")
         return Change("post.delete", None, {"status": doc["status"], "comment_count": doc["comment_count"],
