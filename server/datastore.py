@@ -100,6 +100,11 @@ class FirebaseAuth:
             raise FirebaseTokenRefused("the ID token has expired")
         return claims
 
+    def revoke_refresh_tokens(self, uid):
+        """Ends every Firebase session of a user: its ID tokens are refused from now on."""
+        with self._scope():
+            auth.revoke_refresh_tokens(uid, app=self._app)
+
     def create_custom_token(self, uid):
         try:
             with self._scope():
