@@ -69,7 +69,9 @@ class FirebaseAuthUnavailable(Exception):
 
 
 # What verify_id_token raises about the token or its user, rather than about Firebase itself.
-_TOKEN_ERRORS = (auth.InvalidIdTokenError, auth.UserDisabledError, auth.UserNotFoundError, ValueError)
+# TypeError: claims of the wrong type (e.g. no `iat`), which only unsigned emulator tokens can carry.
+_TOKEN_ERRORS = (auth.InvalidIdTokenError, auth.UserDisabledError, auth.UserNotFoundError, ValueError,
+                 TypeError)
 
 
 class FirebaseAuth:

@@ -130,9 +130,12 @@ def test_revoked_token_is_refused(live_server, app, firebase, firebase_user):
     lambda t, pid: reforged(t, iss="https://evil.example.com/" + pid),
     lambda t, pid: expired(t),
     lambda t, pid: reforged(t, sub="", user_id=""),
+    lambda t, pid: reforged(t, iat=None),
+    lambda t, pid: reforged(t, exp="never"),
     lambda t, pid: "not-a-jwt",
     lambda t, pid: t + "x.y",
-], ids=["other-project", "other-audience", "other-issuer", "expired", "no-subject", "garbage", "mangled"])
+], ids=["other-project", "other-audience", "other-issuer", "expired", "no-subject", "no-issued-at",
+        "odd-expiry", "garbage", "mangled"])
 def test_forged_tokens_are_refused(live_server, firebase, project_id, forge):
     fb = firebase.sign_up()
     assert claims_of(fb["id_token"])["aud"] == project_id
@@ -192,3 +195,25 @@ def test_client_config_and_csp_name_the_emulators(client, stack, emulator):
     connect = next(d for d in csp.split("; ") if d.startswith("connect-src")).split()[1:]
     assert connect == ["'self'", emulator.url, f"http://{stack.auth_host}"]
     assert "'unsafe-inline'" not in csp
+
+
+def _unsigned(header, payload):
+    import base64
+    import json
+
+    def part(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+    return f"{part(header)}.{part(payload)}."
+
+
+@pytest.mark.parametrize("token", [
+    _unsigned({"alg": "none"}, []),
+    _unsigned({"alg": "none"}, "a string"),
+    _unsigned([], {"sub": "x"}),
+    _unsigned({"alg": "none"}, {"sub": 5, "aud": ["a"], "iss": None}),
+    _unsigned({"alg": "none"}, {"sub": "x" * 200}),
+    "a.b.c", "....", "é.é.é", "eyJ.eyJ.", "x" * 16_000,
+])
+def test_hostile_tokens_are_401_never_500(client, project_id, token):
+    resp = client.post("/api/v1/auth/firebase", json={"id_token": token, "username": unique_name("fb")})
+    assert resp.status_code == 401, resp.text
