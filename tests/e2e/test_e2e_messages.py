@@ -45,7 +45,8 @@ def test_a_message_sent_in_one_page_appears_in_the_other(new_page, ui, pair):
     expect(alice_page.get_by_test_id("message-body").nth(1)).to_have_text("hi alice 👋")
     alice_page.wait_for_timeout(3000)  # a few more polls: still no duplicate
     expect(alice_page.get_by_test_id("message-body")).to_have_count(2)
-    assert [alice_page.get_by_test_id("thread-message").nth(i).get_attribute("data-seq") for i in range(2)] == ["1", "2"]
+    seqs = alice_page.get_by_test_id("thread-message").evaluate_all("els => els.map(e => e.dataset.seq)")
+    assert seqs == ["1", "2"]
     expect(alice_page.get_by_test_id("conv-item")).to_contain_text("2 messages")
     for p in (alice_page, bob_page):
         assert p.evaluate("() => window.__sameDocument") is True  # no reload on either side
