@@ -165,3 +165,9 @@ def test_chat_bot_stops_after_count_and_reports_refusals(live_server, alice, bob
         cwd=CLIENT_DIR, env=dict(os.environ, TRUSTED_PASSWORD=PASSWORD), capture_output=True, text=True, timeout=60)
     assert nobody.returncode == 1
     assert "not_found" in nobody.stderr
+
+
+def test_the_python_client_is_not_served_as_part_of_the_web_page(client):
+    assert client.get("/js/main.js").status_code == 200
+    assert client.get("/python/trusted_client/client.py").status_code == 404
+    assert client.get("/python/README.md").status_code == 404
