@@ -7,35 +7,21 @@ is refused, and titles may not hold control characters.
 """
 
 import unicodedata
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from ..common import DocId, ListQuery, StrictModel, page_model
+from ..common import check_text as _check_text
+from ..common import text_field as _text
 
 Status = Literal["pending", "approved", "rejected"]
-
-# Categories that show nothing on screen: whitespace (Z*), controls (Cc), format (Cf, e.g. U+200B).
-_INVISIBLE = {"Zs", "Zl", "Zp", "Cc", "Cf"}
-
-
-def _check_text(value: str) -> str:
-    if any(unicodedata.category(ch) == "Cs" for ch in value):
-        raise ValueError("text must not contain lone surrogates")
-    if all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in value):
-        raise ValueError("text must not be blank")
-    return value
 
 
 def _check_title(value: str) -> str:
     if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value):
         raise ValueError("title must not contain control characters or line breaks")
     return _check_text(value)
-
-
-def _text(max_length, description, check=_check_text):
-    return Annotated[str, Field(min_length=1, max_length=max_length, description=description),
-                     AfterValidator(check)]
 
 
 Title = _text(200, "1-200 characters, no control characters, not blank.", _check_title)
