@@ -74,3 +74,19 @@ export function watchPostings(uid, count, onData, onError) {
     orderBy('seq', 'desc'), limit(count));
   return onSnapshot(q, (s) => onData(s.docs.map(plain)), onError);
 }
+
+export function watchConversations(uid, count, onData, onError) {
+  const q = query(collection(services.db, 'conversations'), where('member_ids', 'array-contains', uid),
+    orderBy('activity_at', 'desc'), limit(count));
+  return onSnapshot(q, (s) => onData(s.docs.map(plain)), onError);
+}
+
+// Messages with seq > after, oldest first; each one once (only additions are passed on).
+export function watchMessages(conversationId, after, onAdded, onError) {
+  const q = query(collection(services.db, 'conversations', conversationId, 'messages'),
+    where('seq', '>', after), orderBy('seq'));
+  return onSnapshot(q, (s) => {
+    const added = s.docChanges().filter((c) => c.type === 'added').map((c) => plain(c.doc));
+    if (added.length) onAdded(added.sort((a, b) => a.seq - b.seq));
+  }, onError);
+}

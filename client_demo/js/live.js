@@ -1,7 +1,9 @@
 // Live reads: the browser signs in to Firebase with a custom token from the API
 // (uid = our user id) and listens to its own documents in Firestore. Writes
 // still go only through the API; the security rules refuse everything else.
-import { api } from './api.js';
+import { api, ApiError } from './api.js';
+import { setMessageSource } from './message-source.js';
+import { session } from './session.js';
 import * as firebase from '../vendor/firebase-live.js';
 
 let configPromise = null;
@@ -60,3 +62,32 @@ export function watchTransfers(count, onData, onError) {
 export function watchPostings(count, onData, onError) {
   return track(firebase.watchPostings(liveUid, count, onData, onError));
 }
+
+// A listener that can only start once this page is signed in to Firebase.
+function afterSignIn(subscribe, onError) {
+  let stopped = false;
+  let unsubscribe = null;
+  startLive(session.user.id).then(() => {
+    if (!stopped) unsubscribe = subscribe();
+  }, (err) => {
+    if (!stopped && onError) onError(err);
+  });
+  return () => {
+    stopped = true;
+    if (unsubscribe) unsubscribe();
+  };
+}
+
+// The rules refuse what is not the caller's; the API calls that 404 (not found or not yours).
+function asApiRefusal(onError) {
+  return (err) => onError(err && err.code === 'permission-denied'
+    ? new ApiError(404, 'not_found', 'Not found.') : err);
+}
+
+// The Messages screen's source (message-source.js): Firestore listeners instead of polling.
+setMessageSource({
+  messages: (conversationId, after, onMessages, onError) => afterSignIn(
+    () => firebase.watchMessages(conversationId, after, onMessages, asApiRefusal(onError)), onError),
+  conversations: (onConversations, onError) => afterSignIn(
+    () => firebase.watchConversations(liveUid, 50, onConversations, onError), onError),
+});
