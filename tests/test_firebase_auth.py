@@ -173,11 +173,14 @@ def test_custom_token_names_the_caller_and_signs_in(live_server, firebase, user)
     assert live_server.api("POST", "/api/v1/auth/firebase-token").status_code == 401
 
 
-def test_custom_token_of_a_firebase_user_round_trips(live_server, firebase, firebase_user):
-    custom = live_server.api("POST", "/api/v1/auth/firebase-token", firebase_user["token"]).json()["custom_token"]
-    again = exchange(live_server, firebase.sign_in_with_custom_token(custom))
-    assert again.status_code == 200
-    assert again.json()["user"]["id"] == firebase_user["uid"]
+def test_custom_token_sign_in_cannot_open_a_session(live_server, firebase, user, firebase_user):
+    """A custom token is for live reads: exchanging its ID token for a session would let a
+    stolen session outlive its logout or a password change."""
+    for caller in (user, firebase_user):
+        custom = live_server.api("POST", "/api/v1/auth/firebase-token", caller["token"]).json()["custom_token"]
+        id_token = firebase.sign_in_with_custom_token(custom)
+        assert claims_of(id_token)["firebase"]["sign_in_provider"] == "custom"
+        assert_unauthenticated(exchange(live_server, id_token))
 
 
 def test_firebase_routes_are_in_the_openapi_document(client):

@@ -273,6 +273,11 @@ def firebase_sign_in(id_token, username):
     uid = claims["uid"]
     if not is_doc_id(uid):
         raise unauthenticated("This Firebase user id cannot be used as a user id here.")
+    firebase_claims = claims.get("firebase")
+    if isinstance(firebase_claims, dict) and firebase_claims.get("sign_in_provider") == "custom":
+        # Our custom tokens (/auth/firebase-token) are for live reads only: turning one back
+        # into a session would outlive the session it came from (logout, password change).
+        raise unauthenticated("A custom-token sign-in cannot open a session; sign in with a Firebase provider.")
     details = {"provider": "firebase"}
     existing = datastore.doc(USERS, uid).get()
     if existing.exists:
