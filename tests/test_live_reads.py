@@ -14,17 +14,16 @@ from conftest import unique_name
 from firebase_rest import AuthEmulator
 from rest import UserListener, UserRest
 
-from server.datastore import get_datastore
-
 
 def idem():
     return {"Idempotency-Key": uuid.uuid4().hex}
 
 
 @pytest.fixture(scope="module")
-def world(live_server, stack, emulator, project_id, app):
+def world(live_server, stack, emulator, project_id):
     """alice (the caller, signed in to Firebase), bob and carol; alice sent bob money,
-    bob sent carol money; conversations alice+bob and bob+carol with a message each."""
+    bob sent carol money; conversations alice+bob and bob+carol with a message each
+    (all made through the API)."""
     firebase = AuthEmulator(stack.auth_host, project_id)
     alice, bob, carol = (live_server.signup(unique_name(n)) for n in ("alice", "bob", "carol"))
     for party in (alice, bob):
@@ -36,18 +35,17 @@ def world(live_server, stack, emulator, project_id, app):
     elsewhere = live_server.api("POST", "/api/v1/transfers", bob["token"], headers=idem(),
                                 json={"to": carol["user"]["username"], "amount": 50}).json()["transfer"]
     ids = {name: party["user"]["id"] for name, party in (("alice", alice), ("bob", bob), ("carol", carol))}
-    conversations = {"mine": uuid.uuid4().hex, "theirs": uuid.uuid4().hex}
-    # The messages domain writes these through the API; its document shape is the contract's.
-    with app.app_context():
-        datastore = get_datastore()
-        for key, members in (("mine", ["alice", "bob"]), ("theirs", ["bob", "carol"])):
-            ref = datastore.doc("conversations", conversations[key])
-            ref.set({"member_ids": sorted(ids[m] for m in members), "message_count": 1})
-            ref.collection("messages").document("m1").set({"seq": 1, "author_id": ids[members[0]], "body": "hi"})
+    conversations, first_messages = {}, {}
+    for key, (starter, other) in (("mine", (alice, bob)), ("theirs", (bob, carol))):
+        conv = live_server.api("POST", "/api/v1/conversations", starter["token"],
+                               json={"with": other["user"]["username"]}).json()["conversation"]
+        message = live_server.api("POST", f"/api/v1/conversations/{conv['id']}/messages", starter["token"],
+                                  json={"body": "hi"}).json()["message"]
+        conversations[key], first_messages[key] = conv["id"], message["id"]
     custom = live_server.api("POST", "/api/v1/auth/firebase-token", alice["token"]).json()["custom_token"]
     id_token = firebase.sign_in_with_custom_token(custom)
     return {"ids": ids, "alice": alice, "bob": bob, "sent": sent, "elsewhere": elsewhere,
-            "conversations": conversations, "id_token": id_token,
+            "conversations": conversations, "messages": first_messages, "id_token": id_token,
             "rest": UserRest(emulator.url, project_id, id_token=id_token)}
 
 
@@ -70,15 +68,16 @@ def test_reads_own_account_postings_transfers_and_conversations(world):
     mine = world["conversations"]["mine"]
     assert rest.get(f"conversations/{mine}").status_code == 200
     assert documents(rest.query("conversations", "member_ids", me, op="ARRAY_CONTAINS")) == [f"conversations/{mine}"]
-    assert rest.get(f"conversations/{mine}/messages/m1").status_code == 200
-    assert documents(rest.query("messages", parent=f"conversations/{mine}")) == [f"conversations/{mine}/messages/m1"]
+    message = f"conversations/{mine}/messages/{world['messages']['mine']}"
+    assert rest.get(message).status_code == 200
+    assert documents(rest.query("messages", parent=f"conversations/{mine}")) == [message]
 
 
 def test_other_users_documents_are_refused(world):
     rest, bob = world["rest"], world["ids"]["bob"]
     theirs = world["conversations"]["theirs"]
     for path in (f"accounts/{bob}", "accounts/treasury", f"transfers/{world['elsewhere']['id']}",
-                 f"conversations/{theirs}", f"conversations/{theirs}/messages/m1",
+                 f"conversations/{theirs}", f"conversations/{theirs}/messages/{world['messages']['theirs']}",
                  f"users/{world['ids']['alice']}", f"users/{bob}", f"usernames/u_{world['alice']['user']['username']}"):
         resp = rest.get(path)
         assert resp.status_code == 403, (path, resp.text)
@@ -104,7 +103,7 @@ def test_every_write_is_refused(world):
     rest, me = world["rest"], world["ids"]["alice"]
     mine = world["conversations"]["mine"]
     own = [f"accounts/{me}", f"transfers/{world['sent']['id']}", f"conversations/{mine}",
-           f"conversations/{mine}/messages/m1", f"users/{me}"]
+           f"conversations/{mine}/messages/{world['messages']['mine']}", f"users/{me}"]
     for path in own:
         assert rest.patch(path, {"balance": {"integerValue": "1000000"}}).status_code == 403, path
         assert rest.delete(path).status_code == 403, path
