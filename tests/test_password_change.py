@@ -1,11 +1,14 @@
 """POST /auth/password: the new password works, the old one and every other session stop at once."""
 
+import datetime as dt
 import time
 
+import jwt
 import pytest
-from conftest import PASSWORD, auth, make_test_config, unique_name
+from conftest import PASSWORD, SECRET, auth, make_test_config, unique_name
 
 from server import create_app
+from server.datastore import get_datastore
 
 NEW_PASSWORD = "a-brand-new-password"
 
@@ -92,3 +95,21 @@ def test_invalid_body_is_422_and_changes_nothing(client, user, body):
 def test_needs_a_session(client):
     resp = client.post("/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert resp.status_code == 401
+
+
+def test_a_login_that_raced_the_change_is_refused(app, client, user):
+    """A login that checked the old password just before the change, and whose session
+    document was written just after it (so the change's sweep did not see it)."""
+    before = dt.datetime.now(dt.UTC)
+    assert change(client, user["token"], PASSWORD).status_code == 204
+    with app.app_context():  # the late session, as the racing login writes it
+        get_datastore().doc("sessions", "late" + user["user"]["id"]).create({
+            "user_id": user["user"]["id"], "created_at": before, "revoked_at": None,
+            "expires_at": before + dt.timedelta(hours=1), "expire_at": before + dt.timedelta(hours=1)})
+    late = jwt.encode({"sub": user["user"]["id"], "sid": "late" + user["user"]["id"],
+                       "exp": int(before.timestamp()) + 3600}, SECRET, algorithm="HS256")
+    resp = client.get("/api/v1/me", headers=auth(late))
+    assert resp.status_code == 401
+    assert client.get("/api/v1/me", headers=auth(user["token"])).status_code == 200  # the changer's
+    fresh = login(client, user["user"]["username"], NEW_PASSWORD).json["token"]
+    assert client.get("/api/v1/me", headers=auth(fresh)).status_code == 200

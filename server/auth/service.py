@@ -333,7 +333,8 @@ def change_password(user, current_password, new_password):
         filter=FieldFilter("user_id", "==", user["id"])).stream()
         if s.id != user["sid"] and s.get("revoked_at") is None and s.get("expires_at") > now]
     batch = datastore.batch()
-    batch.update(user_ref, {"password_hash": hash_password(new_password), "password_changed_at": now},
+    batch.update(user_ref, {"password_hash": hash_password(new_password), "password_changed_at": now,
+                            "password_changed_by": user["sid"]},
                  option=datastore.client.write_option(last_update_time=snapshot.update_time))
     for sid in others:
         batch.update(datastore.doc(SESSIONS, sid), {"revoked_at": now})
@@ -357,6 +358,17 @@ def logout(user):
     _cache().put(user["sid"], None, current_app.config["TOKEN_TTL_SECONDS"])
 
 
+def _predates_password_change(session, sid, user_doc):
+    """A session begun before the last password change, other than the one that made it.
+
+    The change revokes the sessions it finds; this also ends a login that checked
+    the old password just before the change and wrote its session just after.
+    """
+    changed_at = user_doc.get("password_changed_at")
+    return (changed_at is not None and session.get("created_at") < changed_at
+            and sid != user_doc.get("password_changed_by"))
+
+
 def _load_session_user(sid, user_id):
     """The caller's user dict, or None when the session is revoked or unknown."""
     datastore = get_datastore()
@@ -368,6 +380,8 @@ def _load_session_user(sid, user_id):
     if session.get("revoked_at") is not None or session.get("user_id") != user_id:
         return None
     doc = user.to_dict()
+    if _predates_password_change(session.to_dict(), sid, doc):
+        return None
     return {"id": user_id, "sid": sid, "username": doc["username"], "role": doc["role"],
             "created_at": doc["created_at"]}
 
