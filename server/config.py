@@ -56,4 +56,9 @@ def from_environment():
         "LEDGER_FAST_WRITES": os.environ.get("LEDGER_FAST_WRITES", "true").lower() != "false",
         "IDEMPOTENCY_TTL_HOURS": _int("IDEMPOTENCY_TTL_HOURS", 48),
         "CLIENT_DIR": os.environ.get("CLIENT_DIR") or None,
+        # Photos: Cloud Storage for Firebase (default bucket <project id>.appspot.com).
+        "STORAGE_BUCKET": os.environ.get("STORAGE_BUCKET") or None,
+        "STORAGE_EMULATOR_HOST": os.environ.get("STORAGE_EMULATOR_HOST") or None,
+        # Images decoded at once per process: bounds memory whatever the number of uploads.
+        "PHOTO_DECODE_SLOTS": _int("PHOTO_DECODE_SLOTS", 2),
     }
