@@ -68,22 +68,30 @@ class CleanImage:
     thumbnail: Encoded
 
 
-def read_limited(stream, max_bytes=MAX_BYTES):
-    """Reads at most max_bytes from a file-like object; ImageTooLarge when there is more."""
-    data = stream.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ImageTooLarge(f"The image is larger than {max_bytes} bytes.")
-    return data
+def open_upload(source):
+    """A seekable binary file of at most MAX_BYTES, from bytes or a file; ImageTooLarge beyond.
 
-
-def clean(data: bytes) -> CleanImage:
-    """The re-encoded image and its thumbnail, or InvalidImage / ImageTooLarge."""
-    if len(data) > MAX_BYTES:
+    A seekable file (werkzeug spools uploads over 500 KB to a temporary file) is
+    measured without reading it, and Pillow later reads it from there.
+    """
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    elif not source.seekable():
+        source = io.BytesIO(source.read(MAX_BYTES + 1))
+    size = source.seek(0, io.SEEK_END)
+    source.seek(0)
+    if size > MAX_BYTES:
         raise ImageTooLarge(f"The image is larger than {MAX_BYTES} bytes.")
-    if not data:
+    if size == 0:
         raise InvalidImage("The file is empty.")
+    return source
+
+
+def clean(source) -> CleanImage:
+    """The re-encoded image and its thumbnail, from bytes or a file; InvalidImage / ImageTooLarge."""
+    upload = open_upload(source)
     try:
-        with Image.open(io.BytesIO(data), formats=PARSERS) as opened:
+        with Image.open(upload, formats=PARSERS) as opened:
             content_type, encoder = _check_header(opened)
             opened.load()
             pixels = _pixels_only(opened, encoder)
@@ -119,8 +127,9 @@ def _has_alpha(image):
 
 
 def _pixels_only(image, encoder):
-    """The upright pixels in a mode the encoder takes, as a new image with no metadata."""
-    upright = ImageOps.exif_transpose(image)  # a new image, even when nothing turns
+    """The upright pixels in a mode the encoder takes, with no metadata."""
+    upright = image
+    ImageOps.exif_transpose(upright, in_place=True)  # no copy of the pixels when nothing turns
     if encoder == "JPEG":
         keep = ("L", "RGB")
         target = "RGB"

@@ -99,14 +99,13 @@ class PhotoService:
     def create_photo(self, caller, fields, upload):
         """`fields` are the validated text parts; `upload` a file-like object (the image part)."""
         try:
-            data = images.read_limited(upload)
+            upload = images.open_upload(upload)  # the size first, before waiting for a slot
             with self._decode_slots:
-                cleaned = images.clean(data)
+                cleaned = images.clean(upload)
         except images.ImageTooLarge as exc:
             raise too_large(str(exc)) from exc
         except images.InvalidImage as exc:
             raise invalid_image(str(exc)) from exc
-        del data  # the original bytes are not needed any more (up to 10 MiB)
         photo_id = new_id()
         image_name, thumbnail_name = object_names(photo_id)
         now = utcnow()
