@@ -7,11 +7,13 @@ is refused.
 """
 
 import unicodedata
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from .common import ListQuery, StrictModel, rfc3339
+from .common import ListQuery, StrictModel, rfc3339, utcnow
+from .errors import conflict, not_found
 
 Status = Literal["pending", "approved", "rejected"]
 
@@ -71,3 +73,60 @@ def moderation_view(moderation):
         return None
     return {"by": moderation["by"], "by_id": moderation.get("by_id"),
             "at": rfc3339(moderation["at"]), "reason": moderation.get("reason")}
+
+
+# --- use-case pieces (no Firestore here: stores apply the plans) -------------------
+
+
+@dataclass
+class Change:
+    """What to do to one item: the plan a decide() function returns for a store's `change`."""
+
+    action: str                      # audit action, e.g. "post.approve"
+    updates: dict | None = None      # fields to update; None deletes the item
+    details: dict = field(default_factory=dict)
+
+    @property
+    def deletes(self):
+        return self.updates is None
+
+
+def is_admin(caller):
+    return bool(caller) and caller["role"] == "admin"
+
+
+def visible(doc, caller, owner_field):
+    """Whether `caller` (None when anonymous) may see the item at all: approved, or theirs, or an admin."""
+    if doc is None:
+        return False
+    return doc["status"] == "approved" or is_admin(caller) or bool(caller and caller["id"] == doc[owner_field])
+
+
+def moderation_decision(kind, admin, status, reason=None):
+    """decide() for approving or rejecting an item of `kind` ("post", "photo"); 409 when already so."""
+    action = f"{kind}.approve" if status == "approved" else f"{kind}.reject"
+
+    def decide(doc):
+        if doc is None:
+            raise not_found(f"No such {kind}.")
+        if doc["status"] == status:
+            raise conflict(f"The {kind} is already {status}.")
+        now = utcnow()
+        return Change(action, {"status": status, "moderation": moderation_record(admin, now, reason),
+                               "updated_at": now}, {"from_status": doc["status"], "reason": reason})
+
+    return decide
+
+
+def comment_view(parent_field):
+    """view(comment_id, doc) for comments that name their item in `parent_field`."""
+    def view(comment_id, doc):
+        return {
+            "id": comment_id,
+            parent_field: doc[parent_field],
+            "author_id": doc["author_id"],
+            "author_username": doc["author_username"],
+            "body": doc["body"],
+            "created_at": rfc3339(doc["created_at"]),
+        }
+    return view

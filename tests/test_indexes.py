@@ -11,6 +11,7 @@ import os
 import pytest
 from google.cloud.firestore_v1.types import StructuredQuery
 
+from server import moderated
 from server.audit import store as audit_store
 from server.audit.models import AuditQuery
 from server.ledger import store as ledger_store
@@ -54,7 +55,7 @@ def captured(monkeypatch):
         queries.append(query)
         return [], None
 
-    for module in (ledger_store, posts_store, audit_store, photos_store):
+    for module in (ledger_store, posts_store, audit_store, photos_store, moderated):
         monkeypatch.setattr(module, "paginate", fake_paginate)
     return queries
 

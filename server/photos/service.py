@@ -15,10 +15,10 @@ import datetime as dt
 import threading
 
 from ..common import new_id, page_response, rfc3339, utcnow
-from ..content import moderation_record, moderation_view
-from ..errors import ApiError, conflict, forbidden, not_found
+from ..content import Change, comment_view, is_admin, moderation_decision, moderation_view, visible
+from ..errors import ApiError, forbidden, not_found
 from . import images
-from .store import Change, Gone, object_names, photo_id_of
+from .store import Gone, object_names, photo_id_of
 
 API_PREFIX = "/api/v1/photos"
 KINDS = {"image": "image_object", "thumbnail": "thumbnail_object"}
@@ -52,26 +52,12 @@ def photo_view(photo_id, doc):
     }
 
 
-def comment_view(comment_id, doc):
-    return {
-        "id": comment_id,
-        "photo_id": doc["photo_id"],
-        "author_id": doc["author_id"],
-        "author_username": doc["author_username"],
-        "body": doc["body"],
-        "created_at": rfc3339(doc["created_at"]),
-    }
-
-
-def _is_admin(caller):
-    return bool(caller) and caller["role"] == "admin"
+photo_comment_view = comment_view("photo_id")
 
 
 def _require_visible(doc, caller):
     """The photo itself, or 404 (never 403) for anyone who may not see it."""
-    visible = doc is not None and (
-        doc["status"] == "approved" or _is_admin(caller) or (caller and caller["id"] == doc["owner_id"]))
-    if not visible:
+    if not visible(doc, caller, "owner_id"):
         raise not_found("No such photo.")
     return doc
 
@@ -92,7 +78,7 @@ class PhotoService:
         self._decode_slots = threading.BoundedSemaphore(decode_slots)
 
     def _visible_photo(self, photo_id, caller):
-        return _require_visible(self.store.photo(photo_id), caller)
+        return _require_visible(self.store.get(photo_id), caller)
 
     # --- photos -------------------------------------------------------------------
 
@@ -139,39 +125,24 @@ class PhotoService:
         return StoredImage(data, doc["content_type"], name.rsplit("/", 1)[-1], doc["status"] == "approved")
 
     def _change(self, photo_id, caller, decide):
-        doc = self.store.change_photo(photo_id, decide, caller)
+        doc = self.store.change(photo_id, decide, caller)
         return None if doc is None else {"photo": photo_view(photo_id, doc)}
 
     def delete_photo(self, caller, photo_id):
         def decide(doc):
             _require_visible(doc, caller)
-            if doc["owner_id"] != caller["id"] and not _is_admin(caller):
+            if doc["owner_id"] != caller["id"] and not is_admin(caller):
                 raise forbidden("Only the owner or an admin can delete a photo.")
             return Change("photo.delete", None, {"status": doc["status"], "comment_count": doc["comment_count"],
                                                  "owner_id": doc["owner_id"]})
 
         self._change(photo_id, caller, decide)
 
-    def _moderate(self, admin, photo_id, status, reason=None):
-        action = "photo.approve" if status == "approved" else "photo.reject"
-
-        def decide(doc):
-            if doc is None:
-                raise not_found("No such photo.")
-            if doc["status"] == status:
-                raise conflict(f"The photo is already {status}.")
-            now = utcnow()
-            return Change(action, {"status": status, "moderation": moderation_record(admin, now, reason),
-                                   "updated_at": now},
-                          {"from_status": doc["status"], "reason": reason})
-
-        return self._change(photo_id, admin, decide)
-
     def approve_photo(self, admin, photo_id):
-        return self._moderate(admin, photo_id, "approved")
+        return self._change(photo_id, admin, moderation_decision("photo", admin, "approved"))
 
     def reject_photo(self, admin, photo_id, reason):
-        return self._moderate(admin, photo_id, "rejected", reason)
+        return self._change(photo_id, admin, moderation_decision("photo", admin, "rejected", reason))
 
     def list_gallery(self, query):
         return page_response(self.store.photos_where(query.limit, query.cursor, status="approved",
@@ -188,7 +159,7 @@ class PhotoService:
     # --- comments -----------------------------------------------------------------
 
     def add_comment(self, caller, photo_id, body):
-        photo = self.store.photo(photo_id)
+        photo = self.store.get(photo_id)
         if photo is None or photo["status"] != "approved":
             raise not_found("No such photo, or it does not take comments.")
         comment_id = new_id()
@@ -198,11 +169,11 @@ class PhotoService:
             self.store.add_comment(comment_id, doc, caller)
         except Gone as exc:
             raise not_found("No such photo, or it does not take comments.") from exc
-        return {"comment": comment_view(comment_id, doc)}
+        return {"comment": photo_comment_view(comment_id, doc)}
 
     def list_comments(self, caller, photo_id, query):
         self._visible_photo(photo_id, caller)
-        return page_response(self.store.comments_of(photo_id, query.limit, query.cursor), comment_view)
+        return page_response(self.store.comments_of(photo_id, query.limit, query.cursor), photo_comment_view)
 
     # --- consistency ----------------------------------------------------------------
 
