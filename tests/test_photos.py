@@ -11,11 +11,13 @@ import threading
 
 import photo_samples as samples
 import pytest
-from conftest import unique_name
+from conftest import PASSWORD, auth, make_test_config, unique_name
 from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1 import FieldFilter
 from PIL import Image
+from rest import UserRest
 
+from server import create_app
 from server.photos import images
 
 MiB = 1024 * 1024
@@ -460,3 +462,49 @@ def test_storage_rules_deny_every_client_read_and_write():
         rules = re.sub(r"//[^\n]*", "", fh.read())
     assert re.findall(r"allow\s+[^;]*;", rules) == ["allow read, write: if false;"]
     assert "match /{allPaths=**}" in rules
+
+
+def test_rules_refuse_clients_the_photo_documents(emulator, project_id, live_server, user):
+    """From the attacker's side: an end-user token against Firestore directly."""
+    app = live_server.app
+    photo = uploaded(live_server, user["token"])
+    pid = photo["id"]
+    rest = UserRest(emulator.url, project_id, user["user"]["id"])
+    approve = {"status": {"stringValue": "approved"}, "image_object": {"stringValue": "photos/x/evil-image"}}
+    assert rest.patch(f"photos/{pid}", approve).status_code == 403
+    assert rest.get(f"photos/{pid}").status_code == 403  # not even the owner: reads go through the API
+    assert rest.create("photos", approve, doc_id=unique_name("p")).status_code == 403
+    assert rest.create("photo_comments", {"photo_id": {"stringValue": pid}}).status_code == 403
+    assert rest.create("approved_photos", {}, doc_id=pid).status_code == 403
+    assert photo_doc(app, pid)["status"] == "pending"
+
+
+def test_uploads_are_rate_limited_per_user(emulator, project_id):
+    app = create_app(make_test_config(emulator, project_id, CONTENT_RATE_LIMIT="2/minute"))
+    client = app.test_client()
+    try:
+        def signup():
+            resp = client.post("/api/v1/auth/signup", json={"username": unique_name(), "password": PASSWORD})
+            return auth(resp.json["token"])
+
+        first, second = signup(), signup()
+        data = samples.encode(samples.marked((32, 32)), "PNG")
+
+        def send(headers):
+            return client.post("/api/v1/photos", headers=headers,
+                               data={"image": (io.BytesIO(data), "a.png")}).status_code
+
+        assert [send(first) for _ in range(3)] == [201, 201, 429]
+        assert send(second) == 201  # another user's quota
+    finally:
+        app.extensions["shutdown"]()
+
+
+def test_openapi_documents_the_upload(client):
+    spec = client.get("/api/v1/openapi.json").json
+    body = spec["paths"]["/api/v1/photos"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert body["properties"]["image"]["format"] == "binary"
+    assert {"caption", "tags"} <= set(body["properties"])
+    image = spec["paths"]["/api/v1/photos/{photo_id}/image"]["get"]["responses"]["200"]["content"]
+    assert set(image) == {"image/jpeg", "image/png", "image/webp"}
+    assert "413" in spec["paths"]["/api/v1/photos"]["post"]["responses"]

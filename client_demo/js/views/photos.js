@@ -39,14 +39,19 @@ function tagLinks(tags) {
     tags.map((t) => h('a', { href: `#/photos/tag/${enc(t)}`, class: 'tag', testid: 'photo-tag' }, `#${t}`)));
 }
 
-function galleryItem(photo) {
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+// One tile of a grid; `own` tiles (the caller's) show the status instead of the owner.
+function galleryItem(photo, own = false) {
   return h('figure', { class: 'photo-tile', testid: 'gallery-item', 'data-photo-id': photo.id },
     h('a', { href: `#/photo/${enc(photo.id)}`, testid: 'gallery-link' },
       photoImg(photo, 'thumbnail', { testid: 'gallery-thumb' })),
     h('figcaption', { class: 'small' },
-      photo.status !== 'approved' ? h('span', { class: `badge badge-${photo.status}`, testid: 'gallery-status' }, photo.status) : null,
-      ' ', h('a', { href: `#/photos/by/${enc(photo.owner_username)}` }, photo.owner_username),
-      photo.comment_count ? ` · ${photo.comment_count} 💬` : ''));
+      own ? h('span', { class: `badge badge-${photo.status}`, testid: 'gallery-status' }, photo.status)
+        : h('a', { href: `#/photos/by/${enc(photo.owner_username)}` }, photo.owner_username),
+      photo.comment_count ? ` · ${plural(photo.comment_count, 'comment')}` : ''));
 }
 
 function uploadForm(onUploaded) {
@@ -104,7 +109,7 @@ async function galleryView(root, { tag, owner } = {}) {
     container: grid,
     empty: 'No approved photos here yet.',
     load: (cursor) => api('/photos', { query: { tag, owner, cursor, limit: 24 }, auth: false }),
-    renderItem: galleryItem,
+    renderItem: (photo) => galleryItem(photo),
   });
   const title = tag ? `Photos tagged #${tag}` : owner ? `Photos by ${owner}` : 'Photos';
   const side = h('section', { class: 'card stack' });
@@ -116,7 +121,7 @@ async function galleryView(root, { tag, owner } = {}) {
       container: mineGrid,
       empty: 'You have not uploaded any photo yet.',
       load: (cursor) => api('/photos/mine', { query: { cursor, limit: 12 } }),
-      renderItem: galleryItem,
+      renderItem: (photo) => galleryItem(photo, true),
     });
     side.append(uploadForm(() => mine.reload()), h('h2', {}, 'My photos'), mineGrid, mine.controls);
   } else {
