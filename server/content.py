@@ -8,35 +8,21 @@ is refused.
 
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from .common import ListQuery, StrictModel, rfc3339, utcnow
+from .common import ListQuery, StrictModel, rfc3339, text_field, utcnow
 from .errors import conflict, not_found
 
 Status = Literal["pending", "approved", "rejected"]
 
-# Categories that show nothing on screen: whitespace (Z*), controls (Cc), format (Cf, e.g. U+200B).
-_INVISIBLE = {"Zs", "Zl", "Zp", "Cc", "Cf"}
-
 
 def check_encodable(value: str) -> str:
+    """For text that may be empty (a caption): only lone surrogates are refused."""
     if any(unicodedata.category(ch) == "Cs" for ch in value):
         raise ValueError("text must not contain lone surrogates")
     return value
-
-
-def check_text(value: str) -> str:
-    check_encodable(value)
-    if all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in value):
-        raise ValueError("text must not be blank")
-    return value
-
-
-def text_field(max_length, description, check=check_text):
-    return Annotated[str, Field(min_length=1, max_length=max_length, description=description),
-                     AfterValidator(check)]
 
 
 CommentBody = text_field(2_000, "1-2000 characters, not blank; stored and returned as given.")

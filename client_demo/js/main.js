@@ -8,6 +8,7 @@ import { feedView, postView } from './views/posts.js';
 import { photosView, tagPhotosView, ownerPhotosView, photoView } from './views/photos.js';
 import { moderationView, ledgerAdminView, auditView, verifyView } from './views/admin.js';
 import { cheatView } from './views/cheat.js';
+import { messagesView } from './views/messages.js';
 
 const viewEl = document.getElementById('view');
 const navEl = document.getElementById('nav');
@@ -26,6 +27,8 @@ const routes = [
   [/^\/photos\/by\/([^/]+)$/, ownerPhotosView],
   [/^\/photo\/([^/]+)$/, photoView],
   [/^\/cheat$/, cheatView, 'user'],
+  [/^\/messages$/, messagesView, 'user'],
+  [/^\/messages\/([^/]+)$/, messagesView, 'user'],
   [/^\/admin\/moderation$/, moderationView, 'admin'],
   [/^\/admin\/ledger$/, ledgerAdminView, 'admin'],
   [/^\/admin\/audit$/, auditView, 'admin'],
@@ -33,7 +36,8 @@ const routes = [
 ];
 
 const userLinks = [['#/wallet', 'Wallet', 'nav-wallet'], ['#/history', 'History', 'nav-history'],
-  ['#/feed', 'Feed', 'nav-feed'], ['#/photos', 'Photos', 'nav-photos'], ['#/cheat', 'Try to cheat', 'nav-cheat']];
+  ['#/feed', 'Feed', 'nav-feed'], ['#/photos', 'Photos', 'nav-photos'], ['#/messages', 'Messages', 'nav-messages'],
+  ['#/cheat', 'Try to cheat', 'nav-cheat']];
 const adminLinks = [['#/admin/moderation', 'Moderation', 'nav-admin-moderation'],
   ['#/admin/ledger', 'Ledger', 'nav-admin-ledger'],
   ['#/admin/audit', 'Audit', 'nav-admin-audit'], ['#/admin/verify', 'Verify', 'nav-admin-verify']];

@@ -10,8 +10,8 @@ import unicodedata
 
 from pydantic import BaseModel, Field, model_validator
 
-from ..common import DocId, StrictModel, page_model
-from ..content import CommentCreate, Moderation, ModerationQuery, RejectRequest, Status, check_text, text_field
+from ..common import DocId, StrictModel, check_text, page_model, text_field
+from ..content import CommentCreate, Moderation, ModerationQuery, RejectRequest, Status
 
 # Shared with other kinds of content; routes import them from here.
 __all__ = ["CommentCreate", "ModerationQuery", "RejectRequest"]
