@@ -203,6 +203,23 @@ def test_a_body_far_over_the_limit_is_413(live_server, user):
     assert resp.json()["error"]["code"] == "payload_too_large"
 
 
+def test_a_chunked_body_without_length_is_cut_at_the_limit(app, live_server, user):
+    """No Content-Length to refuse up front: the server stops reading at the limit."""
+    before = bucket_names(app)
+
+    def body():
+        yield (b'--xyz\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n'
+               b"Content-Type: image/jpeg\r\n\r\n")
+        for _ in range(12):
+            yield b"\xff" * MiB
+        yield b"\r\n--xyz--\r\n"
+
+    resp = live_server.api("POST", "/api/v1/photos", user["token"], data=body(),
+                           headers={"Content-Type": "multipart/form-data; boundary=xyz"})
+    assert resp.status_code == 413 and resp.json()["error"]["code"] == "payload_too_large"
+    assert bucket_names(app) == before
+
+
 def test_other_endpoints_keep_the_64_kib_limit(live_server, user):
     resp = live_server.api("POST", "/api/v1/posts", user["token"], json={"title": "t", "body": "x" * (65 * 1024)})
     assert resp.status_code == 413
