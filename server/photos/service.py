@@ -13,6 +13,7 @@ image is 120-160 MB of pixels) whatever the number of concurrent uploads.
 
 import datetime as dt
 import threading
+from dataclasses import dataclass
 
 from ..common import new_id, page_response, rfc3339, utcnow
 from ..content import Change, comment_view, is_admin, moderation_decision, moderation_view, visible
@@ -62,14 +63,14 @@ def _require_visible(doc, caller):
     return doc
 
 
+@dataclass(frozen=True)
 class StoredImage:
     """Bytes to send, with what the HTTP layer needs to label and cache them."""
 
-    def __init__(self, data, content_type, etag, public):
-        self.data = data
-        self.content_type = content_type
-        self.etag = etag
-        self.public = public  # approved: the same bytes for everyone, for as long as the name lives
+    data: bytes
+    content_type: str
+    etag: str
+    public: bool  # approved: the same bytes for everyone, for as long as the name lives
 
 
 class PhotoService:
