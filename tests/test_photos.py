@@ -353,18 +353,26 @@ def test_deleting_removes_the_objects_comments_and_document(app, live_server, us
 
 
 class FailingCommit:
-    """A datastore whose batches fail at commit, as a lost connection would."""
+    """A datastore whose batches fail at commit, as a lost connection would.
 
-    def __init__(self, datastore):
+    landed=True: the commit goes through, then the answer is lost (a time-out).
+    """
+
+    def __init__(self, datastore, landed=False):
         self._datastore = datastore
+        self._landed = landed
 
     def __getattr__(self, name):
         return getattr(self._datastore, name)
 
     def batch(self):
         batch = self._datastore.batch()
+        real_commit = batch.commit
 
-        def commit(*_args, **_kwargs):
+        def commit(*args, **kwargs):
+            if self._landed:
+                real_commit(*args, **kwargs)
+                raise gexc.DeadlineExceeded("injected: the answer was lost")
             raise gexc.ServiceUnavailable("injected: Firestore went away")
 
         batch.commit = commit
@@ -384,6 +392,18 @@ def test_a_failed_commit_after_the_upload_leaves_no_object(app, live_server, use
     assert len(uploads) == 2  # the objects were written before the commit failed...
     assert bucket_names(app) == before  # ...and are gone again
     assert docs_of_owner(app, user["user"]["id"]) == []
+
+
+def test_a_commit_whose_answer_is_lost_keeps_its_objects(app, live_server, user, monkeypatch):
+    store = app.extensions["photos"].store
+    monkeypatch.setattr(store, "datastore", FailingCommit(store.datastore, landed=True))
+    resp = upload(live_server, user["token"], samples.jpeg_with_gps_and_orientation())
+    assert resp.status_code == 503, resp.text  # the client cannot know; the photo is there
+    monkeypatch.undo()
+    [snap] = docs_of_owner(app, user["user"]["id"])
+    doc = snap.to_dict()
+    assert {doc["image_object"], doc["thumbnail_object"]} <= bucket_names(app)
+    assert live_server.api("GET", f"/api/v1/photos/{snap.id}/image", user["token"]).status_code == 200
 
 
 def test_verify_reports_orphans_and_missing_objects(app, live_server, user, runner):

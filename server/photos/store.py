@@ -14,7 +14,9 @@ to be committed can name them.
 Nothing half-stored:
 - Create: upload the objects first, then commit the document with its audit
   event in one batch; when the commit fails (or anything between), delete
-  the objects again. A crash in between leaves objects no document names:
+  the objects again, unless the document turns out to exist (a time-out can
+  hide a commit that succeeded) or Firestore cannot say. A crash in between,
+  or that last case, leaves objects no document names:
   `flask photos verify` lists them (and `--delete-orphans` removes them).
 - Delete: commit the deletion (document, gate, comments, audit event) with a
   precondition on the document's update time, then delete the objects. A
@@ -68,7 +70,8 @@ class PhotoStore(ModeratedStore):
     def create_photo(self, photo_id, doc, uploads, actor):
         """Stores [(object name, bytes, content type)], then the document and its audit event.
 
-        Any failure after the first upload removes what was uploaded before it is raised.
+        Any failure after the first upload removes what was uploaded before it is raised,
+        unless the document did commit (a time-out can hide a success).
         """
         uploaded = []
         try:
@@ -82,8 +85,20 @@ class PhotoStore(ModeratedStore):
                                  "width": doc["width"], "height": doc["height"], "tags": doc["tags"]})
             batch.commit()
         except BaseException:
-            self.objects.delete_quietly(uploaded)
+            if not self._may_exist(photo_id):
+                self.objects.delete_quietly(uploaded)
             raise
+
+    def _may_exist(self, photo_id):
+        """After a failed commit: whether the document might be there after all.
+
+        When Firestore cannot tell us, assume it is: an object without a document
+        is found and removed by `photos verify`, a photo without its image is lost.
+        """
+        try:
+            return self.ref(photo_id).get(timeout=10).exists
+        except Exception:
+            return True
 
     def after_delete(self, photo_id, doc):
         """The deletion has committed: the objects are unreachable, so failures are only logged."""
