@@ -7,7 +7,7 @@ from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, datastore, errors, limits, objectstore, web
-from .common import ErrorBody
+from .kernel.models import ErrorBody
 
 
 def create_app(test_config=None):

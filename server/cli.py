@@ -3,12 +3,12 @@
 import os
 
 import click
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from .audit.cli import export_command, verify_command
-from .auth import service as auth_service
 from .auth.models import Credentials
-from .errors import ApiError
+from .kernel.errors import DomainError
 from .photos.cli import photos_cli
 
 
@@ -24,14 +24,15 @@ def _validated(username, password):
 @with_appcontext
 def create_admin_command(username):
     """Create USERNAME as an admin, or promote the existing user."""
+    auth = current_app.extensions["auth"]
     password = os.environ.get("ADMIN_PASSWORD")
-    existing, _ = auth_service.find_user_by_username(username.lower())
+    existing, _ = auth.find_user_by_username(username.lower())
     if existing is None and password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     creds = _validated(username, password or "placeholder-unused")
     try:
-        user_id, created = auth_service.create_admin(creds.username, password if existing is None else None)
-    except ApiError as exc:
+        user_id, created = auth.create_admin(creds.username, password if existing is None else None)
+    except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"{'created' if created else 'promoted'} admin {creds.username} ({user_id})")
 

@@ -12,8 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .common import ListQuery, StrictModel, rfc3339, text_field, utcnow
-from .errors import conflict, not_found
+from .kernel.clock import rfc3339, utcnow
+from .kernel.errors import conflict, not_found
+from .kernel.models import StrictModel
+from .kernel.paging import ListQuery
+from .kernel.text import text_field
 
 Status = Literal["pending", "approved", "rejected"]
 

@@ -18,6 +18,8 @@ import google.auth.credentials
 from firebase_admin import auth, credentials, firestore
 from flask import current_app
 
+from .kernel.paging import decode_cursor, encode_cursor, invalid_cursor
+
 SERVER_TIMESTAMP = firestore.SERVER_TIMESTAMP
 Increment = firestore.Increment
 
@@ -163,3 +165,21 @@ def init_app(app):
 
 def get_datastore() -> Datastore:
     return current_app.extensions["datastore"]
+
+
+def paginate(query, collection_ref, limit: int, cursor: str | None):
+    """Runs an ordered query one page at a time.
+
+    The cursor names the last document of the previous page; its snapshot
+    positions the next page, so equal sort keys never repeat or skip items.
+    Returns (snapshots, next_cursor).
+    """
+    if cursor:
+        last = collection_ref.document(decode_cursor(cursor)).get()
+        if not last.exists:
+            raise invalid_cursor("unknown cursor")
+        query = query.start_after(last)
+    snapshots = list(query.limit(limit + 1).stream())
+    if len(snapshots) > limit:
+        return snapshots[:limit], encode_cursor(snapshots[limit - 1].id)
+    return snapshots, None

@@ -9,9 +9,8 @@ import io
 from flask import current_app
 from PIL import Image
 
-from .auth import service as auth_service
-from .common import ListQuery
-from .errors import ApiError
+from .kernel.errors import DomainError
+from .kernel.paging import ListQuery
 from .ledger import service as ledger_service
 from .ledger.models import TransferRequest
 from .photos.models import PhotoFields
@@ -24,20 +23,20 @@ USERS = ("alice", "bob", "carol")
 
 
 def _ensure_user(username, admin=False):
-    user_id, doc = auth_service.find_user_by_username(username)
+    user_id, doc = current_app.extensions["auth"].find_user_by_username(username)
     if user_id is None:
         if admin:
-            user_id, _ = auth_service.create_admin(username, DEMO_PASSWORD)
+            user_id, _ = current_app.extensions["auth"].create_admin(username, DEMO_PASSWORD)
         else:
-            user_id = auth_service.create_user(username, DEMO_PASSWORD)[0]
-        _, doc = auth_service.find_user_by_username(username)
+            user_id = current_app.extensions["auth"].create_user(username, DEMO_PASSWORD)[0]
+        _, doc = current_app.extensions["auth"].find_user_by_username(username)
     return {"id": user_id, "username": username, "role": doc["role"]}
 
 
 def _money(create, caller, key, to, amount, memo):
     try:
         create(caller, f"demo-seed-{key}", TransferRequest(to=to, amount=amount, memo=memo))
-    except ApiError as exc:  # e.g. alice already spent what the replay would need
+    except DomainError as exc:  # e.g. alice already spent what the replay would need
         if exc.code != "insufficient_funds":
             raise
 

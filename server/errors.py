@@ -7,49 +7,21 @@ from google.api_core import exceptions as gexc
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from .kernel.errors import (  # noqa: F401  (re-exported for the edge)
+    DomainError,
+    conflict,
+    forbidden,
+    not_found,
+    unauthenticated,
+    unavailable,
+    validation_error,
+)
+
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    """An expected failure that maps to one status and contract error code."""
-
-    def __init__(self, status, code, message, details=None, headers=None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-        self.headers = headers or {}
-
-    def to_dict(self):
-        error = {"code": self.code, "message": self.message}
-        if self.details is not None:
-            error["details"] = self.details
-        return {"error": error}
-
-
-def unauthenticated(message="Authentication required."):
-    return ApiError(401, "unauthenticated", message, headers={"WWW-Authenticate": "Bearer"})
-
-
-def forbidden(message="You are not allowed to do this."):
-    return ApiError(403, "forbidden", message)
-
-
-def not_found(message="Not found."):
-    return ApiError(404, "not_found", message)
-
-
-def conflict(message, code="conflict"):
-    return ApiError(409, code, message)
-
-
-def unavailable(message="The datastore is unavailable; retry with the same Idempotency-Key."):
-    return ApiError(503, "unavailable", message, headers={"Retry-After": "1"})
-
-
-def validation_error(message, details=None):
-    return ApiError(422, "validation_error", message, details or [])
+# The edge's name for a domain error (web.py raises it for 415s).
+ApiError = DomainError
 
 
 # Statuses werkzeug raises by itself, mapped to the contract's codes.

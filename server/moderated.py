@@ -28,10 +28,9 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
 
-from .audit.events import write_event
-from .common import paginate
-from .datastore import Increment
-from .errors import unavailable
+from .datastore import Increment, paginate
+from .kernel.audit import write_event
+from .kernel.errors import unavailable
 
 log = logging.getLogger(__name__)
 

@@ -121,11 +121,8 @@ class LiveServer:
         return resp.json()
 
     def make_admin(self, username=None):
-        from server.auth import service
-
         username = username or unique_name("admin")
-        with self.app.app_context():
-            service.create_admin(username, PASSWORD)
+        self.app.extensions["auth"].create_admin(username, PASSWORD)
         resp = self.api("POST", "/api/v1/auth/login", json={"username": username, "password": PASSWORD})
         assert resp.status_code == 200, resp.text
         return resp.json()

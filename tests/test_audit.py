@@ -20,7 +20,6 @@ from server import create_app
 from server.audit import store
 from server.audit.models import AuditQuery
 from server.audit.store import event_view
-from server.auth import service as auth_service
 from server.ledger import engine
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,8 +56,7 @@ class World:
 
     def admin_token(self):
         name = unique_name("admin")
-        with self.app.app_context():
-            auth_service.create_admin(name, PASSWORD)
+        self.app.extensions["auth"].create_admin(name, PASSWORD)
         resp = self.call("POST", "/api/v1/auth/login", json={"username": name, "password": PASSWORD})
         return resp.json["token"]
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
-from ..common import ListQuery, page_model
+from ..kernel.paging import ListQuery, page_model
 
 # RFC 3339 date-time with a mandatory offset ("Z" or +hh:mm); nothing looser.
 _RFC3339 = re.compile(

@@ -3,9 +3,10 @@
 from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
-from ..auth.service import requires
-from ..common import ErrorBody, page_response
 from ..datastore import get_datastore
+from ..edge import requires
+from ..kernel.models import ErrorBody
+from ..kernel.paging import page_response
 from . import store
 from .models import AuditPage, AuditQuery, VerifyReport
 from .verify import verify_datastore

@@ -14,7 +14,8 @@ import re
 from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
 
-from ..common import paginate, rfc3339
+from ..datastore import paginate
+from ..kernel.clock import rfc3339
 from .events import COLLECTION
 
 # Every user id is uuid4().hex; anything else given as `actor` is a username.

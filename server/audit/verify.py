@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 from google.cloud.firestore_v1 import FieldFilter
 
-from ..common import is_doc_id, rfc3339, utcnow
+from ..kernel.clock import rfc3339, utcnow
+from ..kernel.ids import is_doc_id
 from ..ledger import engine
 from ..ledger.accounts import COLLECTION as ACCOUNTS
 from ..ledger.accounts import GENESIS_HASH, TREASURY_ID

@@ -4,7 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from ..common import StrictModel, normalize_username
+from ..kernel.models import StrictModel
+from ..kernel.text import normalize_username
 from ..ledger.models import Account
 
 

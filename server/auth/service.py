@@ -11,6 +11,9 @@ a password change revokes the user's other sessions the same way.
 A Firebase user (POST /auth/firebase) is a user whose id is the Firebase uid
 and who has no password (`password_hash` None): password login refuses it
 like a wrong password.
+
+No Flask here: the edge passes the Authorization header, the caller and the
+client's address in; init_app builds the service from the app's config.
 """
 
 import datetime as dt
@@ -20,22 +23,15 @@ import time
 
 import bcrypt
 import jwt
-from flask import current_app, g, request
-from google.api_core import exceptions as gexc
-from google.cloud.firestore_v1 import FieldFilter
 
-from ..audit.events import write_event
-from ..common import is_doc_id, new_id, rfc3339, utcnow
-from ..datastore import FirebaseAuthUnavailable, FirebaseTokenRefused, get_datastore
-from ..errors import ApiError, conflict, forbidden, unauthenticated, unavailable, validation_error
-from ..ledger.accounts import COLLECTION as ACCOUNTS
+from ..datastore import FirebaseAuthUnavailable, FirebaseTokenRefused
+from ..kernel.clock import rfc3339, utcnow
+from ..kernel.errors import DomainError, conflict, unauthenticated, unavailable, validation_error
+from ..kernel.ids import is_doc_id, new_id
 from ..ledger.accounts import account_view, new_account
+from .store import AlreadyExists, AuthStore
 
 log = logging.getLogger(__name__)
-
-USERS = "users"
-USERNAMES = "usernames"
-SESSIONS = "sessions"
 
 # Names of system accounts, never given to users.
 RESERVED_USERNAMES = {"treasury", "system", "cli"}
@@ -44,23 +40,26 @@ RESERVED_USERNAMES = {"treasury", "system", "cli"}
 # check at the configured cost: response time does not reveal which names exist.
 _DUMMY_HASHES = {}
 
+CLI_ACTOR = {"id": None, "username": "cli"}
 
-def _dummy_hash():
-    rounds = current_app.config["BCRYPT_ROUNDS"]
+
+def _dummy_hash(rounds):
     if rounds not in _DUMMY_HASHES:
         _DUMMY_HASHES[rounds] = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(rounds))
     return _DUMMY_HASHES[rounds]
 
 
-def username_ref(datastore, username):
-    """The claim document of a username. The prefix keeps names such as `__x__`
-    (valid usernames, reserved Firestore ids) usable as document ids."""
-    return datastore.doc(USERNAMES, f"u_{username}")
-
-
-def hash_password(password: str) -> str:
-    rounds = current_app.config["BCRYPT_ROUNDS"]
+def hash_password(password: str, rounds: int) -> str:
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
+
+
+def password_matches(password, password_hash, rounds):
+    """One bcrypt check at the configured cost, also when there is no hash to
+    compare with (unknown user, Firebase user): timing reveals neither."""
+    stored = password_hash.encode("ascii") if password_hash else _dummy_hash(rounds)
+    candidate = password.encode("utf-8")
+    matches = bcrypt.checkpw(candidate[:72], stored)  # bcrypt refuses longer input
+    return matches and password_hash is not None and len(candidate) <= 72
 
 
 def user_view(user_id, doc):
@@ -72,21 +71,67 @@ def user_view(user_id, doc):
     }
 
 
-def _new_user(username, password_hash, role, provider="password"):
+def new_user(username, password_hash, role, provider="password"):
     return {"username": username, "password_hash": password_hash, "role": role,
             "provider": provider, "created_at": utcnow()}
 
 
-def _password_matches(password, password_hash):
-    """One bcrypt check at the configured cost, also when there is no hash to
-    compare with (unknown user, Firebase user): timing reveals neither."""
-    stored = password_hash.encode("ascii") if password_hash else _dummy_hash()
-    candidate = password.encode("utf-8")
-    matches = bcrypt.checkpw(candidate[:72], stored)  # bcrypt refuses longer input
-    return matches and password_hash is not None and len(candidate) <= 72
+def predates_password_change(session, sid, user_doc):
+    """A session begun before the last password change, other than the one that made it.
+
+    The change revokes the sessions it finds; this also ends a login that checked
+    the old password just before the change and wrote its session just after.
+    """
+    changed_at = user_doc.get("password_changed_at")
+    return (changed_at is not None and session.get("created_at") < changed_at
+            and sid != user_doc.get("password_changed_by"))
 
 
-class _SessionCache:
+def session_caller(sid, user_id, session, user):
+    """The caller of a session (None when revoked, unknown or ended by a password change)."""
+    if session is None or user is None:
+        return None
+    if session.get("revoked_at") is not None or session.get("user_id") != user_id:
+        return None
+    if predates_password_change(session, sid, user):
+        return None
+    return {"id": user_id, "sid": sid, "username": user["username"], "role": user["role"],
+            "created_at": user["created_at"]}
+
+
+def bearer_token(header):
+    """The token of an Authorization header; None when there is no header."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthenticated("Malformed Authorization header; use 'Bearer <token>'.")
+    return token.strip()
+
+
+def token_claims(token, secret_key):
+    """(sid, user_id) of a valid, unexpired token of ours."""
+    try:
+        claims = jwt.decode(token, secret_key, algorithms=["HS256"], options={"require": ["exp", "sub", "sid"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise unauthenticated("The token has expired; log in again.") from exc
+    except jwt.PyJWTError as exc:
+        raise unauthenticated("Invalid token.") from exc
+    sid, user_id = claims["sid"], claims["sub"]
+    if not (is_doc_id(sid) and is_doc_id(user_id)):
+        raise unauthenticated("Invalid token.")
+    return sid, user_id
+
+
+def _username_taken():
+    return conflict("That username is taken.", code="username_taken")
+
+
+def _invalid_credentials(message):
+    return DomainError(401, "invalid_credentials", message)
+
+
+class SessionCache:
     """sid -> (expires_monotonic, user dict or None for a dead session)."""
 
     def __init__(self):
@@ -106,7 +151,7 @@ class _SessionCache:
             self._entries[sid] = (time.monotonic() + ttl, user)
 
 
-class _RevocationWatch:
+class RevocationWatch:
     """Pushes logouts made by other processes into this process's session cache.
 
     A Firestore listener on sessions revoked within the token lifetime: a
@@ -117,7 +162,8 @@ class _RevocationWatch:
     TTL policy on `expire_at` deletes them a token lifetime later.
     """
 
-    def __init__(self, cache, token_ttl, cache_seconds):
+    def __init__(self, store, cache, token_ttl, cache_seconds):
+        self._store = store
         self._cache = cache
         self._ttl = token_ttl
         self._window = cache_seconds
@@ -125,7 +171,7 @@ class _RevocationWatch:
         self._lock = threading.Lock()
         self._started = False
 
-    def ensure_started(self, datastore):
+    def ensure_started(self):
         if self._started:
             return
         with self._lock:
@@ -133,16 +179,14 @@ class _RevocationWatch:
                 return
             self._started = True
             since = utcnow() - dt.timedelta(seconds=self._ttl)
-            query = datastore.collection(SESSIONS).where(filter=FieldFilter("revoked_at", ">=", since))
             try:
-                self._watch = query.on_snapshot(self._on_snapshot)
+                self._watch = self._store.watch_revocations(since, self._revoked)
             except Exception:  # the cache window still applies
                 log.exception("session revocation listener failed to start")
 
-    def _on_snapshot(self, _docs, changes, _read_time):
-        for change in changes:
-            # Only as long as any cache entry: a later miss re-reads the revoked session anyway.
-            self._cache.put(change.document.id, None, self._window)
+    def _revoked(self, sid):
+        # Only as long as any cache entry: a later miss re-reads the revoked session anyway.
+        self._cache.put(sid, None, self._window)
 
     def stop(self):
         watch, self._watch = self._watch, None
@@ -153,335 +197,212 @@ class _RevocationWatch:
                 log.debug("unsubscribe failed", exc_info=True)
 
 
-def _cache():
-    return current_app.extensions["session_cache"]
+class AuthService:
+    def __init__(self, store: AuthStore, *, secret_key, token_ttl, cache_seconds, bcrypt_rounds,
+                 currency, watch_revocations=False):
+        self.store = store
+        self.secret_key = secret_key
+        self.token_ttl = token_ttl
+        self.cache_seconds = cache_seconds
+        self.rounds = bcrypt_rounds
+        self.currency = currency
+        self.cache = SessionCache()
+        self.watch = RevocationWatch(store, self.cache, token_ttl, cache_seconds) if watch_revocations else None
 
+    def stop(self):
+        if self.watch is not None:
+            self.watch.stop()
 
-def _issue_session(writer, datastore, user_id):
-    """Adds a session document to `writer`; returns (token, expires_at)."""
-    now = utcnow()
-    expires_at = now + dt.timedelta(seconds=current_app.config["TOKEN_TTL_SECONDS"])
-    sid = new_id()
-    writer.create(datastore.doc(SESSIONS, sid), {
-        "user_id": user_id, "created_at": now, "expires_at": expires_at,
-        "revoked_at": None,
-        # Firestore TTL policy field: expired sessions are deleted by Firestore.
-        "expire_at": expires_at,
-    })
-    token = jwt.encode(
-        {"sub": user_id, "sid": sid, "iat": int(now.timestamp()), "exp": int(expires_at.timestamp())},
-        current_app.config["SECRET_KEY"], algorithm="HS256")
-    return token, expires_at
+    # Sessions.
+    def _new_session(self, user_id):
+        """(sid, session document, token, expires_at) of a new session."""
+        now = utcnow()
+        expires_at = now + dt.timedelta(seconds=self.token_ttl)
+        sid = new_id()
+        doc = {"user_id": user_id, "created_at": now, "expires_at": expires_at, "revoked_at": None,
+               # Firestore TTL policy field: expired sessions are deleted by Firestore.
+               "expire_at": expires_at}
+        token = jwt.encode(
+            {"sub": user_id, "sid": sid, "iat": int(now.timestamp()), "exp": int(expires_at.timestamp())},
+            self.secret_key, algorithm="HS256")
+        return sid, doc, token, expires_at
 
+    @staticmethod
+    def _session_response(user_id, user_doc, token, expires_at):
+        return {"user": user_view(user_id, user_doc), "token": token, "expires_at": rfc3339(expires_at)}
 
-def _username_taken():
-    return ApiError(409, "username_taken", "That username is taken.")
+    def _commit_new_user(self, user_id, user_doc, actor, details):
+        """The user with its account and first session; returns (account_doc, token, expires_at)."""
+        username = user_doc["username"]
+        account_doc = new_account(user_id, username, self.currency)
+        sid, session_doc, token, expires_at = self._new_session(user_id)
+        self.store.create_user(user_id, user_doc, account_doc, sid, session_doc, {
+            "action": "user.signup", "target": f"users/{user_id}",
+            "actor": actor or {"id": user_id, "username": username},
+            "details": {"username": username, "role": user_doc["role"], **details}})
+        return account_doc, token, expires_at
 
+    def _start_session(self, user_id, user_doc, client, details):
+        """A new session of an existing user, with its `user.login` event."""
+        sid, session_doc, token, expires_at = self._new_session(user_id)
+        self.store.start_session(sid, session_doc, {
+            "action": "user.login", "target": f"users/{user_id}",
+            "actor": {"id": user_id, "username": user_doc["username"]},
+            "details": {"ip": client, **details}})
+        return self._session_response(user_id, user_doc, token, expires_at)
 
-def _commit_new_user(user_id, user_doc, actor, details):
-    """Username claim, user, ledger account, session and audit event in one commit.
-
-    Every document is created with an exists=false precondition, so of two
-    concurrent sign-ups of one name (or one Firebase uid) exactly one commit
-    succeeds; the other raises google.api_core's Conflict and writes nothing.
-    Returns (account_doc, token, expires_at).
-    """
-    datastore = get_datastore()
-    username = user_doc["username"]
-    account_doc = new_account(user_id, username, current_app.config["LEDGER_CURRENCY"])
-    batch = datastore.batch()
-    batch.create(username_ref(datastore, username), {"user_id": user_id, "username": username})
-    batch.create(datastore.doc(USERS, user_id), user_doc)
-    batch.create(datastore.doc(ACCOUNTS, user_id), account_doc)
-    token, expires_at = _issue_session(batch, datastore, user_id)
-    write_event(batch, datastore, "user.signup", f"users/{user_id}",
-                actor=actor or {"id": user_id, "username": username},
-                details={"username": username, "role": user_doc["role"], **details})
-    batch.commit()
-    return account_doc, token, expires_at
-
-
-def create_user(username, password, role="user", actor=None):
-    """Creates a password user with its account; returns (user_id, user_doc, account_doc, token, expires_at)."""
-    if username in RESERVED_USERNAMES:
-        raise _username_taken()
-    user_id = new_id()
-    user_doc = _new_user(username, hash_password(password), role)
-    try:
-        account_doc, token, expires_at = _commit_new_user(user_id, user_doc, actor, {})
-    except gexc.Conflict as exc:  # AlreadyExists: the username claim lost the race
-        raise _username_taken() from exc
-    return user_id, user_doc, account_doc, token, expires_at
-
-
-def _session_response(user_id, user_doc, token, expires_at):
-    return {"user": user_view(user_id, user_doc), "token": token, "expires_at": rfc3339(expires_at)}
-
-
-def signup(username, password):
-    user_id, user_doc, _account, token, expires_at = create_user(username, password)
-    return _session_response(user_id, user_doc, token, expires_at)
-
-
-def find_user_by_username(username):
-    """(user_id, user_doc) or (None, None)."""
-    datastore = get_datastore()
-    claim = username_ref(datastore, username).get()
-    if not claim.exists:
-        return None, None
-    user_id = claim.get("user_id")
-    snapshot = datastore.doc(USERS, user_id).get()
-    return (user_id, snapshot.to_dict()) if snapshot.exists else (None, None)
-
-
-def _start_session(user_id, user_doc, details):
-    """A new session of an existing user, with its `user.login` event."""
-    datastore = get_datastore()
-    batch = datastore.batch()
-    token, expires_at = _issue_session(batch, datastore, user_id)
-    write_event(batch, datastore, "user.login", f"users/{user_id}",
-                actor={"id": user_id, "username": user_doc["username"]},
-                details={"ip": request.remote_addr, **details})
-    batch.commit()
-    return _session_response(user_id, user_doc, token, expires_at)
-
-
-def login(username, password):
-    datastore = get_datastore()
-    user_id, user_doc = find_user_by_username(username)
-    if not _password_matches(password, user_doc and user_doc.get("password_hash")):
-        batch = datastore.batch()
-        write_event(batch, datastore, "user.login_failed", f"usernames/{username}",
-                    details={"username": username, "ip": request.remote_addr,
-                             "known_user": user_doc is not None})
-        batch.commit()
-        raise ApiError(401, "invalid_credentials", "Wrong username or password.")
-    return _start_session(user_id, user_doc, {})
-
-
-def firebase_sign_in(id_token, username):
-    """Our session for a Firebase user: (response, 201) the first time, (response, 200) later."""
-    datastore = get_datastore()
-    try:
-        claims = datastore.auth.verify_id_token(id_token)
-    except FirebaseTokenRefused as exc:
-        log.info("Firebase ID token refused: %s", exc)
-        raise unauthenticated("The Firebase ID token is invalid, expired or revoked.") from exc
-    except FirebaseAuthUnavailable as exc:
-        log.warning("Firebase Auth unavailable: %s", exc)
-        raise unavailable("Firebase Auth does not answer; try again.") from exc
-    uid = claims["uid"]
-    if not is_doc_id(uid):
-        raise unauthenticated("This Firebase user id cannot be used as a user id here.")
-    firebase_claims = claims.get("firebase")
-    if isinstance(firebase_claims, dict) and firebase_claims.get("sign_in_provider") == "custom":
-        # Our custom tokens (/auth/firebase-token) are for live reads only: turning one back
-        # into a session would outlive the session it came from (logout, password change).
-        raise unauthenticated("A custom-token sign-in cannot open a session; sign in with a Firebase provider.")
-    details = {"provider": "firebase"}
-    existing = datastore.doc(USERS, uid).get()
-    if existing.exists:
-        return _start_session(uid, existing.to_dict(), details), 200
-    if username is None:
-        raise validation_error("A username is needed the first time a Firebase user signs in.",
-                               [{"field": "username", "message": "required on first sign-in",
-                                 "type": "missing"}])
-    if username in RESERVED_USERNAMES:
-        raise _username_taken()
-    user_doc = _new_user(username, None, "user", provider="firebase")
-    try:
-        _account, token, expires_at = _commit_new_user(uid, user_doc, None, details)
-    except gexc.Conflict as exc:
-        existing = datastore.doc(USERS, uid).get()
-        if existing.exists:  # the same Firebase user, signing in twice at once
-            return _start_session(uid, existing.to_dict(), details), 200
-        if username_ref(datastore, username).get().exists:
+    # Use cases.
+    def create_user(self, username, password, role="user", actor=None):
+        """Creates a password user with its account; returns (user_id, user_doc, account_doc, token, expires_at)."""
+        if username in RESERVED_USERNAMES:
+            raise _username_taken()
+        user_id = new_id()
+        user_doc = new_user(username, hash_password(password, self.rounds), role)
+        try:
+            account_doc, token, expires_at = self._commit_new_user(user_id, user_doc, actor, {})
+        except AlreadyExists as exc:  # the username claim lost the race
             raise _username_taken() from exc
-        raise conflict("This Firebase user id is already in use here.") from exc
-    return _session_response(uid, user_doc, token, expires_at), 201
+        return user_id, user_doc, account_doc, token, expires_at
 
+    def signup(self, username, password):
+        user_id, user_doc, _account, token, expires_at = self.create_user(username, password)
+        return self._session_response(user_id, user_doc, token, expires_at)
 
-def firebase_custom_token(user):
-    """A custom token whose uid is the caller's id, and no claims: roles stay in our user document."""
-    try:
-        return {"custom_token": get_datastore().auth.create_custom_token(user["id"])}
-    except FirebaseAuthUnavailable as exc:
-        log.warning("custom token failed: %s", exc)
-        raise unavailable("Firebase Auth is not available; try again.") from exc
+    def find_user_by_username(self, username):
+        """(user_id, user_doc) or (None, None)."""
+        user_id = self.store.user_id_of(username)
+        user_doc = self.store.user(user_id) if user_id else None
+        return (user_id, user_doc) if user_doc else (None, None)
 
+    def login(self, username, password, client=None):
+        user_id, user_doc = self.find_user_by_username(username)
+        if not password_matches(password, user_doc and user_doc.get("password_hash"), self.rounds):
+            self.store.record({"action": "user.login_failed", "target": f"usernames/{username}",
+                               "details": {"username": username, "ip": client, "known_user": user_doc is not None}})
+            raise _invalid_credentials("Wrong username or password.")
+        return self._start_session(user_id, user_doc, client, {})
 
-def change_password(user, current_password, new_password):
-    """Sets a new password and revokes every other session of the user, in one commit.
+    def firebase_sign_in(self, id_token, username, client=None):
+        """Our session for a Firebase user: (response, 201) the first time, (response, 200) later."""
+        try:
+            claims = self.store.verify_id_token(id_token)
+        except FirebaseTokenRefused as exc:
+            log.info("Firebase ID token refused: %s", exc)
+            raise unauthenticated("The Firebase ID token is invalid, expired or revoked.") from exc
+        except FirebaseAuthUnavailable as exc:
+            log.warning("Firebase Auth unavailable: %s", exc)
+            raise unavailable("Firebase Auth does not answer; try again.") from exc
+        uid = claims["uid"]
+        if not is_doc_id(uid):
+            raise unauthenticated("This Firebase user id cannot be used as a user id here.")
+        firebase_claims = claims.get("firebase")
+        if isinstance(firebase_claims, dict) and firebase_claims.get("sign_in_provider") == "custom":
+            # Our custom tokens (/auth/firebase-token) are for live reads only: turning one back
+            # into a session would outlive the session it came from (logout, password change).
+            raise unauthenticated("A custom-token sign-in cannot open a session; sign in with a Firebase provider.")
+        details = {"provider": "firebase"}
+        existing = self.store.user(uid)
+        if existing is not None:
+            return self._start_session(uid, existing, client, details), 200
+        if username is None:
+            raise validation_error("A username is needed the first time a Firebase user signs in.",
+                                   [{"field": "username", "message": "required on first sign-in",
+                                     "type": "missing"}])
+        if username in RESERVED_USERNAMES:
+            raise _username_taken()
+        user_doc = new_user(username, None, "user", provider="firebase")
+        try:
+            _account, token, expires_at = self._commit_new_user(uid, user_doc, None, details)
+        except AlreadyExists as exc:
+            existing = self.store.user(uid)
+            if existing is not None:  # the same Firebase user, signing in twice at once
+                return self._start_session(uid, existing, client, details), 200
+            if self.store.user_id_of(username) is not None:
+                raise _username_taken() from exc
+            raise conflict("This Firebase user id is already in use here.") from exc
+        return self._session_response(uid, user_doc, token, expires_at), 201
 
-    The user document is updated with an update-time precondition, so two
-    concurrent changes cannot both pass the check of the current password.
-    """
-    datastore = get_datastore()
-    user_ref = datastore.doc(USERS, user["id"])
-    snapshot = user_ref.get()
-    stored = (snapshot.to_dict() or {}).get("password_hash")
-    if not stored:
-        raise conflict("This user signs in through Firebase and has no password to change.")
-    if not _password_matches(current_password, stored):
-        batch = datastore.batch()
-        write_event(batch, datastore, "user.password_change_failed", f"users/{user['id']}", actor=user,
-                    details={"ip": request.remote_addr})
-        batch.commit()
-        raise ApiError(401, "invalid_credentials", "The current password is wrong.")
-    now = utcnow()
-    others = [s.id for s in datastore.collection(SESSIONS).where(
-        filter=FieldFilter("user_id", "==", user["id"])).stream()
-        if s.id != user["sid"] and s.get("revoked_at") is None and s.get("expires_at") > now]
-    batch = datastore.batch()
-    batch.update(user_ref, {"password_hash": hash_password(new_password), "password_changed_at": now,
-                            "password_changed_by": user["sid"]},
-                 option=datastore.client.write_option(last_update_time=snapshot.update_time))
-    for sid in others:
-        batch.update(datastore.doc(SESSIONS, sid), {"revoked_at": now})
-    write_event(batch, datastore, "user.password_change", f"users/{user['id']}", actor=user,
-                details={"ip": request.remote_addr, "revoked_sessions": len(others)})
-    try:
-        batch.commit()
-    except gexc.FailedPrecondition as exc:
-        raise conflict("The password was changed at the same moment; try again.") from exc
-    # This process at once; the others through the revocation listener.
-    for sid in others:
-        _cache().put(sid, None, current_app.config["TOKEN_TTL_SECONDS"])
+    def firebase_custom_token(self, user):
+        """A custom token whose uid is the caller's id, and no claims: roles stay in our user document."""
+        try:
+            return {"custom_token": self.store.create_custom_token(user["id"])}
+        except FirebaseAuthUnavailable as exc:
+            log.warning("custom token failed: %s", exc)
+            raise unavailable("Firebase Auth is not available; try again.") from exc
 
+    def change_password(self, user, current_password, new_password, client=None):
+        """Sets a new password and revokes every other session of the user, in one commit.
 
-def logout(user):
-    datastore = get_datastore()
-    batch = datastore.batch()
-    batch.update(datastore.doc(SESSIONS, user["sid"]), {"revoked_at": utcnow()})
-    write_event(batch, datastore, "user.logout", f"sessions/{user['sid']}", actor=user)
-    batch.commit()
-    _cache().put(user["sid"], None, current_app.config["TOKEN_TTL_SECONDS"])
+        The user document is updated with an update-time precondition, so two
+        concurrent changes cannot both pass the check of the current password.
+        """
+        stored, update_time = self.store.password_state(user["id"])
+        if not stored:
+            raise conflict("This user signs in through Firebase and has no password to change.")
+        if not password_matches(current_password, stored, self.rounds):
+            self.store.record({"action": "user.password_change_failed", "target": f"users/{user['id']}",
+                               "actor": user, "details": {"ip": client}})
+            raise _invalid_credentials("The current password is wrong.")
+        now = utcnow()
+        others = [sid for sid in self.store.live_sessions_of(user["id"], now) if sid != user["sid"]]
+        fields = {"password_hash": hash_password(new_password, self.rounds), "password_changed_at": now,
+                  "password_changed_by": user["sid"]}
+        self.store.change_password(user["id"], fields, update_time, others, now, {
+            "action": "user.password_change", "target": f"users/{user['id']}", "actor": user,
+            "details": {"ip": client, "revoked_sessions": len(others)}})
+        # This process at once; the others through the revocation listener.
+        for sid in others:
+            self.cache.put(sid, None, self.token_ttl)
 
+    def logout(self, user):
+        self.store.revoke_session(user["sid"], utcnow(), {
+            "action": "user.logout", "target": f"sessions/{user['sid']}", "actor": user})
+        self.cache.put(user["sid"], None, self.token_ttl)
 
-def _predates_password_change(session, sid, user_doc):
-    """A session begun before the last password change, other than the one that made it.
+    def authenticate(self, authorization_header):
+        """The caller behind an Authorization header, or None when there is none."""
+        token = bearer_token(authorization_header)
+        if token is None:
+            return None
+        sid, user_id = token_claims(token, self.secret_key)
+        if self.watch is not None:
+            self.watch.ensure_started()
+        cached = self.cache.get(sid)
+        if cached is None:
+            user = session_caller(sid, user_id, *self.store.session_and_user(sid, user_id))
+            self.cache.put(sid, user, self.cache_seconds)
+        else:
+            user = cached[1]
+        if user is None:
+            raise unauthenticated("The session has ended; log in again.")
+        return user
 
-    The change revokes the sessions it finds; this also ends a login that checked
-    the old password just before the change and wrote its session just after.
-    """
-    changed_at = user_doc.get("password_changed_at")
-    return (changed_at is not None and session.get("created_at") < changed_at
-            and sid != user_doc.get("password_changed_by"))
+    def me(self, user):
+        account_id, account = self.store.account(user["id"])
+        return {"user": user_view(user["id"], user), "account": account_view(account_id, account)}
 
-
-def _load_session_user(sid, user_id):
-    """The caller's user dict, or None when the session is revoked or unknown."""
-    datastore = get_datastore()
-    session_ref, user_ref = datastore.doc(SESSIONS, sid), datastore.doc(USERS, user_id)
-    snapshots = {snap.reference.path: snap for snap in datastore.client.get_all([session_ref, user_ref])}
-    session, user = snapshots.get(session_ref.path), snapshots.get(user_ref.path)
-    if not (session and session.exists and user and user.exists):
-        return None
-    if session.get("revoked_at") is not None or session.get("user_id") != user_id:
-        return None
-    doc = user.to_dict()
-    if _predates_password_change(session.to_dict(), sid, doc):
-        return None
-    return {"id": user_id, "sid": sid, "username": doc["username"], "role": doc["role"],
-            "created_at": doc["created_at"]}
-
-
-def authenticate():
-    """The user behind the request's bearer token, or None when there is none."""
-    if "user" in g:
-        return g.user
-    header = request.headers.get("Authorization", "")
-    if not header:
-        g.user = None
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise unauthenticated("Malformed Authorization header; use 'Bearer <token>'.")
-    try:
-        claims = jwt.decode(token.strip(), current_app.config["SECRET_KEY"], algorithms=["HS256"],
-                            options={"require": ["exp", "sub", "sid"]})
-    except jwt.ExpiredSignatureError as exc:
-        raise unauthenticated("The token has expired; log in again.") from exc
-    except jwt.PyJWTError as exc:
-        raise unauthenticated("Invalid token.") from exc
-    sid, user_id = claims["sid"], claims["sub"]
-    if not (is_doc_id(sid) and is_doc_id(user_id)):
-        raise unauthenticated("Invalid token.")
-    watch = current_app.extensions.get("session_revocations")
-    if watch is not None:
-        watch.ensure_started(get_datastore())
-    cached = _cache().get(sid)
-    if cached is None:
-        user = _load_session_user(sid, user_id)
-        _cache().put(sid, user, current_app.config["SESSION_CACHE_SECONDS"])
-    else:
-        user = cached[1]
-    if user is None:
-        raise unauthenticated("The session has ended; log in again.")
-    g.user = user
-    return user
-
-
-def require_user():
-    user = authenticate()
-    if user is None:
-        raise unauthenticated()
-    return user
-
-
-def require_admin():
-    user = require_user()
-    if user["role"] != "admin":
-        raise forbidden("Administrators only.")
-    return user
-
-
-def requires(role):
-    """Marks a view as needing a signed-in "user" or an "admin"; checked before validation."""
-    def tag(view):
-        view.required_role = role
-        return view
-    return tag
-
-
-def enforce_view_role():
-    """before_request: 401/403 come before any 4xx about the body."""
-    view = current_app.view_functions.get(request.endpoint)
-    role = getattr(view, "required_role", None)
-    if role == "admin":
-        require_admin()
-    elif role == "user":
-        require_user()
-
-
-def me(user):
-    datastore = get_datastore()
-    account = datastore.doc(ACCOUNTS, user["id"]).get()
-    return {"user": user_view(user["id"], user), "account": account_view(account.id, account.to_dict())}
-
-
-def create_admin(username, password=None):
-    """Promotes an existing user, or creates a new admin; returns (user_id, created)."""
-    datastore = get_datastore()
-    user_id, user_doc = find_user_by_username(username)
-    if user_id is None:
-        if password is None:
-            raise ApiError(422, "validation_error", "A password is needed to create a new admin.")
-        user_id, *_ = create_user(username, password, role="admin",
-                                  actor={"id": None, "username": "cli"})
-        return user_id, True
-    batch = datastore.batch()
-    batch.update(datastore.doc(USERS, user_id), {"role": "admin"})
-    write_event(batch, datastore, "user.promote", f"users/{user_id}",
-                actor={"id": None, "username": "cli"},
-                details={"username": username, "from": user_doc["role"], "to": "admin"})
-    batch.commit()
-    return user_id, False
+    def create_admin(self, username, password=None):
+        """Promotes an existing user, or creates a new admin; returns (user_id, created)."""
+        user_id, user_doc = self.find_user_by_username(username)
+        if user_id is None:
+            if password is None:
+                raise DomainError(422, "validation_error", "A password is needed to create a new admin.")
+            user_id, *_ = self.create_user(username, password, role="admin", actor=CLI_ACTOR)
+            return user_id, True
+        self.store.set_role(user_id, "admin", {
+            "action": "user.promote", "target": f"users/{user_id}", "actor": CLI_ACTOR,
+            "details": {"username": username, "from": user_doc["role"], "to": "admin"}})
+        return user_id, False
 
 
 def init_app(app):
-    cache = app.extensions["session_cache"] = _SessionCache()
-    if app.config["SESSION_REVOCATION_WATCH"]:
-        watch = _RevocationWatch(cache, app.config["TOKEN_TTL_SECONDS"], app.config["SESSION_CACHE_SECONDS"])
-        app.extensions["session_revocations"] = watch
-        app.extensions.setdefault("shutdown_hooks", []).append(watch.stop)
+    """Builds the service from the app's config and wires its authenticator into the edge."""
+    config = app.config
+    service = app.extensions["auth"] = AuthService(
+        AuthStore(app.extensions["datastore"]), secret_key=config["SECRET_KEY"],
+        token_ttl=config["TOKEN_TTL_SECONDS"], cache_seconds=config["SESSION_CACHE_SECONDS"],
+        bcrypt_rounds=config["BCRYPT_ROUNDS"], currency=config["LEDGER_CURRENCY"],
+        watch_revocations=config["SESSION_REVOCATION_WATCH"])
+    app.extensions["authenticate"] = service.authenticate
+    app.extensions.setdefault("shutdown_hooks", []).append(service.stop)
+    return service

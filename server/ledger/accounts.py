@@ -1,6 +1,6 @@
 """Account documents: one per user plus the system treasury."""
 
-from ..common import rfc3339, utcnow
+from ..kernel.clock import rfc3339, utcnow
 
 COLLECTION = "accounts"
 TREASURY_ID = "treasury"

@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from ..common import rfc3339
+from ..kernel.clock import rfc3339
 from .accounts import TREASURY_ID
 
 TRANSFERS = "transfers"

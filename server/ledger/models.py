@@ -4,7 +4,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from ..common import MAX_AMOUNT, DocId, SchemaCachedModel, StrictModel, normalize_username, page_model
+from ..kernel.ids import DocId
+from ..kernel.models import MAX_AMOUNT, SchemaCachedModel, StrictModel
+from ..kernel.paging import page_model
+from ..kernel.text import normalize_username
 
 
 class Account(BaseModel):

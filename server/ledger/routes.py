@@ -2,8 +2,9 @@
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from ..auth.service import require_admin, require_user, requires
-from ..common import ErrorBody, ListQuery
+from ..edge import require_admin, require_user, requires
+from ..kernel.models import ErrorBody
+from ..kernel.paging import ListQuery
 from . import service
 from .models import (
     Account,

@@ -5,10 +5,10 @@ import threading
 from flask import current_app
 
 from ..audit.events import current_request_id
-from ..auth.service import username_ref
-from ..common import page_response
 from ..datastore import get_datastore
-from ..errors import ApiError, not_found, validation_error
+from ..kernel.directory import username_ref
+from ..kernel.errors import DomainError, not_found, validation_error
+from ..kernel.paging import page_response
 from . import engine
 from .accounts import TREASURY_ID, account_view
 from .store import LedgerStore
@@ -49,7 +49,7 @@ def _respond(outcome):
     headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
     if outcome.error:
         status, code, message = outcome.error
-        raise ApiError(status, code, message, headers=headers)
+        raise DomainError(status, code, message, headers=headers)
     return outcome.body, outcome.status, headers
 
 

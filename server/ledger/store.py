@@ -12,7 +12,9 @@ from google.cloud.firestore_v1 import _helpers as fs_helpers
 from google.cloud.firestore_v1.types import write as write_types
 
 from ..audit.events import write_event
-from ..common import new_id, paginate, utcnow
+from ..datastore import paginate
+from ..kernel.clock import utcnow
+from ..kernel.ids import new_id
 from . import engine
 from .accounts import COLLECTION as ACCOUNTS
 from .accounts import TREASURY_ID, new_account

@@ -8,7 +8,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from ..common import DocId, ListQuery, StrictModel, normalize_username, page_model, text_field
+from ..kernel.ids import DocId
+from ..kernel.models import StrictModel
+from ..kernel.paging import ListQuery, page_model
+from ..kernel.text import normalize_username, text_field
 
 MessageBody = text_field(2_000, "1-2000 characters, not blank; stored and returned as given.")
 

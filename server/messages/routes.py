@@ -4,9 +4,10 @@ from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
 from .. import limits
-from ..audit.events import current_request_id
-from ..auth.service import require_user, requires
-from ..common import ErrorBody, ListQuery
+from ..edge import require_user, requires
+from ..kernel.context import current_request_id
+from ..kernel.models import ErrorBody
+from ..kernel.paging import ListQuery
 from ..limits import limiter
 from .models import (
     ConversationCreate,

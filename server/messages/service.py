@@ -10,8 +10,9 @@ at once end up with the same one (201 for the creator, 200 for the other).
 import hashlib
 import threading
 
-from ..common import page_response, rfc3339, utcnow
-from ..errors import not_found, validation_error
+from ..kernel.clock import rfc3339, utcnow
+from ..kernel.errors import not_found, validation_error
+from ..kernel.paging import page_response
 from .funnel import Funnel
 from .store import Gone, MessageStore, message_id
 

@@ -30,10 +30,11 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
 
-from ..audit.events import write_event
-from ..auth.service import username_ref
-from ..common import paginate, utcnow
-from ..errors import unavailable
+from ..datastore import paginate
+from ..kernel.audit import write_event
+from ..kernel.clock import utcnow
+from ..kernel.directory import username_ref
+from ..kernel.errors import unavailable
 
 CONVERSATIONS = "conversations"
 MESSAGES = "messages"

@@ -9,8 +9,10 @@ import re
 
 from pydantic import BaseModel, Field, field_validator
 
-from ..common import DocId, ListQuery, StrictModel, page_model
 from ..content import Moderation, Status, check_encodable
+from ..kernel.ids import DocId
+from ..kernel.models import StrictModel
+from ..kernel.paging import ListQuery, page_model
 
 MAX_TAGS = 10
 TAG_PATTERN = re.compile(r"^[a-z0-9_]{1,30}$")

@@ -4,10 +4,11 @@ from flask import current_app, make_response, request
 from flask_openapi3 import APIBlueprint, Tag
 
 from .. import limits
-from ..auth.service import authenticate, require_admin, require_user, requires
-from ..common import ErrorBody, ListQuery
 from ..content import CommentCreate, ModerationQuery, RejectRequest
-from ..errors import validation_error
+from ..edge import current_caller, require_admin, require_user, requires
+from ..kernel.errors import validation_error
+from ..kernel.models import ErrorBody
+from ..kernel.paging import ListQuery
 from ..limits import limiter
 from ..web import accepts_upload
 from . import images
@@ -90,7 +91,7 @@ def upload_photo():
 @bp.get("/photos", responses={200: PhotoPage})
 def list_photos(query: PhotoQuery):
     """The public gallery: approved photos, newest first, optionally of one tag and/or owner. No token needed."""
-    authenticate()
+    current_caller()
     return photos().list_gallery(query)
 
 
@@ -104,19 +105,19 @@ def list_my_photos(query: ListQuery):
 @bp.get("/photos/<photo_id>", responses={200: PhotoEnvelope})
 def get_photo(path: PhotoPath):
     """An approved photo for anyone; a pending or rejected one for its owner and admins only."""
-    return photos().get_photo(authenticate(), path.photo_id)
+    return photos().get_photo(current_caller(), path.photo_id)
 
 
 @bp.get("/photos/<photo_id>/image", responses={"200": IMAGE_RESPONSE})
 def photo_image(path: PhotoPath):
     """The stored (re-encoded) image; visibility as for the photo."""
-    return _image_response(photos().get_image(authenticate(), path.photo_id, "image"))
+    return _image_response(photos().get_image(current_caller(), path.photo_id, "image"))
 
 
 @bp.get("/photos/<photo_id>/thumbnail", responses={"200": IMAGE_RESPONSE})
 def photo_thumbnail(path: PhotoPath):
     """The thumbnail (longest side 320 px); visibility as for the photo."""
-    return _image_response(photos().get_image(authenticate(), path.photo_id, "thumbnail"))
+    return _image_response(photos().get_image(current_caller(), path.photo_id, "thumbnail"))
 
 
 @bp.delete("/photos/<photo_id>", responses={204: None, 403: ErrorBody}, security=BEARER)
@@ -138,7 +139,7 @@ def create_comment(path: PhotoPath, body: CommentCreate):
 @bp.get("/photos/<photo_id>/comments", responses={200: PhotoCommentPage})
 def list_comments(path: PhotoPath, query: ListQuery):
     """Comments of a photo the caller may see, oldest first."""
-    return photos().list_comments(authenticate(), path.photo_id, query)
+    return photos().list_comments(current_caller(), path.photo_id, query)
 
 
 @admin_bp.get("/photos", responses={200: PhotoPage})

@@ -15,9 +15,11 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 
-from ..common import new_id, page_response, rfc3339, utcnow
 from ..content import Change, comment_view, is_admin, moderation_decision, moderation_view, visible
-from ..errors import ApiError, forbidden, not_found
+from ..kernel.clock import rfc3339, utcnow
+from ..kernel.errors import DomainError, forbidden, not_found
+from ..kernel.ids import new_id
+from ..kernel.paging import page_response
 from . import images
 from .store import Gone, object_names, photo_id_of
 
@@ -26,11 +28,11 @@ KINDS = {"image": "image_object", "thumbnail": "thumbnail_object"}
 
 
 def invalid_image(message):
-    return ApiError(422, "invalid_image", message)
+    return DomainError(422, "invalid_image", message)
 
 
 def too_large(message):
-    return ApiError(413, "payload_too_large", message)
+    return DomainError(413, "payload_too_large", message)
 
 
 def photo_view(photo_id, doc):

@@ -30,8 +30,8 @@ import secrets
 from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
 
-from ..audit.events import write_event
-from ..common import paginate
+from ..datastore import paginate
+from ..kernel.audit import write_event
 from ..moderated import Gone, ModeratedStore
 
 # Gone is raised by add_comment; the service catches it.

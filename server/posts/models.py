@@ -10,8 +10,11 @@ import unicodedata
 
 from pydantic import BaseModel, Field, model_validator
 
-from ..common import DocId, StrictModel, check_text, page_model, text_field
 from ..content import CommentCreate, Moderation, ModerationQuery, RejectRequest, Status
+from ..kernel.ids import DocId
+from ..kernel.models import StrictModel
+from ..kernel.paging import page_model
+from ..kernel.text import check_text, text_field
 
 # Shared with other kinds of content; routes import them from here.
 __all__ = ["CommentCreate", "ModerationQuery", "RejectRequest"]

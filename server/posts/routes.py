@@ -3,8 +3,9 @@
 from flask_openapi3 import APIBlueprint, Tag
 
 from .. import limits
-from ..auth.service import authenticate, require_admin, require_user, requires
-from ..common import ErrorBody, ListQuery
+from ..edge import current_caller, require_admin, require_user, requires
+from ..kernel.models import ErrorBody
+from ..kernel.paging import ListQuery
 from ..limits import limiter
 from . import service
 from .models import (
@@ -41,7 +42,7 @@ def create_post(body: PostCreate):
 @bp.get("/posts", responses={200: PostPage})
 def list_posts(query: ListQuery):
     """The public feed: approved posts, newest first. No token needed (a bad one is still 401)."""
-    authenticate()
+    current_caller()
     return service.list_feed(query)
 
 
@@ -55,7 +56,7 @@ def list_my_posts(query: ListQuery):
 @bp.get("/posts/<post_id>", responses={200: PostEnvelope})
 def get_post(path: PostPath):
     """An approved post for anyone; a pending or rejected one for its author and admins only."""
-    return service.get_post(authenticate(), path.post_id)
+    return service.get_post(current_caller(), path.post_id)
 
 
 @bp.patch("/posts/<post_id>", responses={200: PostEnvelope, **WRITE_ERRORS}, security=BEARER)
@@ -85,7 +86,7 @@ def create_comment(path: PostPath, body: CommentCreate):
 @bp.get("/posts/<post_id>/comments", responses={200: CommentPage})
 def list_comments(path: PostPath, query: ListQuery):
     """Comments of a post the caller may see, oldest first."""
-    return service.list_comments(authenticate(), path.post_id, query)
+    return service.list_comments(current_caller(), path.post_id, query)
 
 
 @admin_bp.get("/posts", responses={200: PostPage})

@@ -8,9 +8,11 @@ approved posts only.
 
 from flask import current_app
 
-from ..common import new_id, page_response, rfc3339, utcnow
 from ..content import Change, comment_view, is_admin, moderation_decision, moderation_view, visible
-from ..errors import forbidden, not_found
+from ..kernel.clock import rfc3339, utcnow
+from ..kernel.errors import forbidden, not_found
+from ..kernel.ids import new_id
+from ..kernel.paging import page_response
 from .store import Gone, PostStore
 
 

@@ -7,8 +7,8 @@ Documents: `posts/{id}`, `comments/{id}` (with `post_id`) and the gates
 from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
 
-from ..audit.events import write_event
-from ..common import paginate
+from ..datastore import paginate
+from ..kernel.audit import write_event
 from ..moderated import Gone, ModeratedStore
 
 # Gone is raised by add_comment; importers of this module catch it.

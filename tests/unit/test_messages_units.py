@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from server.common import is_doc_id
+from server.kernel.ids import is_doc_id
 from server.messages.funnel import Funnel
 from server.messages.service import conversation_id, new_conversation
 from server.messages.store import backoff_seconds, message_id, plan_messages

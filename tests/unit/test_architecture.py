@@ -1,0 +1,105 @@
+"""The shape of server/, checked from its source: dependencies point one way.
+
+- no import cycle between the packages of server/ (a domain may use the
+  kernel and, one way only, another domain's narrow interface);
+- services and stores know nothing of Flask;
+- Firestore and Cloud Storage are reached only from datastore.py and the stores.
+"""
+
+import ast
+import pathlib
+
+SERVER = pathlib.Path(__file__).resolve().parents[2] / "server"
+
+
+def _modules():
+    for path in sorted(SERVER.rglob("*.py")):
+        rel = path.relative_to(SERVER.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        yield ".".join(parts), path
+
+
+def _imports(name, path):
+    """Absolute names of everything a module imports (relative imports resolved)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                prefix = ".".join(base + ([node.module] if node.module else []))
+            else:
+                prefix = node.module
+            found.add(prefix)
+            found.update(f"{prefix}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _package_of(module):
+    """server.X for a module of server/X/ (a domain or the kernel); None for top-level modules."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 2 or (len(parts) == 2 and (SERVER / parts[1]).is_dir()) else None
+
+
+def _package_graph():
+    packages = {p for m, _ in _modules() if (p := _package_of(m))}
+    graph = {p: set() for p in packages}
+    for name, path in _modules():
+        source = _package_of(name)
+        if source is None:
+            continue
+        for target in _imports(name, path):
+            dest = _package_of(target) if target.startswith("server.") else None
+            if dest and dest != source and dest in graph:
+                graph[source].add(dest)
+    return graph
+
+
+def _find_cycle(graph):
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        state[node] = "done"
+        stack.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_no_import_cycle_between_packages():
+    assert _find_cycle(_package_graph()) is None, " -> ".join(_find_cycle(_package_graph()))
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_services_and_stores_know_nothing_of_flask():
+    offenders = [name for name, path in _modules()
+                 if path.name in ("service.py", "store.py") or path.parent.name == "kernel"
+                 if any(i == "flask" or i.startswith("flask.") or i.startswith("flask_") for i in _imports(name, path))]
+    assert offenders == []
+
+
+def test_firestore_only_in_the_datastore_and_the_stores():
+    allowed = {"datastore.py", "store.py", "storage.py", "emulator.py", "stack.py"}
+    offenders = [name for name, path in _modules() if path.name not in allowed
+                 if any(i.startswith(("google.cloud", "firebase_admin")) for i in _imports(name, path))]
+    assert offenders == []
