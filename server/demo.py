@@ -14,7 +14,6 @@ from .kernel.paging import ListQuery
 from .ledger import service as ledger_service
 from .ledger.models import TransferRequest
 from .photos.models import PhotoFields
-from .posts import service as posts_service
 from .posts.models import CommentCreate, PostCreate
 
 DEMO_PASSWORD = "demo-password"
@@ -54,13 +53,14 @@ def seed(say=print):
 
 def _seed_posts(admin, users):
     """One approved post with a comment, and one waiting for moderation."""
-    if posts_service.list_mine(users["alice"], ListQuery(limit=1))["items"]:
+    posts = current_app.extensions["posts_service"]
+    if posts.list_mine(users["alice"], ListQuery(limit=1))["items"]:
         return
-    welcome = posts_service.create_post(users["alice"], PostCreate(
+    welcome = posts.create_post(users["alice"], PostCreate(
         title="Hello from alice", body="Money and posts here move only through the trusted API."))["post"]
-    posts_service.approve_post(admin, welcome["id"])
-    posts_service.add_comment(users["bob"], welcome["id"], CommentCreate(body="Welcome! <b>not bold</b>"))
-    posts_service.create_post(users["carol"], PostCreate(
+    posts.approve_post(admin, welcome["id"])
+    posts.add_comment(users["bob"], welcome["id"], CommentCreate(body="Welcome! <b>not bold</b>"))
+    posts.create_post(users["carol"], PostCreate(
         title="Waiting for a moderator", body="<script>alert('shown as text')</script>"))
 
 

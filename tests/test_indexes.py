@@ -11,7 +11,7 @@ import os
 import pytest
 from google.cloud.firestore_v1.types import StructuredQuery
 
-from server import moderated
+from server import moderated_store as moderated
 from server.audit import store as audit_store
 from server.audit.models import AuditQuery
 from server.ledger import store as ledger_store

@@ -523,8 +523,8 @@ def test_post_and_comment_creation_is_rate_limited_per_user(emulator, project_id
     assert created.status_code == 201  # another user's quota
     pid = created.json["post"]["id"]
     with app.app_context():
-        from server.posts import service
-        service.approve_post({"id": "admin-test", "username": "admin-test", "role": "admin"}, pid)
+        admin = {"id": "admin-test", "username": "admin-test", "role": "admin"}
+        app.extensions["posts_service"].approve_post(admin, pid)
     statuses = [client.post(f"/api/v1/posts/{pid}/comments", json={"body": "c"}, headers=first).status_code
                 for _ in range(4)]
     assert statuses == [201, 201, 201, 429]

@@ -1,4 +1,5 @@
-"""Reading the audit trail: the filtered list, the export stream, and paged scans.
+"""Reading the audit trail (the filtered list, the export stream, paged scans) and
+the ledger's documents for the verifier.
 
 Which composite index serves which list query: every query orders by `at`
 descending and filters by equality on any subset of action, one actor field
@@ -10,13 +11,16 @@ single-field index on `at` serves.
 
 import datetime as dt
 import re
+import threading
 
 from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
 
 from ..datastore import paginate
-from ..kernel.clock import rfc3339
-from .events import COLLECTION
+from ..kernel.clock import rfc3339, utcnow
+from ..kernel.collections import ACCOUNTS, AUDIT, POSTINGS, TRANSFERS
+from ..kernel.ids import is_doc_id
+from ..ledger.accounts import TREASURY_ID
 
 # Every user id is uuid4().hex; anything else given as `actor` is a username.
 _USER_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -72,7 +76,7 @@ def equality_filters(query):
 
 def list_events(datastore, query):
     """One page of events matching an AuditQuery, newest first: (snapshots, next_cursor)."""
-    ref = datastore.collection(COLLECTION)
+    ref = datastore.collection(AUDIT)
     q = ref
     for field, value in equality_filters(query):
         q = q.where(filter=FieldFilter(field, "==", value))
@@ -112,8 +116,74 @@ def scan(query, page_size=500, read_time=None, query_size=None):
 
 def export_events(datastore, since=None, until=None, page_size=500, query_size=10_000):
     """Every event in [since, until), oldest first, as event views, streamed page by page."""
-    q = _time_range(datastore.collection(COLLECTION), since, until)
+    q = _time_range(datastore.collection(AUDIT), since, until)
     q = q.order_by("at").order_by("__name__")
     for page in scan(q, page_size, query_size=query_size):
         for snap in page:
             yield event_view(snap.id, snap.to_dict())
+
+
+def plain_id(value):
+    """The value when it is a valid document id, else None."""
+    return value if is_doc_id(value) else None
+
+
+def snapshot_time(client):
+    """The datastore's own clock (a read's read_time), so a snapshot is never in its future."""
+    snap = client.collection(ACCOUNTS).document(TREASURY_ID).get()
+    return snap.read_time or utcnow()
+
+
+class LedgerSnapshot:
+    """Paged, projected reads of the ledger's documents at one point in time,
+    shared by the verifier's passes (server/audit/verify.py)."""
+
+    def __init__(self, client, page_size, query_size, read_time, progress):
+        self.client = client
+        self.page_size = page_size
+        self.query_size = query_size
+        self.read_time = read_time
+        self._progress = progress
+        self._lock = threading.Lock()
+
+    def progress(self, phase, done, total, final):
+        if self._progress:
+            with self._lock:
+                self._progress(phase, done, total, final)
+
+    def _pages(self, query, phase, total=None):
+        done = 0
+        for page in scan(query, self.page_size, self.read_time, self.query_size):
+            done += len(page)
+            yield page
+            self.progress(phase, done, total, False)
+        self.progress(phase, done, total, True)
+
+    def accounts(self):
+        return self._pages(self.client.collection(ACCOUNTS).order_by("__name__"), "accounts")
+
+    def postings_by_account(self, expected):
+        """Postings in id order, i.e. each account's chain in sequence."""
+        query = self.client.collection(POSTINGS).order_by("__name__")
+        return self._pages(query, "postings (hash chains)", expected)
+
+    def postings_by_transfer(self):
+        query = self.client.collection(POSTINGS).select(["transfer_id", "account_id", "amount"]).order_by("transfer_id")
+        return self._pages(query, "postings (by transfer)")
+
+    def transfers(self, fields):
+        return self._pages(self.client.collection(TRANSFERS).select(fields).order_by("__name__"), "transfers")
+
+    def events_with_action(self, actions):
+        query = (self.client.collection(AUDIT).select(["action", "target"])
+                 .where(filter=FieldFilter("action", "in", actions)).order_by("__name__"))
+        return self._pages(query, "audit events")
+
+    def get_all(self, collection, ids, fields):
+        """{id: document (only `fields`)} of those of `ids` that exist, read at the snapshot time."""
+        ids = sorted({i for i in map(plain_id, ids) if i})
+        if not ids:
+            return {}
+        refs = [self.client.collection(collection).document(i) for i in ids]
+        snapshots = self.client.get_all(refs, field_paths=fields, read_time=self.read_time)
+        return {snap.id: snap.to_dict() for snap in snapshots if snap.exists}

@@ -22,21 +22,16 @@ Each problem has a kind, a message and the paths of the documents involved.
 """
 
 import datetime as dt
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from google.cloud.firestore_v1 import FieldFilter
-
-from ..kernel.clock import rfc3339, utcnow
-from ..kernel.ids import is_doc_id
+from ..kernel.clock import rfc3339
+from ..kernel.collections import ACCOUNTS, AUDIT
 from ..ledger import engine
-from ..ledger.accounts import COLLECTION as ACCOUNTS
 from ..ledger.accounts import GENESIS_HASH, TREASURY_ID
-from .events import COLLECTION as AUDIT
-from .store import scan
+from .store import LedgerSnapshot, plain_id, snapshot_time
 
 PAGE_SIZE = 500  # documents handled (and fetched by get_all) at a time
 QUERY_SIZE = 10_000  # documents per query, streamed
@@ -70,10 +65,6 @@ def _posting_key(doc_id):
 def _posting_paths(account_id, first, last):
     return [f"{engine.POSTINGS}/{engine.posting_id(account_id, s)}"
             for s in range(first, min(last, first + MAX_DOCUMENTS - 1) + 1)]
-
-
-def _plain_id(value):
-    return value if is_doc_id(value) else None
 
 
 @dataclass
@@ -118,40 +109,6 @@ class Report:
                                   "documents": [d for d in documents if d][:MAX_DOCUMENTS]})
 
 
-class _Reader:
-    """Paged, projected reads of one database at one point in time, shared by the passes."""
-
-    def __init__(self, client, page_size, query_size, read_time, progress):
-        self.client = client
-        self.page_size = page_size
-        self.query_size = query_size
-        self.read_time = read_time
-        self._progress = progress
-        self._lock = threading.Lock()
-
-    def progress(self, phase, done, total, final):
-        if self._progress:
-            with self._lock:
-                self._progress(phase, done, total, final)
-
-    def pages(self, query, phase, total=None):
-        done = 0
-        for page in scan(query, self.page_size, self.read_time, self.query_size):
-            done += len(page)
-            yield page
-            self.progress(phase, done, total, False)
-        self.progress(phase, done, total, True)
-
-    def get_all(self, collection, ids, fields):
-        """{id: document (only `fields`)} of those of `ids` that exist, read at the snapshot time."""
-        ids = sorted({i for i in map(_plain_id, ids) if i})
-        if not ids:
-            return {}
-        refs = [self.client.collection(collection).document(i) for i in ids]
-        snapshots = self.client.get_all(refs, field_paths=fields, read_time=self.read_time)
-        return {snap.id: snap.to_dict() for snap in snapshots if snap.exists}
-
-
 class Verifier:
     """One run over one Firestore database; `run()` returns the report dict.
 
@@ -171,15 +128,10 @@ class Verifier:
         self.progress = progress
         self.read_time = read_time
 
-    def _snapshot_time(self):
-        """The datastore's own clock (a read's read_time), so the snapshot is never in its future."""
-        snap = self.client.collection(ACCOUNTS).document(TREASURY_ID).get()
-        return snap.read_time or utcnow()
-
     def run(self):
         started = time.monotonic()
-        read_time = self.read_time or self._snapshot_time()
-        reader = _Reader(self.client, self.page_size, self.query_size, read_time, self.progress)
+        read_time = self.read_time or snapshot_time(self.client)
+        reader = LedgerSnapshot(self.client, self.page_size, self.query_size, read_time, self.progress)
         accounts = _AccountPass(reader, Report(self.max_problems))
         accounts.run()
         passes = [accounts, _ChainPass(reader, Report(self.max_problems), accounts.accounts),
@@ -223,8 +175,7 @@ class _AccountPass(_Pass):
         self.accounts = {}
 
     def run(self):
-        query = self.reader.client.collection(ACCOUNTS).order_by("__name__")
-        for page in self.reader.pages(query, "accounts"):
+        for page in self.reader.accounts():
             for snap in page:
                 self.checked += 1
                 doc, path = snap.to_dict(), f"{ACCOUNTS}/{snap.id}"
@@ -248,9 +199,8 @@ class _ChainPass(_Pass):
 
     def run(self):
         expected = sum(a.posting_count or 0 for a in self.accounts.values())
-        query = self.reader.client.collection(engine.POSTINGS).order_by("__name__")
         chain = None
-        for page in self.reader.pages(query, "postings (hash chains)", expected):
+        for page in self.reader.postings_by_account(expected):
             for snap in page:
                 self.checked += 1
                 chain = self._chain_step(chain, snap)
@@ -341,10 +291,8 @@ class _TransferPass(_Pass):
     def _posting_groups(self):
         """Postings grouped by transfer_id, in transfer id order (a merge join's other side)."""
         # Only the fields compared: a projection reads several times faster than whole postings.
-        query = (self.reader.client.collection(engine.POSTINGS).select(["transfer_id", "account_id", "amount"])
-                 .order_by("transfer_id"))
         group = None
-        for page in self.reader.pages(query, "postings (by transfer)"):
+        for page in self.reader.postings_by_transfer():
             for snap in page:
                 doc = snap.to_dict()
                 transfer_id = doc.get("transfer_id")
@@ -363,8 +311,7 @@ class _TransferPass(_Pass):
     def run(self):
         groups = self._posting_groups()
         group = next(groups, None)
-        query = self.reader.client.collection(engine.TRANSFERS).select(TRANSFER_READ).order_by("__name__")
-        for page in self.reader.pages(query, "transfers"):
+        for page in self.reader.transfers(TRANSFER_READ):
             docs = [(snap.id, snap.to_dict()) for snap in page]
             events = self.reader.get_all(AUDIT, [doc.get("audit_event_id") for _, doc in docs], ["action", "target"])
             related = self.reader.get_all(engine.TRANSFERS,
@@ -402,7 +349,7 @@ class _TransferPass(_Pass):
                                 f"{doc['to_account']}; found {group.count} posting(s): {found}.",
                                 path, *(p[0] for p in group.postings))
             self._check_reversal(transfer_id, doc, related)
-        event_id = _plain_id(doc.get("audit_event_id"))
+        event_id = plain_id(doc.get("audit_event_id"))
         event = events.get(event_id) if event_id else None
         event_path = f"{AUDIT}/{event_id}" if event_id else None
         if event is None:
@@ -415,7 +362,7 @@ class _TransferPass(_Pass):
         """A reversal and its original must name each other and mirror each other's money."""
         path = f"{engine.TRANSFERS}/{transfer_id}"
         if doc["kind"] == "reversal":
-            original_id = _plain_id(doc.get("reverses"))
+            original_id = plain_id(doc.get("reverses"))
             original = related.get(original_id) if original_id else None
             if (original is None or original.get("reversed_by") != transfer_id
                     or original.get("status") != "reversed"
@@ -425,7 +372,7 @@ class _TransferPass(_Pass):
                                 "The reversal and the transfer it reverses do not match each other.",
                                 path, f"{engine.TRANSFERS}/{original_id}" if original_id else None)
         elif doc["status"] == "reversed" or doc.get("reversed_by") is not None:
-            reversal_id = _plain_id(doc.get("reversed_by"))
+            reversal_id = plain_id(doc.get("reversed_by"))
             reversal = related.get(reversal_id) if reversal_id else None
             if doc["status"] != "reversed" or reversal is None or reversal.get("reverses") != transfer_id:
                 self.report.add("reversal_mismatch", "The transfer is marked reversed without a matching reversal.",
@@ -435,16 +382,13 @@ class _EventPass(_Pass):
     """4. Ledger audit events: each names a transfer that names it back."""
 
     def run(self):
-        query = (self.reader.client.collection(AUDIT).select(["action", "target"])
-                 .where(filter=FieldFilter("action", "in", sorted(ACTION_OF_KIND.values())))
-                 .order_by("__name__"))
         prefix = f"{engine.TRANSFERS}/"
-        for page in self.reader.pages(query, "audit events"):
+        for page in self.reader.events_with_action(sorted(ACTION_OF_KIND.values())):
             events = [(snap.id, snap.to_dict()) for snap in page]
             targets = {}
             for event_id, event in events:
                 target = event.get("target")
-                targets[event_id] = (_plain_id(target[len(prefix):])
+                targets[event_id] = (plain_id(target[len(prefix):])
                                      if isinstance(target, str) and target.startswith(prefix) else None)
             transfers = self.reader.get_all(engine.TRANSFERS, targets.values(), ["audit_event_id"])
             for event_id, event in events:

@@ -32,7 +32,7 @@ from google.cloud.firestore_v1 import FieldFilter
 
 from ..datastore import paginate
 from ..kernel.audit import write_event
-from ..moderated import Gone, ModeratedStore
+from ..moderated_store import Gone, ModeratedStore
 
 # Gone is raised by add_comment; the service catches it.
 __all__ = ["Gone", "PhotoStore", "object_names", "photo_id_of"]

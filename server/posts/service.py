@@ -6,18 +6,12 @@ never 403, so its existence does not leak). Comments are accepted on
 approved posts only.
 """
 
-from flask import current_app
-
 from ..content import Change, comment_view, is_admin, moderation_decision, moderation_view, visible
 from ..kernel.clock import rfc3339, utcnow
 from ..kernel.errors import forbidden, not_found
 from ..kernel.ids import new_id
 from ..kernel.paging import page_response
 from .store import Gone, PostStore
-
-
-def get_store() -> PostStore:
-    return current_app.extensions["posts"]
 
 
 def post_view(post_id, doc):
@@ -45,99 +39,90 @@ def _require_visible(doc, caller):
     return doc
 
 
-def _visible_post(post_id, caller):
-    return _require_visible(get_store().get(post_id), caller)
+class PostService:
+    """The use cases of posts and comments over a PostStore."""
 
+    def __init__(self, store: PostStore):
+        self.store = store
 
-# --- posts --------------------------------------------------------------------
+    def _visible_post(self, post_id, caller):
+        return _require_visible(self.store.get(post_id), caller)
 
+    # --- posts ----------------------------------------------------------------
+    def create_post(self, caller, body):
+        now = utcnow()
+        post_id = new_id()
+        doc = {
+            "author_id": caller["id"], "author_username": caller["username"],
+            "title": body.title, "body": body.body, "status": "pending", "comment_count": 0,
+            "created_at": now, "updated_at": now, "moderation": None,
+        }
+        self.store.create_post(post_id, doc, caller)
+        return {"post": post_view(post_id, doc)}
 
-def create_post(caller, body):
-    now = utcnow()
-    post_id = new_id()
-    doc = {
-        "author_id": caller["id"], "author_username": caller["username"],
-        "title": body.title, "body": body.body, "status": "pending", "comment_count": 0,
-        "created_at": now, "updated_at": now, "moderation": None,
-    }
-    get_store().create_post(post_id, doc, caller)
-    return {"post": post_view(post_id, doc)}
+    def get_post(self, caller, post_id):
+        return {"post": post_view(post_id, self._visible_post(post_id, caller))}
 
+    def _change(self, post_id, caller, decide):
+        doc = self.store.change(post_id, decide, caller)
+        return None if doc is None else {"post": post_view(post_id, doc)}
 
-def get_post(caller, post_id):
-    return {"post": post_view(post_id, _visible_post(post_id, caller))}
+    def update_post(self, caller, post_id, body):
+        changes = {name: value for name, value in (("title", body.title), ("body", body.body)) if value is not None}
 
+        def decide(doc):
+            _require_visible(doc, caller)
+            if doc["author_id"] != caller["id"]:
+                raise forbidden("Only the author can edit a post.")
+            return Change("post.update", {**changes, "status": "pending", "moderation": None, "updated_at": utcnow()},
+                          {"fields": sorted(changes), "from_status": doc["status"]})
 
-def _change(post_id, caller, decide):
-    doc = get_store().change(post_id, decide, caller)
-    return None if doc is None else {"post": post_view(post_id, doc)}
+        return self._change(post_id, caller, decide)
 
+    def delete_post(self, caller, post_id):
+        def decide(doc):
+            _require_visible(doc, caller)
+            if doc["author_id"] != caller["id"] and not is_admin(caller):
+                raise forbidden("Only the author or an admin can delete a post.")
+            return Change("post.delete", None, {"status": doc["status"], "comment_count": doc["comment_count"],
+                                                "author_id": doc["author_id"]})
 
-def update_post(caller, post_id, body):
-    changes = {name: value for name, value in (("title", body.title), ("body", body.body)) if value is not None}
+        self._change(post_id, caller, decide)
 
-    def decide(doc):
-        _require_visible(doc, caller)
-        if doc["author_id"] != caller["id"]:
-            raise forbidden("Only the author can edit a post.")
-        return Change("post.update", {**changes, "status": "pending", "moderation": None, "updated_at": utcnow()},
-                      {"fields": sorted(changes), "from_status": doc["status"]})
+    def approve_post(self, admin, post_id):
+        return self._change(post_id, admin, moderation_decision("post", admin, "approved"))
 
-    return _change(post_id, caller, decide)
+    def reject_post(self, admin, post_id, reason):
+        return self._change(post_id, admin, moderation_decision("post", admin, "rejected", reason))
 
+    def list_feed(self, query):
+        return page_response(self.store.posts_with_status("approved", query.limit, query.cursor), post_view)
 
-def delete_post(caller, post_id):
-    def decide(doc):
-        _require_visible(doc, caller)
-        if doc["author_id"] != caller["id"] and not is_admin(caller):
-            raise forbidden("Only the author or an admin can delete a post.")
-        return Change("post.delete", None, {"status": doc["status"], "comment_count": doc["comment_count"],
-                                            "author_id": doc["author_id"]})
+    def list_mine(self, caller, query):
+        return page_response(self.store.posts_of(caller["id"], query.limit, query.cursor), post_view)
 
-    _change(post_id, caller, decide)
+    def list_queue(self, query):
+        return page_response(self.store.posts_with_status(query.status, query.limit, query.cursor), post_view)
 
+    # --- comments -------------------------------------------------------------
+    def add_comment(self, caller, post_id, body):
+        post = self.store.get(post_id)
+        if post is None or post["status"] != "approved":
+            raise not_found("No such post, or it does not take comments.")
+        comment_id = new_id()
+        doc = {"post_id": post_id, "author_id": caller["id"], "author_username": caller["username"],
+               "body": body.body, "created_at": utcnow()}
+        try:
+            self.store.add_comment(comment_id, doc, caller)
+        except Gone as exc:
+            raise not_found("No such post, or it does not take comments.") from exc
+        return {"comment": post_comment_view(comment_id, doc)}
 
-def approve_post(admin, post_id):
-    return _change(post_id, admin, moderation_decision("post", admin, "approved"))
-
-
-def reject_post(admin, post_id, reason):
-    return _change(post_id, admin, moderation_decision("post", admin, "rejected", reason))
-
-
-def list_feed(query):
-    return page_response(get_store().posts_with_status("approved", query.limit, query.cursor), post_view)
-
-
-def list_mine(caller, query):
-    return page_response(get_store().posts_of(caller["id"], query.limit, query.cursor), post_view)
-
-
-def list_queue(query):
-    return page_response(get_store().posts_with_status(query.status, query.limit, query.cursor), post_view)
-
-
-# --- comments -----------------------------------------------------------------
-
-
-def add_comment(caller, post_id, body):
-    post = get_store().get(post_id)
-    if post is None or post["status"] != "approved":
-        raise not_found("No such post, or it does not take comments.")
-    comment_id = new_id()
-    doc = {"post_id": post_id, "author_id": caller["id"], "author_username": caller["username"],
-           "body": body.body, "created_at": utcnow()}
-    try:
-        get_store().add_comment(comment_id, doc, caller)
-    except Gone as exc:
-        raise not_found("No such post, or it does not take comments.") from exc
-    return {"comment": post_comment_view(comment_id, doc)}
-
-
-def list_comments(caller, post_id, query):
-    _visible_post(post_id, caller)
-    return page_response(get_store().comments_of(post_id, query.limit, query.cursor), post_comment_view)
+    def list_comments(self, caller, post_id, query):
+        self._visible_post(post_id, caller)
+        return page_response(self.store.comments_of(post_id, query.limit, query.cursor), post_comment_view)
 
 
 def init_app(app):
-    app.extensions["posts"] = PostStore(app.extensions["datastore"])
+    store = app.extensions["posts"] = PostStore(app.extensions["datastore"])
+    app.extensions["posts_service"] = PostService(store)

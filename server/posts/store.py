@@ -9,7 +9,7 @@ from google.cloud.firestore_v1 import FieldFilter
 
 from ..datastore import paginate
 from ..kernel.audit import write_event
-from ..moderated import Gone, ModeratedStore
+from ..moderated_store import Gone, ModeratedStore
 
 # Gone is raised by add_comment; importers of this module catch it.
 __all__ = ["Gone", "PostStore"]
