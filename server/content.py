@@ -17,6 +17,7 @@ from .kernel.errors import conflict, not_found
 from .kernel.models import StrictModel
 from .kernel.paging import ListQuery
 from .kernel.text import text_field
+from .kernel.views import document_view
 
 Status = Literal["pending", "approved", "rejected"]
 
@@ -107,15 +108,8 @@ def moderation_decision(kind, admin, status, reason=None):
     return decide
 
 
-def comment_view(parent_field):
-    """view(comment_id, doc) for comments that name their item in `parent_field`."""
+def comment_view(model):
+    """view(comment_id, doc) for the comments of one kind of item (their response model)."""
     def view(comment_id, doc):
-        return {
-            "id": comment_id,
-            parent_field: doc[parent_field],
-            "author_id": doc["author_id"],
-            "author_username": doc["author_username"],
-            "body": doc["body"],
-            "created_at": rfc3339(doc["created_at"]),
-        }
+        return document_view(model, doc, id=comment_id)
     return view

@@ -28,7 +28,9 @@ from ..datastore import FirebaseAuthUnavailable, FirebaseTokenRefused
 from ..kernel.clock import rfc3339, utcnow
 from ..kernel.errors import DomainError, conflict, unauthenticated, unavailable, validation_error
 from ..kernel.ids import is_doc_id, new_id
+from ..kernel.views import document_view
 from ..ledger.accounts import account_view, new_account
+from .models import User
 from .store import AlreadyExists, AuthStore
 
 log = logging.getLogger(__name__)
@@ -63,12 +65,7 @@ def password_matches(password, password_hash, rounds):
 
 
 def user_view(user_id, doc):
-    return {
-        "id": user_id,
-        "username": doc["username"],
-        "role": doc["role"],
-        "created_at": rfc3339(doc["created_at"]),
-    }
+    return document_view(User, doc, id=user_id)
 
 
 def new_user(username, password_hash, role, provider="password"):

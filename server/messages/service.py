@@ -10,10 +10,12 @@ at once end up with the same one (201 for the creator, 200 for the other).
 import hashlib
 import threading
 
-from ..kernel.clock import rfc3339, utcnow
+from ..kernel.clock import utcnow
 from ..kernel.errors import not_found, validation_error
 from ..kernel.paging import page_response
+from ..kernel.views import document_view
 from .funnel import Funnel
+from .models import Conversation, Message
 from .store import Gone, MessageStore, message_id
 
 NO_CONVERSATION = "No such conversation."
@@ -34,26 +36,11 @@ def new_conversation(members):
 
 
 def conversation_view(conv_id, doc):
-    return {
-        "id": conv_id,
-        "member_ids": doc["member_ids"],
-        "members": doc["members"],
-        "created_at": rfc3339(doc["created_at"]),
-        "last_message_at": rfc3339(doc.get("last_message_at")),
-        "message_count": doc["message_count"],
-    }
+    return document_view(Conversation, doc, id=conv_id)
 
 
 def message_view(_doc_id, doc):
-    return {
-        "id": message_id(doc["seq"]),
-        "conversation_id": doc["conversation_id"],
-        "seq": doc["seq"],
-        "author_id": doc["author_id"],
-        "author_username": doc["author_username"],
-        "body": doc["body"],
-        "created_at": rfc3339(doc["created_at"]),
-    }
+    return document_view(Message, doc, id=message_id(doc["seq"]))
 
 
 class MessageService:

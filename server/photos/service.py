@@ -16,11 +16,13 @@ import threading
 from dataclasses import dataclass
 
 from ..content import Change, comment_view, is_admin, moderation_decision, moderation_view, visible
-from ..kernel.clock import rfc3339, utcnow
-from ..kernel.errors import DomainError, forbidden, not_found
+from ..kernel.clock import utcnow
+from ..kernel.errors import DomainError, forbidden, not_found, too_large
 from ..kernel.ids import new_id
 from ..kernel.paging import page_response
+from ..kernel.views import document_view
 from . import images
+from .models import Photo, PhotoComment
 from .store import Gone, object_names, photo_id_of
 
 API_PREFIX = "/api/v1/photos"
@@ -31,31 +33,13 @@ def invalid_image(message):
     return DomainError(422, "invalid_image", message)
 
 
-def too_large(message):
-    return DomainError(413, "payload_too_large", message)
-
-
 def photo_view(photo_id, doc):
-    return {
-        "id": photo_id,
-        "owner_id": doc["owner_id"],
-        "owner_username": doc["owner_username"],
-        "caption": doc["caption"],
-        "tags": list(doc["tags"]),
-        "content_type": doc["content_type"],
-        "width": doc["width"],
-        "height": doc["height"],
-        "bytes": doc["bytes"],
-        "status": doc["status"],
-        "comment_count": doc["comment_count"],
-        "created_at": rfc3339(doc["created_at"]),
-        "moderation": moderation_view(doc.get("moderation")),
-        "image_url": f"{API_PREFIX}/{photo_id}/image",
-        "thumbnail_url": f"{API_PREFIX}/{photo_id}/thumbnail",
-    }
+    return document_view(Photo, doc, id=photo_id, moderation=moderation_view(doc.get("moderation")),
+                         image_url=f"{API_PREFIX}/{photo_id}/image",
+                         thumbnail_url=f"{API_PREFIX}/{photo_id}/thumbnail")
 
 
-photo_comment_view = comment_view("photo_id")
+photo_comment_view = comment_view(PhotoComment)
 
 
 def _require_visible(doc, caller):

@@ -7,29 +7,20 @@ approved posts only.
 """
 
 from ..content import Change, comment_view, is_admin, moderation_decision, moderation_view, visible
-from ..kernel.clock import rfc3339, utcnow
+from ..kernel.clock import utcnow
 from ..kernel.errors import forbidden, not_found
 from ..kernel.ids import new_id
 from ..kernel.paging import page_response
+from ..kernel.views import document_view
+from .models import Comment, Post
 from .store import Gone, PostStore
 
 
 def post_view(post_id, doc):
-    return {
-        "id": post_id,
-        "author_id": doc["author_id"],
-        "author_username": doc["author_username"],
-        "title": doc["title"],
-        "body": doc["body"],
-        "status": doc["status"],
-        "comment_count": doc["comment_count"],
-        "created_at": rfc3339(doc["created_at"]),
-        "updated_at": rfc3339(doc["updated_at"]),
-        "moderation": moderation_view(doc.get("moderation")),
-    }
+    return document_view(Post, doc, id=post_id, moderation=moderation_view(doc.get("moderation")))
 
 
-post_comment_view = comment_view("post_id")
+post_comment_view = comment_view(Comment)
 
 
 def _require_visible(doc, caller):
