@@ -76,27 +76,32 @@ def cpu_seconds(pid):
 
 
 class Server:
-    """One gunicorn (master + workers) in its own process group."""
+    """One gunicorn (master + workers) in its own process group (also the tests' multi-process fixture)."""
 
-    def __init__(self, app, env, log_dir, name):
+    def __init__(self, app, env, log_dir, name, workers=1):
         self.port = harness.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(log_dir, f"{name}.log")
         self.log = open(self.log_path, "ab")  # noqa: SIM115  (closed in stop)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf", app],
-            env=dict(env, BIND=f"127.0.0.1:{self.port}"), cwd=ROOT, stdout=self.log,
+            env=dict(env, BIND=f"127.0.0.1:{self.port}", WEB_WORKERS=str(workers)), cwd=ROOT, stdout=self.log,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        self._wait_ready()
+        self.expected_workers = workers
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
-    def _wait_ready(self, timeout=60):
+    def _wait_ready(self, timeout=90):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited; see {self.log_path}")
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as resp:
-                    if resp.status == 200 and self.workers():
+                    if resp.status == 200 and len(self.workers()) >= self.expected_workers:
                         return
             except OSError:
                 pass
@@ -112,6 +117,12 @@ class Server:
     def cpu(self):
         return sum(cpu_seconds(p) or 0 for p in self.workers())
 
+    def kill(self):
+        """kill -9 of the whole server (master and workers), as a crash would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
     def stop(self):
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -119,8 +130,10 @@ class Server:
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+                self.kill()
+        # Workers whose master died first would outlive it in the group: never leave one behind.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.log.close()
 
 

@@ -14,10 +14,14 @@ On such a conflict the batch's documents are read again (one round trip);
 those whose update time moved tell which operations met another writer.
 The others, the batch's clean part, are re-planned on the fresh documents
 and committed at once; the contended ones come back as None and the writer
-retries them, with jitter, together with whatever arrived meanwhile. An
-account seen changed by another writer is "shared" for a while: it is read
-before each use instead of trusted from the cache, so a hot account costs
-one read per batch and an account only this process writes costs none.
+retries them, with jitter, together with whatever arrived meanwhile (reading
+the contended accounts again just before, so the window in which another
+commit can slip in stays one read and one commit long). An account seen
+changed by another writer is "shared" for a while: it is read before each
+use instead of trusted from the cache, so a hot account costs one read per
+batch and an account only this process writes costs none. After a round on
+shared accounts the writer pauses briefly (writer.py), so that processes
+contending for one account take turns instead of one starving the other.
 
 Why the guarantees hold without a transaction: every decision rests on
 documents the commit names with a precondition (the accounts debited or
@@ -56,7 +60,7 @@ class OptimisticCommitter:
         self.clock, self.now, self.make_id = clock, now, make_id
         self.accounts = {}  # account id -> (doc, update_time) as this process last saw it
         self.shared = {}  # account id -> clock time until which the cache is not trusted for it
-        self._fresh = {}  # (collection, id) -> (doc, update_time) read after the last conflict
+        self.contended = False  # did the last round touch an account another process writes too?
         self.stats = Counter()
 
     # --- reads -------------------------------------------------------------------
@@ -70,9 +74,7 @@ class OptimisticCommitter:
         for key in keys:
             if key in view:
                 continue
-            if key in self._fresh:
-                view[key] = self._fresh[key]
-            elif key[0] == ACCOUNTS and self._trusted(key[1], now):
+            if key[0] == ACCOUNTS and self._trusted(key[1], now):
                 view[key] = self.accounts[key[1]]
             else:
                 wanted.append(key)
@@ -98,14 +100,13 @@ class OptimisticCommitter:
         more = engine.accounts_needed(ops, _docs(view, engine.TRANSFERS)) - known
         if more:
             self._gather([(ACCOUNTS, a) for a in sorted(more)], view, now)
-        self._fresh = {}
+        self.contended = any(self.shared.get(doc_id, 0.0) > now for c, doc_id in view if c == ACCOUNTS)
         return view
 
     def forget(self, ops):
         """Drops cached accounts of a batch whose commit may or may not have happened."""
         for account_id in engine.accounts_needed(ops, {}):
             self.accounts.pop(account_id, None)
-        self._fresh = {}
 
     # --- one round -----------------------------------------------------------------
 
@@ -128,7 +129,7 @@ class OptimisticCommitter:
                 self.shared[doc_id] = until
         if len(self.shared) > self.cache_max:
             self.shared.clear()
-        self._fresh = fresh
+        self.contended = True
         outcomes = [None] * len(ops)
         clean = [i for i, op in enumerate(ops) if not changed & _keys_of(op, fresh)]
         if not self.split or not changed or not clean or len(clean) == len(ops):
@@ -141,7 +142,6 @@ class OptimisticCommitter:
         self.stats["split_commits"] += 1
         for i, outcome in zip(clean, done, strict=True):
             outcomes[i] = outcome
-        self._fresh = {}  # the clean part's commit moved some of these documents on
         return outcomes
 
     def _plan_and_commit(self, ops, view):

@@ -19,6 +19,7 @@ nothing of it was written (retry with the same key).
 import json
 import logging
 import queue
+import random
 import threading
 import time
 from concurrent.futures import Future
@@ -62,15 +63,17 @@ class _Pending:
 
 class GroupCommitWriter:
     def __init__(self, committer, batch_max=100, linger_ms=2.0, max_attempts=16, backoff_base=0.05,
-                 conflict_backoff=0.004):
+                 conflict_backoff=0.004, turn_factor=1.0):
         self.committer = committer
         self.batch_max = batch_max
         self.linger = linger_ms / 1000.0
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.conflict_backoff = conflict_backoff
+        self.turn_factor = turn_factor
         self._queue = queue.SimpleQueue()
         self._stopped = threading.Event()
+        self._last_round = 0.0
         self.stats = {"rounds": 0, "operations": 0, "retried_operations": 0, "transient_errors": 0,
                       "unavailable": 0, "round_seconds": 0.0}
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
@@ -118,6 +121,10 @@ class GroupCommitWriter:
                 batch, carry = self._collect([item], None, wait=True)
             try:
                 retry = self._round(batch)
+                if not retry and getattr(self.committer, "contended", False):
+                    # Our turn on an account other processes write too is over: leave them a
+                    # window about one round long (random) before we read it again.
+                    time.sleep(random.uniform(0, self.turn_factor * self._last_round))
             except Exception:  # never let the writer thread die
                 log.exception("ledger writer failed a batch")
                 retry = []
@@ -185,8 +192,9 @@ class GroupCommitWriter:
             self.stats["transient_errors"] += 1
             self.committer.forget(ops)
             outcomes, transient = [None] * len(ops), True
+        self._last_round = min(0.2, time.perf_counter() - started)
         self.stats["rounds"] += 1
-        self.stats["round_seconds"] += time.perf_counter() - started
+        self.stats["round_seconds"] += self._last_round
         retry = []
         for pending, outcome in zip(batch, outcomes, strict=True):
             if outcome is not None:
