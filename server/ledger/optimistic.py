@@ -15,13 +15,18 @@ those whose update time moved tell which operations met another writer.
 The others, the batch's clean part, are re-planned on the fresh documents
 and committed at once; the contended ones come back as None and the writer
 retries them, with jitter, together with whatever arrived meanwhile (reading
-the contended accounts again just before, so the window in which another
-commit can slip in stays one read and one commit long). An account seen
-changed by another writer is "shared" for a while: it is read before each
-use instead of trusted from the cache, so a hot account costs one read per
-batch and an account only this process writes costs none. After a round on
-shared accounts the writer pauses briefly (writer.py), so that processes
-contending for one account take turns instead of one starving the other.
+the accounts again just before, so the window in which another commit can
+slip in stays one read and one commit long).
+
+The account cache: while this process is the only writer it has seen, the
+accounts it committed last are exact (their update times come back from the
+commit), so a batch reads only the keys' records and any account new to it.
+Once a conflict shows another process writing accounts, the cache is not
+trusted for `shared_seconds` and every batch reads its accounts (in the same
+round trip as the keys): with several writers a stale cache would turn most
+commits into conflicts. An account that keeps conflicting is "hot"; after a
+round on a hot account the writer pauses briefly (writer.py), so processes
+contending for it take turns instead of one starving the other.
 
 Why the guarantees hold without a transaction: every decision rests on
 documents the commit names with a precondition (the accounts debited or
@@ -51,7 +56,7 @@ CONFLICTS = (gexc.FailedPrecondition, gexc.Conflict, gexc.NotFound)
 
 class OptimisticCommitter:
     def __init__(self, store, split=True, cache=True, shared_seconds=30.0, cache_max=100_000,
-                 clock=time.monotonic, now=utcnow, make_id=new_id):
+                 hot_conflicts=3, hot_seconds=2.0, clock=time.monotonic, now=utcnow, make_id=new_id):
         self.store = store
         self.split = split
         self.cache = cache
@@ -59,14 +64,20 @@ class OptimisticCommitter:
         self.cache_max = cache_max
         self.clock, self.now, self.make_id = clock, now, make_id
         self.accounts = {}  # account id -> (doc, update_time) as this process last saw it
-        self.shared = {}  # account id -> clock time until which the cache is not trusted for it
-        self.contended = False  # did the last round touch an account another process writes too?
+        self.others_until = 0.0  # clock time until which another writer is assumed: no cache trust
+        self.hot_conflicts, self.hot_seconds = hot_conflicts, hot_seconds
+        self.heat = {}  # account id -> (recent conflicts on it, clock time of the last)
+        self.contended = False  # did the last round touch a hot account?
         self.stats = Counter()
 
     # --- reads -------------------------------------------------------------------
 
     def _trusted(self, account_id, now):
-        return self.cache and account_id in self.accounts and self.shared.get(account_id, 0.0) <= now
+        return self.cache and now >= self.others_until and account_id in self.accounts
+
+    def _hot(self, account_id, now):
+        count, last = self.heat.get(account_id, (0, 0.0))
+        return count >= self.hot_conflicts and now - last < self.hot_seconds
 
     def _gather(self, keys, view, now):
         """Adds `keys` to `view`: from the fresh re-read, the trusted cache, or one read."""
@@ -100,7 +111,7 @@ class OptimisticCommitter:
         more = engine.accounts_needed(ops, _docs(view, engine.TRANSFERS)) - known
         if more:
             self._gather([(ACCOUNTS, a) for a in sorted(more)], view, now)
-        self.contended = any(self.shared.get(doc_id, 0.0) > now for c, doc_id in view if c == ACCOUNTS)
+        self.contended = any(self._hot(doc_id, now) for c, doc_id in view if c == ACCOUNTS)
         return view
 
     def forget(self, ops):
@@ -123,13 +134,15 @@ class OptimisticCommitter:
         fresh = self.store.read(list(view))
         self._remember(fresh)
         changed = {key for key in view if fresh[key][1] != view[key][1]}
-        until = self.clock() + self.shared_seconds
+        now = self.clock()
+        if any(c == ACCOUNTS for c, _i in changed):
+            self.others_until = now + self.shared_seconds
+        if len(self.heat) > self.cache_max:
+            self.heat.clear()
         for collection, doc_id in changed:
             if collection == ACCOUNTS:
-                self.shared[doc_id] = until
-        if len(self.shared) > self.cache_max:
-            self.shared.clear()
-        self.contended = True
+                count, last = self.heat.get(doc_id, (0, 0.0))
+                self.heat[doc_id] = (count + 1 if now - last < self.hot_seconds else 1, now)
         outcomes = [None] * len(ops)
         clean = [i for i, op in enumerate(ops) if not changed & _keys_of(op, fresh)]
         if not self.split or not changed or not clean or len(clean) == len(ops):
@@ -149,7 +162,6 @@ class OptimisticCommitter:
                                  _docs(view, engine.IDEMPOTENCY), self.now, self.make_id,
                                  self.store.idempotency_ttl)
         if plan.writes:
-            self.stats["commits"] += 1
             written = self.store.commit(plan.writes, {key: doc[1] for key, doc in view.items()})
             for account_id, doc in plan.accounts.items():
                 update_time = written.get((ACCOUNTS, account_id))
