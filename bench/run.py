@@ -418,7 +418,7 @@ def start_profiler(server, args, name, duration):
 
 def run_minimal(args, log, log_dir, n_users):
     env = dict(os.environ, NO_PROXY="127.0.0.1,localhost")
-    workers = os.cpu_count() or 1  # the default of our gunicorn settings
+    workers = len(os.sched_getaffinity(0))  # the default of our gunicorn settings
     server = Server("bench.minimal_app:create_app()", env, log_dir, "minimal", workers=workers)
     users = [[f"m{i:05d}", "no-token"] for i in range(n_users)]
     sampler = Sampler(server, None, args.rss_every)
