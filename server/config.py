@@ -55,7 +55,9 @@ def from_environment():
         "LEDGER_MODE": os.environ.get("LEDGER_MODE", "group"),
         "LEDGER_BATCH_MAX": _int("LEDGER_BATCH_MAX", 100),
         "LEDGER_LINGER_MS": _float("LEDGER_LINGER_MS", 2.0),
-        "LEDGER_MAX_ATTEMPTS": _int("LEDGER_MAX_ATTEMPTS", 16),
+        "LEDGER_MAX_ATTEMPTS": _int("LEDGER_MAX_ATTEMPTS", 6),
+        # How long an operation may keep meeting other processes' commits before 503.
+        "LEDGER_CONFLICT_SECONDS": _float("LEDGER_CONFLICT_SECONDS", 20.0),
         # On a conflict, commit the batch's clean part at once (else retry the whole batch).
         "LEDGER_SPLIT_CONFLICTS": _bool("LEDGER_SPLIT_CONFLICTS", True),
         # Trust this process's copy of an account no other process wrote lately (else read each batch).

@@ -172,6 +172,30 @@ def test_a_conflicting_batch_commits_its_clean_part_at_once():
     check_books(db, 1200)
 
 
+def test_operations_on_a_hot_account_commit_apart_from_the_rest():
+    db = FakeFirestore()
+    db.seed_accounts(hot=1000, x=100, y=0, z=100)
+    rivals = []
+
+    def rival():
+        if rivals:
+            rival_transfer(db, "z", "hot", 1, rivals.pop())
+
+    store = FakeStore(db, before_commit=rival)
+    c = committer(store, hot_conflicts=1)
+    rivals.append("r1")
+    assert c.run([transfer("hot", "y", 5, "h1")]) == [None]  # the hot account meets a rival: now hot
+    rivals.append("r2")
+    store.counts.clear()
+    outcomes = c.run([transfer("hot", "y", 5, "h2"), transfer("x", "y", 5, "cold")])
+    # The hot part lost again; the cold part committed on its own, with no re-read between.
+    assert outcomes_of(outcomes) == [None, 201]
+    assert store.counts["read_calls"] == 1 and store.counts["commits"] == 1
+    assert c.stats["hot_apart_rounds"] == 1
+    assert outcomes_of(c.run([transfer("hot", "y", 5, "h2")])) == [201]
+    check_books(db, 1200)
+
+
 def test_without_split_the_whole_batch_is_retried():
     db = FakeFirestore()
     db.seed_accounts(hot=1000, x=100, y=0, z=100)
@@ -322,6 +346,14 @@ def test_writer_answers_503_after_max_attempts(make_writer):
     outcome = writer.submit(transfer("a", "b", 1, "k"))
     assert outcome.error[:2] == (503, "unavailable")
     assert c.batches == []
+
+
+def test_writer_keeps_retrying_conflicts_for_its_time_budget_then_503(make_writer):
+    c = ScriptedCommitter(["conflict"] * 1000)
+    writer = make_writer(c, conflict_backoff=0.001, conflict_seconds=0.3)
+    outcome = writer.submit(transfer("a", "b", 1, "k"))
+    assert outcome.error[:2] == (503, "unavailable")
+    assert len(c.script) < 1000 - 6  # far more rounds than the transient-error bound
 
 
 def test_writer_isolates_an_operation_that_breaks_its_batch(make_writer):

@@ -24,9 +24,11 @@ commit), so a batch reads only the keys' records and any account new to it.
 Once a conflict shows another process writing accounts, the cache is not
 trusted for `shared_seconds` and every batch reads its accounts (in the same
 round trip as the keys): with several writers a stale cache would turn most
-commits into conflicts. An account that keeps conflicting is "hot"; after a
-round on a hot account the writer pauses briefly (writer.py), so processes
-contending for it take turns instead of one starving the other.
+commits into conflicts. While other writers are about, the writer pauses
+briefly after each successful round (writer.py), so processes contending for
+the same accounts take turns instead of the fastest one starving the others.
+An account that keeps conflicting is "hot": operations on it commit apart
+from the rest of their batch, so the rest is never dragged into its retries.
 
 Why the guarantees hold without a transaction: every decision rests on
 documents the commit names with a precondition (the accounts debited or
@@ -67,7 +69,7 @@ class OptimisticCommitter:
         self.others_until = 0.0  # clock time until which another writer is assumed: no cache trust
         self.hot_conflicts, self.hot_seconds = hot_conflicts, hot_seconds
         self.heat = {}  # account id -> (recent conflicts on it, clock time of the last)
-        self.contended = False  # did the last round touch a hot account?
+        self.contended = False  # were other writers about in the last round?
         self.stats = Counter()
 
     # --- reads -------------------------------------------------------------------
@@ -111,7 +113,9 @@ class OptimisticCommitter:
         more = engine.accounts_needed(ops, _docs(view, engine.TRANSFERS)) - known
         if more:
             self._gather([(ACCOUNTS, a) for a in sorted(more)], view, now)
-        self.contended = any(self._hot(doc_id, now) for c, doc_id in view if c == ACCOUNTS)
+        # With other writers about, every writer pauses after its turn (writer.py): the one
+        # that happens to be fastest must not take every turn and starve the others.
+        self.contended = now < self.others_until
         return view
 
     def forget(self, ops):
@@ -126,6 +130,11 @@ class OptimisticCommitter:
         if any(op.from_account == TREASURY_ID for op in ops):
             self.store.ensure_treasury()  # once per process; a no-op after the first deposit
         view = self._read(ops)
+        now = self.clock()
+        hot = [i for i, op in enumerate(ops)
+               if any(self._hot(a, now) for c, a in _keys_of(op, view) if c == ACCOUNTS)]
+        if self.split and 0 < len(hot) < len(ops):
+            return self._hot_apart(ops, view, hot)
         try:
             return self._plan_and_commit(ops, view)
         except CONFLICTS:
@@ -134,15 +143,9 @@ class OptimisticCommitter:
         fresh = self.store.read(list(view))
         self._remember(fresh)
         changed = {key for key in view if fresh[key][1] != view[key][1]}
-        now = self.clock()
         if any(c == ACCOUNTS for c, _i in changed):
-            self.others_until = now + self.shared_seconds
-        if len(self.heat) > self.cache_max:
-            self.heat.clear()
-        for collection, doc_id in changed:
-            if collection == ACCOUNTS:
-                count, last = self.heat.get(doc_id, (0, 0.0))
-                self.heat[doc_id] = (count + 1 if now - last < self.hot_seconds else 1, now)
+            self.others_until = self.clock() + self.shared_seconds
+        self._heat_up({doc_id for c, doc_id in changed if c == ACCOUNTS})
         outcomes = [None] * len(ops)
         clean = [i for i, op in enumerate(ops) if not changed & _keys_of(op, fresh)]
         if not self.split or not changed or not clean or len(clean) == len(ops):
@@ -157,12 +160,47 @@ class OptimisticCommitter:
             outcomes[i] = outcome
         return outcomes
 
+    def _hot_apart(self, ops, view, hot):
+        """Operations on hot accounts commit apart from the rest, first (right after their read).
+
+        The rest then never fails for the hot account's sake; a conflict of the hot part
+        marks its accounts hotter and leaves its operations to the next round.
+        """
+        outcomes = [None] * len(ops)
+        rest = [i for i in range(len(ops)) if i not in set(hot)]
+        for part in (hot, rest):
+            try:
+                done = self._plan_and_commit([ops[i] for i in part], view)
+            except CONFLICTS:
+                self.stats["conflicts"] += 1
+                self.others_until = self.clock() + self.shared_seconds
+                self._heat_up({a for i in part for c, a in _keys_of(ops[i], view) if c == ACCOUNTS
+                               and self._hot(a, self.clock())})
+                continue
+            for i, outcome in zip(part, done, strict=True):
+                outcomes[i] = outcome
+        self.stats["hot_apart_rounds"] += 1
+        return outcomes
+
+    def _heat_up(self, account_ids):
+        now = self.clock()
+        if len(self.heat) > self.cache_max:
+            self.heat.clear()
+        for account_id in account_ids:
+            count, last = self.heat.get(account_id, (0, 0.0))
+            self.heat[account_id] = (count + 1 if now - last < self.hot_seconds else 1, now)
+
     def _plan_and_commit(self, ops, view):
+        """Plans `ops` on `view` and commits; on success `view` holds what was written."""
         plan = engine.plan_batch(ops, _docs(view, ACCOUNTS), _docs(view, engine.TRANSFERS),
                                  _docs(view, engine.IDEMPOTENCY), self.now, self.make_id,
                                  self.store.idempotency_ttl)
         if plan.writes:
             written = self.store.commit(plan.writes, {key: doc[1] for key, doc in view.items()})
+            for method, collection, doc_id, data in plan.writes:
+                key = (collection, doc_id)
+                if key in view:
+                    view[key] = (data if method == "create" else {**view[key][0], **data}, written[key])
             for account_id, doc in plan.accounts.items():
                 update_time = written.get((ACCOUNTS, account_id))
                 if update_time is not None:

@@ -128,7 +128,8 @@ def init_app(app):
                                         cache=config["LEDGER_ACCOUNT_CACHE"])
         writer = GroupCommitWriter(committer, batch_max=config["LEDGER_BATCH_MAX"],
                                    linger_ms=config["LEDGER_LINGER_MS"],
-                                   max_attempts=config["LEDGER_MAX_ATTEMPTS"])
+                                   max_attempts=config["LEDGER_MAX_ATTEMPTS"],
+                                   conflict_seconds=config["LEDGER_CONFLICT_SECONDS"])
     app.extensions["ledger"] = Ledger(store, writer)
     app.extensions.setdefault("shutdown_hooks", []).append(writer.stop)
 

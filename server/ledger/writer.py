@@ -12,8 +12,11 @@ between processes a race costs the loser one fast retry, never a lock wait.
 Operations that met another writer's commit are retried after a short
 random wait (full jitter), together with whatever arrived meanwhile.
 Transient datastore errors are retried with a longer exponential backoff.
-An operation that failed LEDGER_MAX_ATTEMPTS rounds is answered 503 and
-nothing of it was written (retry with the same key).
+An operation is answered 503 (nothing of it was written; retry with the same
+key) after LEDGER_MAX_ATTEMPTS transient errors, or when conflicts kept it
+unsettled for LEDGER_CONFLICT_SECONDS: every conflict means another commit
+went through, so the system as a whole always progresses, and a time budget
+rather than a count keeps an unlucky operation trying while it is useful.
 """
 
 import json
@@ -58,12 +61,17 @@ class _Pending:
     op: object
     future: Future = field(default_factory=Future)
     attempts: int = 0
-    transient: bool = False  # a commit of it failed in a way that may have applied it
+    transient_errors: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def transient(self):  # a commit of it failed in a way that may have applied it
+        return self.transient_errors > 0
 
 
 class GroupCommitWriter:
-    def __init__(self, committer, batch_max=100, linger_ms=2.0, max_attempts=16, backoff_base=0.05,
-                 conflict_backoff=0.004, turn_factor=1.0):
+    def __init__(self, committer, batch_max=100, linger_ms=2.0, max_attempts=6, backoff_base=0.05,
+                 conflict_backoff=0.004, turn_factor=1.0, conflict_seconds=20.0):
         self.committer = committer
         self.batch_max = batch_max
         self.linger = linger_ms / 1000.0
@@ -71,6 +79,7 @@ class GroupCommitWriter:
         self.backoff_base = backoff_base
         self.conflict_backoff = conflict_backoff
         self.turn_factor = turn_factor
+        self.conflict_seconds = conflict_seconds
         self._queue = queue.SimpleQueue()
         self._stopped = threading.Event()
         self._last_round = 0.0
@@ -205,8 +214,9 @@ class GroupCommitWriter:
                 pending.future.set_result(outcome)
                 continue
             pending.attempts += 1
-            pending.transient = pending.transient or transient
-            if pending.attempts >= self.max_attempts:
+            pending.transient_errors += transient
+            if pending.transient_errors >= self.max_attempts or \
+                    time.monotonic() - pending.started > self.conflict_seconds:
                 log.warning("ledger operation unsettled after %d rounds; answered 503", pending.attempts)
                 self.stats["unavailable"] += 1
                 pending.future.set_result(UNAVAILABLE)
