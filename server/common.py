@@ -4,6 +4,7 @@ import base64
 import binascii
 import datetime as dt
 import re
+import unicodedata
 import uuid
 from typing import Annotated, Any
 
@@ -43,6 +44,25 @@ def _check_doc_id(value: str) -> str:
 
 # A path or query id: letters, digits, _ and -, at most 128, not __reserved__.
 DocId = Annotated[str, AfterValidator(_check_doc_id)]
+
+
+# Categories that show nothing on screen: whitespace (Z*), controls (Cc), format (Cf, e.g. U+200B).
+_INVISIBLE = {"Zs", "Zl", "Zp", "Cc", "Cf"}
+
+
+def check_text(value: str) -> str:
+    """User text is kept as sent; only blank or unencodable (lone surrogates) text is refused."""
+    if any(unicodedata.category(ch) == "Cs" for ch in value):
+        raise ValueError("text must not contain lone surrogates")
+    if all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in value):
+        raise ValueError("text must not be blank")
+    return value
+
+
+def text_field(max_length, description, check=check_text):
+    """A strict string of 1..max_length characters (code points) that passes `check`."""
+    return Annotated[str, Field(min_length=1, max_length=max_length, description=description),
+                     AfterValidator(check)]
 
 
 def utcnow() -> dt.datetime:

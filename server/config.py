@@ -25,9 +25,14 @@ def _bool(name, default):
 def from_environment():
     """Settings from environment variables; `create_app(test_config)` overrides them."""
     emulator_host = os.environ.get("FIRESTORE_EMULATOR_HOST") or None
+    project_id = os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT_ID
     return {
-        "PROJECT_ID": os.environ.get("GOOGLE_CLOUD_PROJECT") or DEFAULT_PROJECT_ID,
+        "PROJECT_ID": project_id,
         "FIRESTORE_EMULATOR_HOST": emulator_host,
+        # The Firebase Auth emulator (host:port) and a Cloud Storage emulator (URL).
+        "FIREBASE_AUTH_EMULATOR_HOST": os.environ.get("FIREBASE_AUTH_EMULATOR_HOST") or None,
+        "STORAGE_EMULATOR_HOST": os.environ.get("STORAGE_EMULATOR_HOST") or None,
+        "STORAGE_BUCKET": os.environ.get("STORAGE_BUCKET") or f"{project_id}.appspot.com",
         # Public URL of the emulator for the demo client's "try to cheat" panel.
         "FIRESTORE_EMULATOR_PUBLIC_URL": os.environ.get("FIRESTORE_EMULATOR_PUBLIC_URL")
         or (f"http://{emulator_host}" if emulator_host else None),
@@ -41,11 +46,18 @@ def from_environment():
         "SESSION_CACHE_SECONDS": _float("SESSION_CACHE_SECONDS", 60.0),
         # A Firestore listener that brings other processes' logouts in at once.
         "SESSION_REVOCATION_WATCH": os.environ.get("SESSION_REVOCATION_WATCH", "true").lower() != "false",
+        # Shared by every process and instance (the run command and the tests start
+        # redis-server); memory:// counts per process.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", project_id),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10/minute"),
         "LOGIN_IP_RATE_LIMIT": os.environ.get("LOGIN_IP_RATE_LIMIT", "60/minute"),
         "SIGNUP_RATE_LIMIT": os.environ.get("SIGNUP_RATE_LIMIT", "30/minute"),
         "CONTENT_RATE_LIMIT": os.environ.get("CONTENT_RATE_LIMIT", "30/minute"),
+        "MESSAGE_RATE_LIMIT": os.environ.get("MESSAGE_RATE_LIMIT", "60/minute"),
+        # Messages: most sends one conversation commits at once, and optimistic retries.
+        "MESSAGE_BATCH_MAX": _int("MESSAGE_BATCH_MAX", 50),
+        "MESSAGE_MAX_ATTEMPTS": _int("MESSAGE_MAX_ATTEMPTS", 30),
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "true").lower() != "false",
         # Proxies in front of the app whose X-Forwarded-For to trust (rate limits per address).
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
@@ -67,4 +79,6 @@ def from_environment():
         "LEDGER_FAST_WRITES": os.environ.get("LEDGER_FAST_WRITES", "true").lower() != "false",
         "IDEMPOTENCY_TTL_HOURS": _int("IDEMPOTENCY_TTL_HOURS", 48),
         "CLIENT_DIR": os.environ.get("CLIENT_DIR") or None,
+        # Photos: images decoded at once per process: bounds memory whatever the number of uploads.
+        "PHOTO_DECODE_SLOTS": _int("PHOTO_DECODE_SLOTS", 2),
     }

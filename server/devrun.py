@@ -1,6 +1,9 @@
-"""The run command: emulator (unless a datastore is configured), demo data, API and client.
+"""The run command: the local stack (unless a datastore is configured), demo data, API and client.
 
     python -m server.devrun [--port 5000] [--no-demo-data]
+
+With GOOGLE_APPLICATION_CREDENTIALS set nothing local is started and the API
+serves the configured project.
 """
 
 import argparse
@@ -9,7 +12,7 @@ import signal
 import subprocess
 import sys
 
-from . import config, emulator
+from . import config, emulator, stack
 
 
 def main(argv=None):
@@ -19,20 +22,19 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     os.environ.setdefault("GOOGLE_CLOUD_PROJECT", config.DEFAULT_PROJECT_ID)
-    emu = None
+    local = None
     if not os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
         try:
-            emu = emulator.start(quiet=True)
+            local = stack.start(os.environ["GOOGLE_CLOUD_PROJECT"])
         except emulator.EmulatorNotFound as exc:
             sys.exit(str(exc))
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emu.host
+        os.environ.update(local.env())
         _port, rules = emulator.firebase_settings()
-        emulator.load_rules(emu.host, os.environ["GOOGLE_CLOUD_PROJECT"], rules)
-        print(f"Firestore emulator at http://{emu.host} (project {os.environ['GOOGLE_CLOUD_PROJECT']})",
-              flush=True)
+        emulator.load_rules(local.firestore.host, local.project_id, rules)
+        print(f"Firestore emulator at {local.firestore.url} ({local.describe()})", flush=True)
     try:
         # Demo users have a published password: never seed a real project.
-        if emu is not None and not args.no_demo_data:
+        if local is not None and not args.no_demo_data:
             from . import create_app, demo
 
             app = create_app()
@@ -51,9 +53,9 @@ def main(argv=None):
             server.terminate()
             server.wait(timeout=15)
     finally:
-        if emu is not None:
-            emu.stop()
-            print("emulator stopped", flush=True)
+        if local is not None:
+            local.stop()
+            print("emulators stopped", flush=True)
 
 
 if __name__ == "__main__":

@@ -6,19 +6,15 @@ this harness agree. When FIRESTORE_EMULATOR_HOST is already set, that
 emulator is used and nothing is started.
 """
 
-import atexit
 import glob
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
+
+from . import processes
+from .processes import free_port  # noqa: F401  (re-exported for tests and the benchmark)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -86,34 +82,15 @@ def _jar_command(jar):
     return _java() + ["-jar", jar]
 
 
-def _port_free(port, host="127.0.0.1"):
-    with socket.socket() as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port(host="127.0.0.1"):
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 def wait_until_ready(host, timeout=60.0, process=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the emulator exited with status {process.returncode}")
+    def ready():
         try:
             with urllib.request.urlopen(f"http://{host}/", timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"the Firestore emulator at {host} did not answer within {timeout:.0f}s")
+                return resp.status == 200
+        except urllib.error.URLError:
+            return False
+
+    processes.wait_until(ready, process, f"the Firestore emulator at {host}", timeout)
 
 
 def load_rules(host, project_id, rules_path):
@@ -137,31 +114,16 @@ def clear_project(host, project_id):
         resp.read()
 
 
-class Emulator:
+class Emulator(processes.ManagedProcess):
     """A Firestore emulator process this program started (or an existing one it was given)."""
 
-    def __init__(self, host, process=None, log_path=None):
+    def __init__(self, host, managed=None):
+        super().__init__("firestore-emulator", managed and managed.process, managed and managed.log_path)
         self.host = host
-        self.process = process
-        self.log_path = log_path
 
     @property
     def url(self):
         return f"http://{self.host}"
-
-    def stop(self):
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        # Stop the whole process group, in case java was started through a wrapper.
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-        except ProcessLookupError:
-            pass
 
 
 def start(port=None, rules_path=None, quiet=True):
@@ -174,51 +136,15 @@ def start(port=None, rules_path=None, quiet=True):
     if existing:
         wait_until_ready(existing, timeout=30)
         return Emulator(existing)
-    default_port, default_rules = firebase_settings()
-    rules_path = rules_path or default_rules
-    if port is None:
-        port = default_port if _port_free(default_port) else free_port()
-    elif port == 0:
-        port = free_port()
-    command = find_emulator_command() + [
-        "--host=127.0.0.1", f"--port={port}", f"--rules={rules_path}"]
-    log_file = tempfile.NamedTemporaryFile(prefix="firestore-emulator-", suffix=".log", delete=False)
-    process = subprocess.Popen(
-        command, stdout=log_file if quiet else None, stderr=subprocess.STDOUT if quiet else None,
-        stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
-    emulator = Emulator(f"127.0.0.1:{port}", process, log_file.name)
-    atexit.register(emulator.stop)
-    _stop_on_sigterm(emulator)
-    try:
-        wait_until_ready(emulator.host, process=process)
-    except Exception:
-        emulator.stop()
-        sys.stderr.write(f"emulator log: {log_file.name}\n")
-        raise
+    emulator = launch(port, rules_path, quiet)
+    wait_until_ready(emulator.host, process=emulator)
     return emulator
 
 
-def _die_with_parent():
-    """Linux: the emulator gets SIGTERM if this process dies without cleaning up."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def _stop_on_sigterm(emulator):
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def handler(signum, frame):
-        emulator.stop()
-        if callable(previous):
-            previous(signum, frame)
-        else:
-            raise SystemExit(128 + signum)
-
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        pass
+def launch(port=None, rules_path=None, quiet=True):
+    """Starts an emulator without waiting for it (the stack starts everything at once)."""
+    default_port, default_rules = firebase_settings()
+    port = processes.choose_port(port, default_port)
+    command = find_emulator_command() + [
+        "--host=127.0.0.1", f"--port={port}", f"--rules={rules_path or default_rules}"]
+    return Emulator(f"127.0.0.1:{port}", processes.spawn("firestore-emulator", command, quiet))

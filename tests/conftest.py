@@ -1,8 +1,10 @@
-"""Fixtures shared by every test: the real Firestore emulator, the app, a live server.
+"""Fixtures shared by every test: the real emulators, the app, a live server.
 
-One emulator serves the whole session (the one in FIRESTORE_EMULATOR_HOST
-if set, else one started by the project's harness on a free port). Each
-session uses its own project id, so runs never see each other's data.
+One local stack serves the whole session (server/stack.py: the Firestore
+emulator, the Firebase Auth emulator, the Cloud Storage emulator and
+redis-server for rate limits, each on a free port, or the one its environment
+variable names). Each session uses its own project id, so runs never see each
+other's data.
 """
 
 import os
@@ -15,6 +17,7 @@ from werkzeug.serving import make_server
 
 from server import create_app
 from server import emulator as harness
+from server import stack as local_stack
 
 PASSWORD = "correct-horse-battery"
 SECRET = "test-secret-key-with-at-least-32-bytes"
@@ -24,27 +27,40 @@ def unique_name(prefix="u"):
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture(scope="session")
-def emulator():
-    emu = harness.start(port=0)
-    yield emu
-    emu.stop()
+_STACK = []  # the session's local stack, for make_test_config
 
 
 @pytest.fixture(scope="session")
-def project_id(emulator):
+def stack():
     pid = f"demo-test-{uuid.uuid4().hex[:8]}"
+    started = local_stack.start(pid, ports=dict.fromkeys(local_stack.COMPONENTS, 0))
     _port, rules = harness.firebase_settings()
-    harness.load_rules(emulator.host, pid, rules)
-    return pid
+    harness.load_rules(started.firestore.host, pid, rules)
+    _STACK.append(started)
+    yield started
+    _STACK.remove(started)
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator(stack):
+    return stack.firestore
+
+
+@pytest.fixture(scope="session")
+def project_id(stack):
+    return stack.project_id
 
 
 def make_test_config(emulator, project_id, **overrides):
-    config = {
+    config = _STACK[-1].app_config() if _STACK else {}
+    config.update({
         "TESTING": True,
         "PROJECT_ID": project_id,
         "FIRESTORE_EMULATOR_HOST": emulator.host,
         "FIRESTORE_EMULATOR_PUBLIC_URL": emulator.url,
+        # Each app counts its own limits unless a test shares a prefix on purpose.
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
         "SECRET_KEY": SECRET,
         "BCRYPT_ROUNDS": 4,
         # Tests sign in far more often than people; the rate-limit tests set their own.
@@ -52,7 +68,8 @@ def make_test_config(emulator, project_id, **overrides):
         "LOGIN_IP_RATE_LIMIT": "100000/minute",
         "SIGNUP_RATE_LIMIT": "100000/minute",
         "CONTENT_RATE_LIMIT": "100000/minute",
-    }
+        "MESSAGE_RATE_LIMIT": "100000/minute",
+    })
     config.update(overrides)
     return config
 

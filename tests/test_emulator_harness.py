@@ -10,8 +10,11 @@ import urllib.error
 import urllib.request
 
 import pytest
+import redis
 
 from server import emulator as harness
+from server import processes
+from server import stack as local_stack
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -59,11 +62,13 @@ def test_started_emulator_answers_and_stops_without_leftovers(monkeypatch):
 
 
 def test_run_command_ctrl_c_stops_api_and_emulator(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "FIRESTORE_EMULATOR_HOST"}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "STORAGE_EMULATOR_HOST",
+                        "RATELIMIT_STORAGE_URI")}
     port = harness.free_port()
     proc = subprocess.Popen([sys.executable, "-m", "server.devrun", "--port", str(port), "--no-demo-data"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    emulator_url, lines = None, []
+    emulator_url, auth, lines = None, None, []
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -71,6 +76,7 @@ def test_run_command_ctrl_c_stops_api_and_emulator(tmp_path):
             lines.append(line)
             found = re.search(r"Firestore emulator at (http://\S+)", line)
             emulator_url = emulator_url or (found and found.group(1))
+            auth = auth or re.search(r"Auth (http://\S+?),", line)
             if "API and demo client" in line:
                 break
         assert emulator_url, "".join(lines)
@@ -86,3 +92,48 @@ def test_run_command_ctrl_c_stops_api_and_emulator(tmp_path):
         proc.wait(timeout=30)
     assert not answers(f"http://127.0.0.1:{port}/healthz")
     assert not answers(emulator_url)
+    assert auth and not answers(auth.group(1))
+
+
+def test_local_stack_starts_every_part_and_stops_without_leftovers(monkeypatch):
+    for variable in ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "STORAGE_EMULATOR_HOST",
+                     "RATELIMIT_STORAGE_URI"):
+        monkeypatch.delenv(variable, raising=False)
+    started = local_stack.start("demo-harness", ports=dict.fromkeys(local_stack.COMPONENTS, 0))
+    try:
+        children = [m.process for m in started._managed]
+        assert len(children) == 4
+        assert answers(started.firestore.url)
+        assert answers(f"http://{started.auth_host}/emulator/v1/projects/demo-harness/config")
+        assert answers(f"{started.storage_url}/storage/v1/b")
+        assert redis.Redis.from_url(started.redis_url).ping()
+        assert started.env()["GOOGLE_CLOUD_PROJECT"] == "demo-harness"
+    finally:
+        started.stop()
+    assert all(child.poll() is not None for child in children)
+    assert not answers(started.firestore.url)
+    assert not answers(f"http://{started.auth_host}/emulator/v1/projects/demo-harness/config")
+    with pytest.raises(redis.exceptions.ConnectionError):
+        redis.Redis.from_url(started.redis_url, socket_connect_timeout=1).ping()
+
+
+def test_missing_node_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(local_stack.MissingComponent, match="Node.js"):
+        local_stack.firebase_cli()
+
+
+def test_a_part_that_dies_at_start_is_relaunched_then_reported():
+    launches = []
+
+    def launch(_port):
+        launches.append(1)
+        managed = processes.spawn("dies-at-once", [sys.executable, "-c", "raise SystemExit(3)"])
+        return "unused", managed, lambda: False
+
+    started = local_stack.LocalStack("demo-x")
+    _address, managed, ready = launch(0)
+    started._managed.append(managed)
+    with pytest.raises(processes.StartFailed, match="exited with status 3") as info:
+        local_stack._wait_or_relaunch(started, "dies-at-once", managed, ready, "auth_host", launch, 0)
+    assert info.value.exited and len(launches) == 3

@@ -7,41 +7,24 @@ is refused, and titles may not hold control characters.
 """
 
 import unicodedata
-from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from ..common import DocId, ListQuery, StrictModel, page_model
+from ..common import DocId, StrictModel, check_text, page_model, text_field
+from ..content import CommentCreate, Moderation, ModerationQuery, RejectRequest, Status
 
-Status = Literal["pending", "approved", "rejected"]
-
-# Categories that show nothing on screen: whitespace (Z*), controls (Cc), format (Cf, e.g. U+200B).
-_INVISIBLE = {"Zs", "Zl", "Zp", "Cc", "Cf"}
-
-
-def _check_text(value: str) -> str:
-    if any(unicodedata.category(ch) == "Cs" for ch in value):
-        raise ValueError("text must not contain lone surrogates")
-    if all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in value):
-        raise ValueError("text must not be blank")
-    return value
+# Shared with other kinds of content; routes import them from here.
+__all__ = ["CommentCreate", "ModerationQuery", "RejectRequest"]
 
 
 def _check_title(value: str) -> str:
     if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value):
         raise ValueError("title must not contain control characters or line breaks")
-    return _check_text(value)
+    return check_text(value)
 
 
-def _text(max_length, description, check=_check_text):
-    return Annotated[str, Field(min_length=1, max_length=max_length, description=description),
-                     AfterValidator(check)]
-
-
-Title = _text(200, "1-200 characters, no control characters, not blank.", _check_title)
-PostBody = _text(10_000, "1-10000 characters, not blank; stored and returned as given.")
-CommentBody = _text(2_000, "1-2000 characters, not blank; stored and returned as given.")
-Reason = _text(500, "1-500 characters, not blank.")
+Title = text_field(200, "1-200 characters, no control characters, not blank.", _check_title)
+PostBody = text_field(10_000, "1-10000 characters, not blank; stored and returned as given.")
 
 
 def _optional(schema):
@@ -68,27 +51,8 @@ class PostUpdate(StrictModel):
         return self
 
 
-class CommentCreate(StrictModel):
-    body: CommentBody = Field(examples=["Nice post!"])
-
-
-class RejectRequest(StrictModel):
-    reason: Reason = Field(examples=["off topic"])
-
-
 class PostPath(BaseModel):
     post_id: DocId
-
-
-class ModerationQuery(ListQuery):
-    status: Status = Field("pending", description="Which posts to list.")
-
-
-class Moderation(BaseModel):
-    by: str = Field(description="Username of the moderator.")
-    by_id: str | None = Field(description="User id of the moderator.")
-    at: str
-    reason: str | None
 
 
 class Post(BaseModel):
