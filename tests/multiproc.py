@@ -1,11 +1,11 @@
-"""The app under gunicorn with N worker processes against the test emulator, and the bank workload.
+"""The app under gunicorn with N worker processes on the session's stack, and the bank workload.
 
-`servers` (a fixture in the test modules that import it) starts real server
-processes: `servers(workers=2)` is one gunicorn with two workers sharing a
-port (the kernel spreads connections over them); call it twice for two
-independent servers. Every server runs in its own process group and is
-killed (SIGTERM, then SIGKILL of the whole group) at teardown, at exit of
-the test process, and by `kill()` on demand, so no process outlives a test.
+`Servers` starts real server processes through the harness's GunicornServer
+(tests/gunicorn_server.py: its own process group, stopped at teardown, at
+exit and when the test process dies): `servers(workers=2)` is one gunicorn
+with two workers sharing a port (the kernel spreads connections over them);
+call it twice for two independent servers. `kill(server)` is kill -9 of a
+whole server, master and workers, as a crash would be.
 
 `bank_workload` is the concurrency test of the ledger: 16 clients, 6
 accounts, a hot account in half the transfers, 15% of requests retried with
@@ -13,10 +13,9 @@ the same key; it returns what the clients saw, and `check_bank` checks the
 books in Firestore.
 """
 
-import atexit
 import os
 import random
-import tempfile
+import signal
 import threading
 import time
 import uuid
@@ -25,37 +24,45 @@ from collections import Counter
 import requests
 from conftest import PASSWORD, SECRET
 from google.cloud.firestore_v1 import FieldFilter
-
-from bench.run import Server
+from gunicorn_server import GunicornServer, stack_env, wait_for
 
 HIGH_LIMIT = "100000/minute"
 ALLOWED = {(201, None, False), (201, None, True), (409, "insufficient_funds", False), (409, "insufficient_funds", True)}
 
 
-def server_env(emulator_host, project_id, **extra):
-    env = dict(os.environ)
-    env.update(FIRESTORE_EMULATOR_HOST=emulator_host, GOOGLE_CLOUD_PROJECT=project_id, SECRET_KEY=SECRET,
-               BCRYPT_ROUNDS="4", LOGIN_RATE_LIMIT=HIGH_LIMIT, LOGIN_IP_RATE_LIMIT=HIGH_LIMIT,
-               SIGNUP_RATE_LIMIT=HIGH_LIMIT, CONTENT_RATE_LIMIT=HIGH_LIMIT, WEB_THREADS="32",
-               NO_PROXY="127.0.0.1,localhost")
-    env.update(extra)
-    return env
+def _children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+            return fh.read().split()
+    except OSError:
+        return []
 
 
 class Servers:
-    """Starts gunicorn servers on demand and guarantees they all stop."""
+    """Starts gunicorn servers on demand (on the stack, for a project) and stops them all."""
 
-    def __init__(self, emulator_host, project_id):
-        self.emulator_host, self.project_id = emulator_host, project_id
-        self.log_dir = tempfile.mkdtemp(prefix="multiproc-")
+    def __init__(self, stack, project_id=None):
+        self.stack, self.project_id = stack, project_id or stack.project_id
         self.started = []
-        atexit.register(self.stop_all)
 
-    def __call__(self, workers=2, **env):
-        server = Server("server:create_app()", server_env(self.emulator_host, self.project_id, **env),
-                        self.log_dir, f"server-{len(self.started)}", workers=workers)
+    def __call__(self, workers=2, **settings):
+        env = stack_env(self.stack, SECRET, GOOGLE_CLOUD_PROJECT=self.project_id, LOGIN_RATE_LIMIT=HIGH_LIMIT,
+                        LOGIN_IP_RATE_LIMIT=HIGH_LIMIT, SIGNUP_RATE_LIMIT=HIGH_LIMIT,
+                        CONTENT_RATE_LIMIT=HIGH_LIMIT, RATELIMIT_KEY_PREFIX=f"multiproc-{uuid.uuid4().hex}",
+                        NO_PROXY="127.0.0.1,localhost", **settings)
+        server = GunicornServer(env, workers=workers, threads=32)
         self.started.append(server)
+        pid = server.managed.process.pid
+        assert wait_for(lambda: len(_children(pid)) >= workers, timeout=60), "workers did not start"
+        server.log_path = server.managed.log_path
         return server
+
+    @staticmethod
+    def kill(server):
+        """kill -9 of the whole server (master and workers)."""
+        process = server.managed.process
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
     def stop_all(self):
         while self.started:

@@ -18,8 +18,8 @@ START_BALANCE = 5_000
 
 
 @pytest.fixture
-def servers(emulator, project_id):
-    started = Servers(emulator.host, project_id)
+def servers(stack):
+    started = Servers(stack)
     yield started
     started.stop_all()
 
@@ -31,19 +31,39 @@ def writer_summaries(server):
 
 
 def test_bank_workload_with_two_processes(servers, app):
+    """Two server processes; each transfer goes to one of them and its retry (same key) to the other."""
+    a, b = servers(workers=1), servers(workers=1)
+    client = Client(a.url, b.url)
+    users = [client.signup() for _ in range(6)]
+    client.fund(client.admin(app), users, START_BALANCE)
+    plan = bank_plan(users, 800)
+
+    def send(i, attempt, src, body, key):
+        return client.call("POST", "/api/v1/transfers", src["token"], server=(i + attempt) % 2, key=key, json=body)
+
+    attempts = bank_workload(client, plan, send=send)
+    check_answers(plan, attempts)
+    transfers_ok = sum(1 for seen in attempts.values() if seen[0][0] == 201)
+    check_bank(app.extensions["datastore"], users, START_BALANCE, transfers_ok)
+    summaries = []
+    for server in (a, b):
+        server.stop()  # gracefully: the worker logs its writer's counters
+        summaries += writer_summaries(server)
+    assert len(summaries) == 2 and all(s["operations"] > 0 for s in summaries), summaries
+    assert sum(s["unavailable"] for s in summaries) == 0
+
+
+def test_gunicorn_with_two_workers_moves_money_right(servers, app):
+    """WEB_WORKERS=2 behind one port, as the run command serves it."""
     server = servers(workers=2)
     client = Client(server.url)
     users = [client.signup() for _ in range(6)]
     client.fund(client.admin(app), users, START_BALANCE)
-    plan = bank_plan(users, 800)
+    plan = bank_plan(users, 200, seed=5)
     attempts = bank_workload(client, plan)
     check_answers(plan, attempts)
-    transfers_ok = sum(1 for seen in attempts.values() if seen[0][0] == 201)
-    check_bank(app.extensions["datastore"], users, START_BALANCE, transfers_ok)
-    server.stop()
-    summaries = writer_summaries(server)
-    assert len(summaries) == 2 and all(s["operations"] > 0 for s in summaries), summaries
-    assert sum(s["unavailable"] for s in summaries) == 0
+    check_bank(app.extensions["datastore"], users, START_BALANCE,
+               sum(1 for seen in attempts.values() if seen[0][0] == 201))
 
 
 def test_one_key_sent_to_two_processes_at_once_moves_money_once(servers, app):
@@ -68,10 +88,10 @@ def test_one_key_sent_to_two_processes_at_once_moves_money_once(servers, app):
     assert me["balance"] == 1_000 - 60 * len(keys)
 
 
-def test_kill_9_of_one_server_mid_load_every_transfer_exactly_once(emulator):
+def test_kill_9_of_one_server_mid_load_every_transfer_exactly_once(stack, emulator):
     """Clients send to server A, and retry with the same key on B when A dies (kill -9) under them."""
     project = f"demo-kill-{uuid.uuid4().hex[:8]}"
-    started = Servers(emulator.host, project)
+    started = Servers(stack, project)
     app = create_app(make_test_config(emulator, project))
     try:
         a, b = started(workers=1), started(workers=1)
@@ -96,7 +116,7 @@ def test_kill_9_of_one_server_mid_load_every_transfer_exactly_once(emulator):
                         answered[0] += 1
                         if answered[0] == 120 and not killed.is_set():
                             killed.set()
-                            a.kill()
+                            started.kill(a)
                     return resp
             raise AssertionError(f"no answer for key {key}")
 
