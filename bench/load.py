@@ -6,6 +6,7 @@ Run by bench.run in its own process (never in the server's):
 
 SPEC: {"url", "users": [[username, token], ...], "hot": index | null,
 "clients", "warmup", "duration", "timeout", "seed", "path", and optionally
+"urls" (several servers: client i uses urls[i % n]),
 "amount_max" (default 100) and "retry" (the share of transfers sent a second
 time with the same Idempotency-Key, as a client that lost the answer would)}. Each client is
 a thread with one keep-alive HTTP/1.1 connection (http.client): it sends a
@@ -54,6 +55,7 @@ def classify(status, body, replayed=False):
 class Client(threading.Thread):
     def __init__(self, spec, index, start_barrier, t_measure, t_end):
         super().__init__(daemon=True, name=f"client-{index}")
+        self.index = index
         self.spec = spec
         self.rng = random.Random(f"{spec['seed']}-{index}")
         self.start_barrier = start_barrier
@@ -65,7 +67,9 @@ class Client(threading.Thread):
         self.conn = None
 
     def _connect(self):
-        url = urllib.parse.urlsplit(self.spec["url"])
+        # Several servers (one per process, as instances behind a balancer): client i uses urls[i % n].
+        urls = self.spec.get("urls") or [self.spec["url"]]
+        url = urllib.parse.urlsplit(urls[self.index % len(urls)])
         assert url.hostname == "127.0.0.1", "the benchmark only targets 127.0.0.1"
         self.conn = http.client.HTTPConnection(url.hostname, url.port, timeout=self.spec["timeout"])
 

@@ -140,6 +140,40 @@ class Server:
         self.log.close()
 
 
+class ServerGroup:
+    """N servers of one worker each, on their own ports: N processes as N instances behind a balancer.
+
+    (One gunicorn with N workers shares one port, and with a few dozen keep-alive
+    connections the kernel may hand nearly all of them to one worker; the load
+    client spreads its clients over these ports evenly instead.)
+    """
+
+    def __init__(self, app, env, log_dir, name, count):
+        self.members = []
+        try:
+            for i in range(count):
+                self.members.append(Server(app, env, log_dir, name if count == 1 else f"{name}-{i}"))
+        except BaseException:
+            self.stop()
+            raise
+        self.urls = [m.url for m in self.members]
+        self.url = self.urls[0]
+        self.log_paths = [m.log_path for m in self.members]
+
+    def workers(self):
+        return [w for m in self.members for w in m.workers()]
+
+    def cpu(self):
+        return sum(m.cpu() for m in self.members)
+
+    def rss(self):
+        return sum(m.rss() for m in self.members)
+
+    def stop(self):
+        for m in self.members:
+            m.stop()
+
+
 # --- setup over HTTP ------------------------------------------------------------
 
 
@@ -356,13 +390,13 @@ def run_http_config(name, mix, emu, args, log, mode_env, duration, n_users, log_
         users, issued = setup_users(server, env, n_users, hot, log, funds=BANK["funds"] if bank else None)
     finally:
         server.stop()
-    server = Server("server:create_app()", dict(env, **mode_env), log_dir, name, workers=workers)
+    server = ServerGroup("server:create_app()", dict(env, **mode_env), log_dir, name, workers)
     sampler = Sampler(server, emu.process.pid if emu.process else None, args.rss_every)
     profiler = start_profiler(server, args, name, duration)
     load = {"amount_max": BANK["amount_max"], "retry": BANK["retry"]} if bank else {}
     run_args = argparse.Namespace(**dict(vars(args), clients=BANK["clients"])) if bank else args
     try:
-        result = drive(server.url, users, hot, run_args, duration, on_window=sampler, **load)
+        result = drive(server.url, users, hot, run_args, duration, on_window=sampler, urls=server.urls, **load)
     finally:
         if profiler:
             profiler.wait(timeout=args.warmup + duration + 60)
@@ -372,8 +406,8 @@ def run_http_config(name, mix, emu, args, log, mode_env, duration, n_users, log_
     errors = _errors(counts)
     result["ledger"] = check_ledger(project, counts.get("201", 0), n_users, issued,
                                     ambiguous=sum(errors.values()))
-    result.update(name=name, mix=mix, errors=errors, log=server.log_path, processes=workers,
-                  writer=writer_stats(server.log_path))
+    result.update(name=name, mix=mix, errors=errors, log=server.log_paths, processes=workers,
+                  writer=writer_stats(server.log_paths))
     window_ok = result["window_counts"].get("201", 0)
     if window_ok:
         result["cpu_ms_per_transfer"] = round(1000 * result["server_cpu_s"] / window_ok, 2)
@@ -383,14 +417,15 @@ def run_http_config(name, mix, emu, args, log, mode_env, duration, n_users, log_
     return result
 
 
-def writer_stats(log_path):
+def writer_stats(log_paths):
     """The ledger writers' counters (one JSON line per worker at shutdown), summed, with ratios."""
     total = Counter()
-    with open(log_path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if "ledger writer: " in line:
-                with contextlib.suppress(ValueError):
-                    total.update(json.loads(line.split("ledger writer: ", 1)[1]))
+    for log_path in log_paths:
+        with open(log_path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if "ledger writer: " in line:
+                    with contextlib.suppress(ValueError):
+                        total.update(json.loads(line.split("ledger writer: ", 1)[1]))
     if not total.get("operations"):
         return None
     ops, rounds = total["operations"], max(1, total["rounds"])
