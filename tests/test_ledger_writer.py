@@ -155,57 +155,56 @@ def outcomes_of(outcomes):
     return [o.status if o else None for o in outcomes]
 
 
+class Rivals:
+    """A before_commit hook: another process moves z -> hot just before our commit, once per key queued."""
+
+    def __init__(self, db, *keys):
+        self.db, self.keys = db, list(keys)
+
+    def __call__(self):
+        if self.keys:
+            rival_transfer(self.db, "z", "hot", 1, self.keys.pop())
+
+
+def hot_and_cold_round(c, hot_key):
+    """A batch of one hot and one cold transfer: the cold one commits, the hot one is left to retry."""
+    assert outcomes_of(c.run([transfer("hot", "y", 5, hot_key), transfer("x", "y", 5, "cold")])) == [None, 201]
+
+
+def hot_retry_commits(c, db, hot_key):
+    assert outcomes_of(c.run([transfer("hot", "y", 5, hot_key)])) == [201]
+    check_books(db, 1200)
+
+
 def test_a_conflicting_batch_commits_its_clean_part_at_once():
     db = FakeFirestore()
     db.seed_accounts(hot=1000, x=100, y=0, z=100, w=0)
-    state = {"rival": True}
-
-    def rival():
-        if state.pop("rival", False):
-            rival_transfer(db, "z", "hot", 1, "rival")
-
-    c = committer(FakeStore(db, before_commit=rival))
-    outcomes = c.run([transfer("hot", "y", 5, "h"), transfer("x", "y", 5, "clean")])
-    assert outcomes_of(outcomes) == [None, 201]
+    c = committer(FakeStore(db, before_commit=Rivals(db, "rival")))
+    hot_and_cold_round(c, "h")
     assert c.stats["split_commits"] == 1
-    assert outcomes_of(c.run([transfer("hot", "y", 5, "h")])) == [201]
-    check_books(db, 1200)
+    hot_retry_commits(c, db, "h")
 
 
 def test_operations_on_a_hot_account_commit_apart_from_the_rest():
     db = FakeFirestore()
     db.seed_accounts(hot=1000, x=100, y=0, z=100)
-    rivals = []
-
-    def rival():
-        if rivals:
-            rival_transfer(db, "z", "hot", 1, rivals.pop())
-
-    store = FakeStore(db, before_commit=rival)
+    rivals = Rivals(db, "r1")
+    store = FakeStore(db, before_commit=rivals)
     c = committer(store, hot_conflicts=1)
-    rivals.append("r1")
     assert c.run([transfer("hot", "y", 5, "h1")]) == [None]  # the hot account meets a rival: now hot
-    rivals.append("r2")
+    rivals.keys.append("r2")
     store.counts.clear()
-    outcomes = c.run([transfer("hot", "y", 5, "h2"), transfer("x", "y", 5, "cold")])
+    hot_and_cold_round(c, "h2")
     # The hot part lost again; the cold part committed on its own, with no re-read between.
-    assert outcomes_of(outcomes) == [None, 201]
     assert store.counts["read_calls"] == 1 and store.counts["commits"] == 1
     assert c.stats["hot_apart_rounds"] == 1
-    assert outcomes_of(c.run([transfer("hot", "y", 5, "h2")])) == [201]
-    check_books(db, 1200)
+    hot_retry_commits(c, db, "h2")
 
 
 def test_without_split_the_whole_batch_is_retried():
     db = FakeFirestore()
     db.seed_accounts(hot=1000, x=100, y=0, z=100)
-    state = {"rival": True}
-
-    def rival():
-        if state.pop("rival", False):
-            rival_transfer(db, "z", "hot", 1, "rival")
-
-    c = committer(FakeStore(db, before_commit=rival), split=False)
+    c = committer(FakeStore(db, before_commit=Rivals(db, "rival")), split=False)
     assert c.run([transfer("hot", "y", 5, "h"), transfer("x", "y", 5, "clean")]) == [None, None]
 
 
