@@ -207,3 +207,15 @@ def test_reversal_refusals(original, code):
 def test_unknown_account_is_404():
     result = plan([transfer("alice", "ghost", 1)], accounts(alice=100))
     assert result.outcomes[0].error[:2] == (404, "not_found")
+
+
+def test_transfers_name_their_parties_and_postings_their_owner():
+    """The live-read rules rely on `uid in transfer.parties` and `posting.owner_id == uid`."""
+    result = plan([transfer("alice", "bob", 10)], accounts(alice=100, bob=0))
+    assert writes_of(result, "transfers")[0][3]["parties"] == ["alice", "bob"]
+    assert {w[3]["account_id"]: w[3]["owner_id"] for w in writes_of(result, "postings")} == \
+        {"alice": "alice", "bob": "bob"}
+    deposit = Operation(kind="deposit", caller={"id": "adm", "username": "adm"}, idempotency_key="d",
+                        request_hash="h", from_account=TREASURY_ID, to_account="bob", amount=5)
+    result = plan([deposit], accounts(treasury=0, bob=0))
+    assert writes_of(result, "transfers")[0][3]["parties"] == ["bob"]  # never the treasury
