@@ -685,7 +685,7 @@ def main(argv=None):
     parser.add_argument("--out", help="also write the report (markdown) here, and the raw data as .json")
     args = parser.parse_args(argv)
     if args.quick:
-        args.duration, args.users, args.warmup = min(args.duration, 5.0), min(args.users, 200), 1.0
+        args.duration, args.users, args.warmup = min(args.duration, 3.0), min(args.users, 100), 0.5
     args.naive_duration = args.naive_duration or min(args.duration, 20.0)
     args.raw_duration = args.raw_duration or min(args.duration, 10.0)
     only = set(args.only.split(","))
