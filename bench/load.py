@@ -5,7 +5,10 @@ Run by bench.run in its own process (never in the server's):
     python -m bench.load SPEC.json RESULT.json
 
 SPEC: {"url", "users": [[username, token], ...], "hot": index | null,
-"clients", "warmup", "duration", "timeout", "seed", "path"}. Each client is
+"clients", "warmup", "duration", "timeout", "seed", "path", and optionally
+"urls" (several servers: client i uses urls[i % n]),
+"amount_max" (default 100) and "retry" (the share of transfers sent a second
+time with the same Idempotency-Key, as a client that lost the answer would)}. Each client is
 a thread with one keep-alive HTTP/1.1 connection (http.client): it sends a
 transfer, waits for the answer, sends the next. Requests are only sent to
 127.0.0.1, and every loop is bounded by a deadline and a request cap.
@@ -38,10 +41,10 @@ def pick_pair(rng, n, hot):
             return a, b
 
 
-def classify(status, body):
-    """'201', '409 insufficient_funds', '503 unavailable', ... from a response."""
+def classify(status, body, replayed=False):
+    """'201', '201 replayed', '409 insufficient_funds', '503 unavailable', ... from a response."""
     if status == 201:
-        return "201"
+        return "201 replayed" if replayed else "201"
     try:
         code = json.loads(body)["error"]["code"]
     except (ValueError, KeyError, TypeError):
@@ -52,6 +55,7 @@ def classify(status, body):
 class Client(threading.Thread):
     def __init__(self, spec, index, start_barrier, t_measure, t_end):
         super().__init__(daemon=True, name=f"client-{index}")
+        self.index = index
         self.spec = spec
         self.rng = random.Random(f"{spec['seed']}-{index}")
         self.start_barrier = start_barrier
@@ -63,7 +67,9 @@ class Client(threading.Thread):
         self.conn = None
 
     def _connect(self):
-        url = urllib.parse.urlsplit(self.spec["url"])
+        # Several servers (one per process, as instances behind a balancer): client i uses urls[i % n].
+        urls = self.spec.get("urls") or [self.spec["url"]]
+        url = urllib.parse.urlsplit(urls[self.index % len(urls)])
         assert url.hostname == "127.0.0.1", "the benchmark only targets 127.0.0.1"
         self.conn = http.client.HTTPConnection(url.hostname, url.port, timeout=self.spec["timeout"])
 
@@ -74,7 +80,7 @@ class Client(threading.Thread):
             self.conn.request("POST", self.spec["path"], body=body, headers=headers)
             resp = self.conn.getresponse()
             data = resp.read()
-            outcome = classify(resp.status, data)
+            outcome = classify(resp.status, data, resp.getheader("Idempotent-Replayed") == "true")
             if resp.getheader("Connection", "").lower() == "close":
                 self.conn.close()
         except TimeoutError:
@@ -93,18 +99,21 @@ class Client(threading.Thread):
             if time.perf_counter() >= self.t_end[0]:
                 break
             s, r = pick_pair(self.rng, len(users), hot)
-            body = json.dumps({"to": users[r][0], "amount": self.rng.randint(1, 100)})
+            body = json.dumps({"to": users[r][0], "amount": self.rng.randint(1, self.spec.get("amount_max", 100))})
             headers = {"Content-Type": "application/json", "Authorization": f"Bearer {users[s][1]}",
                        "Idempotency-Key": uuid.uuid4().hex}
-            outcome, seconds = self._one(headers, body)
-            self.counts[outcome] = self.counts.get(outcome, 0) + 1
-            done = time.perf_counter()
-            if self.t_measure[0] <= done <= self.t_end[0]:
-                self.window_counts[outcome] = self.window_counts.get(outcome, 0) + 1
-                self.all_latencies.append(seconds)
-                if outcome == "201":
-                    self.latencies.append(seconds)
+            for _attempt in range(2 if self.rng.random() < self.spec.get("retry", 0.0) else 1):
+                self._record(*self._one(headers, body))
         self.conn.close()
+
+    def _record(self, outcome, seconds):
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        done = time.perf_counter()
+        if self.t_measure[0] <= done <= self.t_end[0]:
+            self.window_counts[outcome] = self.window_counts.get(outcome, 0) + 1
+            self.all_latencies.append(seconds)
+            if outcome == "201":
+                self.latencies.append(seconds)
 
 
 def percentile(sorted_values, q):

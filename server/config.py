@@ -17,6 +17,11 @@ def _float(name, default):
     return float(value) if value not in (None, "") else default
 
 
+def _bool(name, default):
+    value = os.environ.get(name)
+    return default if value in (None, "") else value.lower() not in ("false", "0", "no")
+
+
 def from_environment():
     """Settings from environment variables; `create_app(test_config)` overrides them."""
     emulator_host = os.environ.get("FIRESTORE_EMULATOR_HOST") or None
@@ -68,6 +73,12 @@ def from_environment():
         "LEDGER_BATCH_MAX": _int("LEDGER_BATCH_MAX", 100),
         "LEDGER_LINGER_MS": _float("LEDGER_LINGER_MS", 2.0),
         "LEDGER_MAX_ATTEMPTS": _int("LEDGER_MAX_ATTEMPTS", 6),
+        # How long an operation may keep meeting other processes' commits before 503.
+        "LEDGER_CONFLICT_SECONDS": _float("LEDGER_CONFLICT_SECONDS", 20.0),
+        # On a conflict, commit the batch's clean part at once (else retry the whole batch).
+        "LEDGER_SPLIT_CONFLICTS": _bool("LEDGER_SPLIT_CONFLICTS", True),
+        # Trust this process's copy of an account no other process wrote lately (else read each batch).
+        "LEDGER_ACCOUNT_CACHE": _bool("LEDGER_ACCOUNT_CACHE", True),
         "LEDGER_CURRENCY": os.environ.get("LEDGER_CURRENCY", "USD"),
         # Encode the writer's Firestore writes as raw protobufs (self-checked at start).
         "LEDGER_FAST_WRITES": os.environ.get("LEDGER_FAST_WRITES", "true").lower() != "false",

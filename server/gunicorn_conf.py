@@ -1,10 +1,10 @@
 """gunicorn settings: `gunicorn -c python:server.gunicorn_conf 'server:create_app()'`.
 
-One worker process by default: the ledger's group-commit writer funnels all
-writes of a process through one Firestore transaction at a time, and two
-processes would contend for the same hot account documents. Threads carry
-the concurrency; raise WEB_WORKERS when the ledger runs on production
-Firestore, where cross-process contention is retried, not deadlocked.
+One worker process per core by default (WEB_WORKERS). Each worker has its
+own group-commit ledger writer; writers of different processes never lock
+anything (optimistic batches with preconditions), so a race between them
+costs one fast retry, not a lock wait. Threads carry the concurrency inside
+a worker. Rate limits need a shared RATELIMIT_STORAGE_URI with more than one.
 """
 
 import ctypes
@@ -32,7 +32,7 @@ def _return_large_blocks_to_the_system(threshold=1 << 20):
 _return_large_blocks_to_the_system()
 
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
-workers = int(os.environ.get("WEB_WORKERS", "1"))
+workers = int(os.environ.get("WEB_WORKERS") or len(os.sched_getaffinity(0)) or 1)
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "64"))
 backlog = 2048

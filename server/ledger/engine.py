@@ -66,6 +66,7 @@ class Outcome:
 class Plan:
     outcomes: list
     writes: list = field(default_factory=list)  # (method, collection, doc_id, data)
+    accounts: dict = field(default_factory=dict)  # account id -> the document as this plan leaves it
 
 
 def idempotency_id(caller_id, key):
@@ -90,6 +91,11 @@ def posting_hash(posting):
     }
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def first_response(transfer_id, doc):
+    """A transfer's creation response, as a replay of its key repeats it (status as it was then)."""
+    return {"transfer": dict(transfer_view(transfer_id, doc), status="posted")}
 
 
 def posting_id(account_id, seq):
@@ -144,6 +150,7 @@ class _BatchState:
         self.transfers = {k: dict(v) for k, v in transfers.items() if v is not None}
         self.idempotency = {k: v for k, v in idempotency.items() if v is not None}
         self.dirty_accounts = set()
+        self.depends_on = set()  # accounts a stored refusal rests on, unchanged otherwise
         self.now = now
         self.new_id = new_id
         self.ttl = ttl
@@ -190,19 +197,29 @@ def _debit_allowed(account_id, account, amount):
     return account_id == TREASURY_ID or account["balance"] - amount >= 0
 
 
+def _replay(op, state):
+    """The key's first result when it has one: a refusal record, or the transfer it created."""
+    record = state.idempotency.get(op.idempotency_id)
+    created = state.transfers.get(op.idempotency_id)
+    if record is None and (created is None or "request_hash" not in created):
+        return None
+    if (record or created)["request_hash"] != op.request_hash:
+        _fail(409, "idempotency_conflict", "This Idempotency-Key was used with a different request.")
+    if record is None:
+        return Outcome(201, body=first_response(op.idempotency_id, created), replayed=True)
+    error = tuple(record["error"]) if record.get("error") else None
+    return Outcome(record["status"], body=record["response"], error=error, replayed=True)
+
+
 def _apply(op: Operation, state: _BatchState):
     """Applies one operation to `state`; returns its Outcome or raises _Failure.
 
     Every check comes before the first change, so a failed operation leaves
     the batch state exactly as it found it.
     """
-    record = state.idempotency.get(op.idempotency_id)
-    if record is not None:
-        if record["request_hash"] != op.request_hash:
-            _fail(409, "idempotency_conflict",
-                  "This Idempotency-Key was used with a different request.")
-        error = tuple(record["error"]) if record.get("error") else None
-        return Outcome(record["status"], body=record["response"], error=error, replayed=True)
+    replay = _replay(op, state)
+    if replay is not None:
+        return replay
 
     original = None
     if op.kind == "reverse":
@@ -221,10 +238,14 @@ def _apply(op: Operation, state: _BatchState):
     source = state.account(source_id, "The paying account does not exist.")
     target = state.account(target_id, "The receiving account does not exist.")
     if not _debit_allowed(source_id, source, amount):
+        # The refusal rests on this balance: commit it only if the account is still as read.
+        state.depends_on.add(source_id)
         _fail(409, "insufficient_funds", "The balance is too low for this transfer; nothing changed.")
 
     at = state.timestamp()
-    transfer_id = state.new_id()
+    # Derived from (caller, key): the transfer document is also the key's record, created with
+    # an exists=false precondition, so one key moves money at most once whichever process runs it.
+    transfer_id = op.idempotency_id
     audit_id = state.new_id()
     transfer = {
         "from_account": source_id,
@@ -244,6 +265,7 @@ def _apply(op: Operation, state: _BatchState):
         "created_by": op.caller["id"],
         "audit_event_id": audit_id,
         "request_id": op.request_id,
+        "request_hash": op.request_hash,
     }
     state.post(source_id, transfer_id, -amount, at)
     state.post(target_id, transfer_id, amount, at)
@@ -264,13 +286,11 @@ def _apply(op: Operation, state: _BatchState):
         "details": {"amount": amount, "from_account": source_id, "to_account": target_id,
                     "reverses": op.reverses, "memo": op.memo},
     }))
-    outcome = Outcome(201, body={"transfer": transfer_view(transfer_id, transfer)})
-    _remember(op, outcome, state, at, transfer_id)
-    return outcome
+    return Outcome(201, body={"transfer": transfer_view(transfer_id, transfer)})
 
 
 def _remember(op, outcome, state, at, transfer_id=None):
-    """Stores the key with its result, in the same commit, for replays."""
+    """Stores a refusal with its key, in the same commit, for replays (a success is its transfer)."""
     record = {
         "caller_id": op.caller["id"],
         "key": op.idempotency_key,
@@ -307,15 +327,27 @@ def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_t
             if failure.outcome.error[1] in REMEMBERED_FAILURES:
                 _remember(op, failure.outcome, state, state.timestamp())
             outcomes.append(failure.outcome)
-    for account_id in sorted(state.dirty_accounts):
+    for account_id in sorted(state.dirty_accounts | state.depends_on):
         account = state.accounts[account_id]
+        # A new version on every write, so even a write that changes no balance moves the
+        # document's update time and fails every other writer's plan that read the old one.
+        account["version"] = account.get("version", 0) + 1
         state.writes.append(("update", ACCOUNTS, account_id, {
             "balance": account["balance"],
             "head_hash": account["head_hash"],
             "posting_count": account["posting_count"],
             "updated_at": account["updated_at"],
+            "version": account["version"],
         }))
-    return Plan(outcomes, state.writes)
+    return Plan(outcomes, state.writes, state.accounts)
+
+
+def documents_of(op):
+    """(collection, id) of every document an operation's outcome depends on, accounts aside."""
+    docs = [(TRANSFERS, op.idempotency_id), (IDEMPOTENCY, op.idempotency_id)]
+    if op.kind == "reverse":
+        docs.append((TRANSFERS, op.reverses))
+    return docs
 
 
 def accounts_needed(ops, transfers):

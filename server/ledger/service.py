@@ -11,6 +11,7 @@ from ..kernel.errors import DomainError, not_found, validation_error
 from ..kernel.paging import page_response
 from . import engine
 from .accounts import TREASURY_ID, account_view
+from .optimistic import OptimisticCommitter
 from .store import LedgerStore
 from .writer import DirectWriter, GroupCommitWriter
 
@@ -123,9 +124,12 @@ def init_app(app):
     if config["LEDGER_MODE"] == "naive":
         writer = DirectWriter(store)
     else:
-        writer = GroupCommitWriter(store, batch_max=config["LEDGER_BATCH_MAX"],
+        committer = OptimisticCommitter(store, split=config["LEDGER_SPLIT_CONFLICTS"],
+                                        cache=config["LEDGER_ACCOUNT_CACHE"])
+        writer = GroupCommitWriter(committer, batch_max=config["LEDGER_BATCH_MAX"],
                                    linger_ms=config["LEDGER_LINGER_MS"],
-                                   max_attempts=config["LEDGER_MAX_ATTEMPTS"])
+                                   max_attempts=config["LEDGER_MAX_ATTEMPTS"],
+                                   conflict_seconds=config["LEDGER_CONFLICT_SECONDS"])
     app.extensions["ledger"] = Ledger(store, writer)
     app.extensions.setdefault("shutdown_hooks", []).append(writer.stop)
 

@@ -2,14 +2,12 @@
 
 import datetime as dt
 import logging
-import re
+import threading
+from collections import Counter
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore as gfs
-from google.cloud._helpers import _datetime_to_pb_timestamp
 from google.cloud.firestore_v1 import FieldFilter
-from google.cloud.firestore_v1 import _helpers as fs_helpers
-from google.cloud.firestore_v1.types import write as write_types
 
 from ..audit.events import write_event
 from ..datastore import paginate
@@ -18,94 +16,9 @@ from ..kernel.ids import new_id
 from . import engine
 from .accounts import COLLECTION as ACCOUNTS
 from .accounts import TREASURY_ID, new_account
+from .wire import WireWrites
 
 log = logging.getLogger(__name__)
-
-_PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_WritePb = write_types.Write.pb()
-
-
-class _Unsupported(TypeError):
-    pass
-
-
-def _set_value(value_pb, value):
-    """Fills a raw Firestore Value protobuf in place, as the client library's encode_value would."""
-    if value is None:
-        value_pb.null_value = 0
-    elif isinstance(value, bool):
-        value_pb.boolean_value = value
-    elif isinstance(value, int):
-        value_pb.integer_value = value
-    elif isinstance(value, str):
-        value_pb.string_value = value
-    elif isinstance(value, dt.datetime):
-        value_pb.timestamp_value.CopyFrom(
-            value.timestamp_pb() if hasattr(value, "timestamp_pb") else _datetime_to_pb_timestamp(value))
-    elif isinstance(value, dict):
-        fields = value_pb.map_value.fields
-        if not value:
-            value_pb.map_value.SetInParent()
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise _Unsupported(key)
-            _set_value(fields[key], item)
-    elif isinstance(value, list | tuple):
-        values = value_pb.array_value.values
-        if not value:
-            value_pb.array_value.SetInParent()
-        for item in value:
-            _set_value(values.add(), item)
-    else:  # floats, bytes, references, sentinels...: leave them to the library
-        raise _Unsupported(type(value))
-
-
-def fast_write(method, document_path, data):
-    """The Write of transaction.create / update, built on raw protobufs.
-
-    The client library builds the same message through proto-plus wrappers,
-    which costs most of the writer thread's time under load. Raises
-    _Unsupported for anything but plain fields of plain values; the caller
-    then falls back to the library.
-    """
-    pb = _WritePb()
-    pb.update.name = document_path
-    fields = pb.update.fields
-    for key, value in data.items():
-        if not _PLAIN_FIELD.match(key):
-            raise _Unsupported(key)
-        _set_value(fields[key], value)
-    if method == "create":
-        pb.current_document.exists = False
-    elif method == "update":
-        if not data:
-            raise _Unsupported("empty update")
-        pb.update_mask.field_paths.extend(sorted(data))
-        pb.current_document.exists = True
-    else:
-        raise _Unsupported(method)
-    return write_types.Write.wrap(pb)
-
-
-def _library_write(method, document_path, data):
-    if method == "create":
-        return fs_helpers.pbs_for_create(document_path, data)[0]
-    return fs_helpers.pbs_for_update(document_path, data, None)[0]
-
-
-def fast_writes_agree():
-    """Start-up self-check: the fast encoder builds exactly the library's messages."""
-    at = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC)
-    sample = {"s": "x", "i": -3, "b": True, "n": None, "t": at, "l": ["a", "b"], "e": [],
-              "m": {"k": "v", "z": 0, "d": {"t": at}, "empty": {}}}
-    path = "projects/p/databases/(default)/documents/c/d"
-    try:
-        return all(fast_write(m, path, sample)._pb == _library_write(m, path, sample)._pb
-                   for m in ("create", "update"))
-    except Exception:  # any surprise from a library upgrade: use the library
-        log.exception("fast Firestore write encoding disabled")
-        return False
-
 
 class LedgerStore:
     def __init__(self, datastore, idempotency_ttl_hours=48, currency="USD", fast_writes=True):
@@ -114,9 +27,19 @@ class LedgerStore:
         self.idempotency_ttl = dt.timedelta(hours=idempotency_ttl_hours)
         self.currency = currency
         self._treasury_exists = False
-        self.fast_writes = fast_writes and fast_writes_agree()
-        if not self.fast_writes:
-            log.warning("the fast Firestore write encoding differs from the library's; not using it")
+        self.wire = WireWrites(self.client, enabled=fast_writes)
+        # Firestore documents read and written by the ledger's write path, counted exactly
+        # (production bills per document; a missing document asked for is a read too).
+        self.counts = Counter()
+        self._count_lock = threading.Lock()
+
+    @property
+    def fast_writes(self):
+        return self.wire.enabled
+
+    def count(self, **amounts):
+        with self._count_lock:
+            self.counts.update(amounts)
 
     def ensure_treasury(self):
         """Creates the treasury account, with its audit event, unless a deposit already did."""
@@ -138,13 +61,50 @@ class LedgerStore:
         found = {collection: dict.fromkeys(ids) for collection, ids in wanted.items()}
         refs = [self.datastore.doc(collection, i) for collection, ids in wanted.items() for i in ids]
         if refs:
+            self.count(reads=len(refs), read_calls=1)
             for snap in self.client.get_all(refs, transaction=transaction):
                 if snap.exists:
                     found[snap.reference.parent.id][snap.id] = snap.to_dict()
         return found
 
+    # --- the optimistic write path (no transaction, no lock) -----------------------------
+
+    def read(self, keys):
+        """{(collection, id): (doc or None, update_time or None)} for keys, in one round trip."""
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        self.count(reads=len(keys), read_calls=1)
+        found = dict.fromkeys(keys, (None, None))
+        for snap in self.client.get_all([self.datastore.doc(c, i) for c, i in keys]):
+            if snap.exists:
+                found[(snap.reference.parent.id, snap.id)] = (snap.to_dict(), snap.update_time)
+        return found
+
+    def commit(self, writes, update_times):
+        """Commits `writes` as one atomic WriteBatch with preconditions; returns their update times.
+
+        create -> exists=false; update -> the document's update time as read
+        (update_times[(collection, id)]), so the batch fails with FAILED_PRECONDITION
+        or ALREADY_EXISTS if any document changed since: no lock is ever held.
+        Returns {(collection, id): update_time} of the written documents.
+        """
+        batch = self.client.batch()
+        for method, collection, doc_id, data in writes:
+            self.wire.add(batch, method, collection, doc_id, data,
+                          update_times.get((collection, doc_id)) if method == "update" else None)
+        try:
+            results = batch.commit()
+        except Exception:
+            self.count(failed_commits=1, failed_writes=len(writes))
+            raise
+        self.count(commits=1, writes=len(writes))
+        return {(c, i): r.update_time for (_m, c, i, _d), r in zip(writes, results, strict=True)}
+
+    # --- the naive baseline: one pessimistic transaction ----------------------------------
+
     def run_batch(self, ops, max_attempts=1):
-        """One Firestore transaction for `ops`: read, plan, write, commit.
+        """One Firestore transaction for `ops`: read, plan, write, commit (LEDGER_MODE=naive).
 
         Returns the outcomes. Raises ValueError (chained from Aborted) when
         the commit kept aborting after max_attempts, and the datastore's own
@@ -159,9 +119,10 @@ class LedgerStore:
             # One round trip for the keys, the transfers being reversed and the accounts named
             # by the operations; a second only for accounts known once a reversed transfer is read.
             known_accounts = engine.accounts_needed(ops, {})
+            keys = [key for op in ops for key in engine.documents_of(op)]
             docs = self._read({
-                engine.IDEMPOTENCY: sorted({op.idempotency_id for op in ops}),
-                engine.TRANSFERS: sorted({op.reverses for op in ops if op.kind == "reverse"}),
+                engine.IDEMPOTENCY: sorted({i for c, i in keys if c == engine.IDEMPOTENCY}),
+                engine.TRANSFERS: sorted({i for c, i in keys if c == engine.TRANSFERS}),
                 ACCOUNTS: sorted(known_accounts),
             }, transaction)
             idem, transfers, accounts = docs[engine.IDEMPOTENCY], docs[engine.TRANSFERS], docs[ACCOUNTS]
@@ -169,21 +130,12 @@ class LedgerStore:
             if more:
                 accounts.update(self._read({ACCOUNTS: sorted(more)}, transaction)[ACCOUNTS])
             plan = engine.plan_batch(ops, accounts, transfers, idem, utcnow, new_id, self.idempotency_ttl)
-            self._add_writes(transaction, plan.writes)
+            for method, collection, doc_id, data in plan.writes:
+                self.wire.add(transaction, method, collection, doc_id, data)
+            self.count(writes=len(plan.writes))
             return plan.outcomes
 
         return unit_of_work(transaction)
-
-    def _add_writes(self, transaction, writes):
-        documents = f"{self.client._database_string}/documents"
-        for method, collection, doc_id, data in writes:
-            if self.fast_writes:
-                try:
-                    transaction._add_write_pbs([fast_write(method, f"{documents}/{collection}/{doc_id}", data)])
-                    continue
-                except _Unsupported:
-                    pass
-            getattr(transaction, method)(self.datastore.doc(collection, doc_id), data)
 
     # --- reads -----------------------------------------------------------------
 

@@ -2,35 +2,46 @@
 
 Request threads enqueue an operation and wait. The writer takes whatever is
 queued (waiting up to LEDGER_LINGER_MS for company when alone), bounded so
-that one commit stays under Firestore's 500-write and 10 MiB limits, runs
-the batch as one transaction (store.run_batch), and answers every waiting
-request with its own outcome. There is never more than one ledger
-transaction in flight per process, so the process never contends with
-itself for a hot account document. ABORTED and transient failures are
-retried with exponential backoff; after LEDGER_MAX_ATTEMPTS the whole batch
-is answered 503 and nothing of it was written.
+that one commit stays well under Firestore's write and request-size limits,
+runs one optimistic round for the batch (optimistic.OptimisticCommitter:
+read without locks, plan, one WriteBatch with preconditions) and answers
+every operation that round settled. Inside a process there is never more
+than one ledger commit in flight, so a process never contends with itself;
+between processes a race costs the loser one fast retry, never a lock wait.
+
+Operations that met another writer's commit are retried after a short
+random wait (full jitter), together with whatever arrived meanwhile.
+Transient datastore errors are retried with a longer exponential backoff.
+An operation is answered 503 (nothing of it was written; retry with the same
+key) after LEDGER_MAX_ATTEMPTS transient errors, or when conflicts kept it
+unsettled for LEDGER_CONFLICT_SECONDS: every conflict means another commit
+went through, so the system as a whole always progresses, and a time budget
+rather than a count keeps an unlucky operation trying while it is useful.
 """
 
+import json
 import logging
 import queue
 import random
 import threading
 import time
 from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 
 from google.api_core import exceptions as gexc
 
 from ..errors import DATASTORE_UNAVAILABLE
 from .engine import Outcome
+from .optimistic import jitter
 
 log = logging.getLogger(__name__)
 
-MAX_WRITES_PER_COMMIT = 450  # Firestore's bound is 500; keep headroom
-MAX_BYTES_PER_COMMIT = 4 * 1024 * 1024  # the request limit is 10 MiB
-WRITES_PER_OPERATION = 6  # transfer, 2 postings, audit, idempotency, reversed original
+MAX_WRITES_PER_COMMIT = 450  # Firebase still advises modest commits; the request limit is 10 MiB
+MAX_BYTES_PER_COMMIT = 4 * 1024 * 1024
+WRITES_PER_OPERATION = 5  # transfer, 2 postings, audit, reversed original (refusals write fewer)
 BYTES_PER_OPERATION = 6 * 1024  # generous: memos are at most 140 characters
 
-# Worth retrying: contention, a lost create() race (now a replay), a datastore hiccup.
+# Worth retrying: contention, a datastore hiccup.
 RETRYABLE = DATASTORE_UNAVAILABLE + (gexc.Conflict, gexc.TooManyRequests)
 
 UNAVAILABLE = Outcome(503, error=(503, "unavailable",
@@ -45,27 +56,46 @@ def _is_retryable(exc):
     return isinstance(exc, ValueError) and isinstance(exc.__cause__, gexc.Aborted)
 
 
+@dataclass(eq=False)
+class _Pending:
+    op: object
+    future: Future = field(default_factory=Future)
+    attempts: int = 0
+    transient_errors: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def transient(self):  # a commit of it failed in a way that may have applied it
+        return self.transient_errors > 0
+
+
 class GroupCommitWriter:
-    def __init__(self, store, batch_max=100, linger_ms=2.0, max_attempts=6, backoff_base=0.05):
-        self.store = store
+    def __init__(self, committer, batch_max=100, linger_ms=2.0, max_attempts=6, backoff_base=0.05,
+                 conflict_backoff=0.004, turn_factor=1.0, conflict_seconds=20.0):
+        self.committer = committer
         self.batch_max = batch_max
         self.linger = linger_ms / 1000.0
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
+        self.conflict_backoff = conflict_backoff
+        self.turn_factor = turn_factor
+        self.conflict_seconds = conflict_seconds
         self._queue = queue.SimpleQueue()
         self._stopped = threading.Event()
+        self._last_round = 0.0
+        self.stats = {"rounds": 0, "operations": 0, "retried_operations": 0, "transient_errors": 0,
+                      "unavailable": 0, "round_seconds": 0.0}
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
-        self.stats = {"batches": 0, "operations": 0, "retries": 0, "commit_seconds": 0.0}
 
     def submit(self, op, timeout=60.0):
         """Blocks until the operation's batch committed (or failed); returns its Outcome."""
         if self._stopped.is_set():
             return UNAVAILABLE
-        future = Future()
-        self._queue.put((op, future))
+        pending = _Pending(op)
+        self._queue.put(pending)
         try:
-            return future.result(timeout=timeout)
+            return pending.future.result(timeout=timeout)
         except TimeoutError:
             return UNAVAILABLE
 
@@ -73,60 +103,80 @@ class GroupCommitWriter:
         self._stopped.set()
         self._queue.put(None)
         self._thread.join(timeout=10)
-        stats = self.stats
-        if stats["batches"]:
-            log.info("ledger writer: %d operations in %d batches (%.1f per batch, %.1f ms per commit), "
-                     "%d retries", stats["operations"], stats["batches"], stats["operations"] / stats["batches"],
-                     1000 * stats["commit_seconds"] / stats["batches"], stats["retries"])
+        if self.stats["rounds"]:
+            log.info("ledger writer: %s", json.dumps(self.summary(), sort_keys=True))
+
+    def summary(self):
+        """Counters of this process's writer, committer and store (the benchmark sums them)."""
+        counts = dict(self.stats)
+        counts.update(self.committer.stats)
+        counts.update(getattr(getattr(self.committer, "store", None), "counts", {}))
+        return counts
 
     # --- the writer thread ------------------------------------------------------
 
     def _run(self):
-        carry = None
+        carry, retry = None, []
         while True:
-            item = carry or self._queue.get()
-            carry = None
-            if item is None:
-                break
-            batch, carry = self._collect(item)
+            if retry:
+                worst = max(retry, key=lambda p: p.attempts)
+                time.sleep(jitter(worst.attempts, self.backoff_base if worst.transient else self.conflict_backoff))
+                batch, carry = self._collect(retry, carry, wait=False)
+            else:
+                item = carry or self._queue.get()
+                carry = None
+                if item is None:
+                    break
+                batch, carry = self._collect([item], None, wait=True)
             try:
-                self._commit(batch)
+                retry = self._round(batch)
+                if not retry and getattr(self.committer, "contended", False):
+                    # Our turn on an account other processes write too is over: leave them a
+                    # window about one round long (random) before we read it again.
+                    time.sleep(random.uniform(0, self.turn_factor * self._last_round))
             except Exception:  # never let the writer thread die
                 log.exception("ledger writer failed a batch")
-                for _op, future in batch:
-                    if not future.done():
-                        future.set_result(INTERNAL)
+                retry = []
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_result(INTERNAL)
+        for pending in retry:
+            pending.future.set_result(UNAVAILABLE)
         self._fail_pending()
 
-    def _collect(self, first):
-        """Drains the queue into one bounded batch; returns (batch, item that did not fit)."""
-        batch, accounts = [first], set()
-        writes, new_accounts = self._cost(first[0], accounts)
-        accounts |= new_accounts
+    def _collect(self, batch, carry, wait):
+        """Fills `batch` from the queue within the commit bounds; returns (batch, item that did not fit)."""
+        batch, accounts, writes = list(batch), set(), 0
+        for pending in batch:
+            cost, new_accounts = self._cost(pending.op, accounts)
+            writes += cost
+            accounts |= new_accounts
         deadline = time.monotonic() + self.linger
         while len(batch) < self.batch_max:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                # Linger only while alone: under load the previous commit gathered company.
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or len(batch) > 1:
-                    break
+            item, carry = carry, None
+            if item is None:
                 try:
-                    item = self._queue.get(timeout=remaining)
+                    item = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    # Linger only while alone: under load the previous commit gathered company.
+                    remaining = deadline - time.monotonic()
+                    if not wait or remaining <= 0 or len(batch) > 1:
+                        break
+                    try:
+                        item = self._queue.get(timeout=remaining)
+                    except queue.Empty:
+                        break
             if item is None:
                 self._queue.put(None)  # stop after this batch
                 break
-            cost, new_accounts = self._cost(item[0], accounts)
+            cost, new_accounts = self._cost(item.op, accounts)
             if writes + cost > MAX_WRITES_PER_COMMIT or \
                     (len(batch) + 1) * BYTES_PER_OPERATION > MAX_BYTES_PER_COMMIT:
                 return batch, item
             writes += cost
             accounts |= new_accounts
             batch.append(item)
-        return batch, None
+        return batch, carry
 
     @staticmethod
     def _cost(op, accounts):
@@ -137,38 +187,54 @@ class GroupCommitWriter:
         new_accounts = {op.from_account, op.to_account} - accounts
         return WRITES_PER_OPERATION + len(new_accounts), new_accounts
 
-    def _commit(self, batch):
-        ops = [op for op, _future in batch]
-        for attempt in range(1, self.max_attempts + 1):
-            started = time.perf_counter()
-            try:
-                outcomes = self.store.run_batch(ops)
-            except Exception as exc:
-                if not _is_retryable(exc):
-                    return self._isolate(batch, exc)
-                if attempt == self.max_attempts:
-                    log.warning("ledger batch of %d failed after %d attempts: %r", len(ops), attempt, exc)
-                    for _op, future in batch:
-                        future.set_result(UNAVAILABLE)
-                    return
-                self.stats["retries"] += 1
-                time.sleep(min(2.0, self.backoff_base * 2 ** (attempt - 1)) * (0.5 + random.random()))
+    def _round(self, batch):
+        """One optimistic round; answers what it settled and returns what must be retried."""
+        ops = [p.op for p in batch]
+        started = time.perf_counter()
+        transient = False
+        try:
+            outcomes = self.committer.run(ops)
+        except Exception as exc:
+            if not _is_retryable(exc):
+                return self._isolate(batch, exc)
+            log.warning("ledger batch of %d: %r; retrying", len(ops), exc)
+            self.stats["transient_errors"] += 1
+            self.committer.forget(ops)
+            outcomes, transient = [None] * len(ops), True
+        self._last_round = min(0.2, time.perf_counter() - started)
+        self.stats["rounds"] += 1
+        self.stats["round_seconds"] += self._last_round
+        retry = []
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if outcome is not None:
+                if outcome.replayed and pending.transient:
+                    # Its own earlier commit may have landed before the error: not a client's replay.
+                    outcome = replace(outcome, replayed=False)
+                self.stats["operations"] += 1
+                pending.future.set_result(outcome)
                 continue
-            self.stats["batches"] += 1
-            self.stats["operations"] += len(ops)
-            self.stats["commit_seconds"] += time.perf_counter() - started
-            for (_op, future), outcome in zip(batch, outcomes, strict=True):
-                future.set_result(outcome)
-            return
+            pending.attempts += 1
+            pending.transient_errors += transient
+            if pending.transient_errors >= self.max_attempts or \
+                    time.monotonic() - pending.started > self.conflict_seconds:
+                log.warning("ledger operation unsettled after %d rounds; answered 503", pending.attempts)
+                self.stats["unavailable"] += 1
+                pending.future.set_result(UNAVAILABLE)
+            else:
+                self.stats["retried_operations"] += 1
+                retry.append(pending)
+        return retry
 
     def _isolate(self, batch, exc):
         """An unexpected error: run each operation alone so one bad request fails alone."""
         if len(batch) == 1:
             log.error("ledger operation failed: %r", exc, exc_info=exc)
-            batch[0][1].set_result(INTERNAL)
-            return
-        for item in batch:
-            self._commit([item])
+            batch[0].future.set_result(INTERNAL)
+            return []
+        retry = []
+        for pending in batch:
+            retry += self._round([pending])
+        return retry
 
     def _fail_pending(self):
         while True:
@@ -177,7 +243,7 @@ class GroupCommitWriter:
             except queue.Empty:
                 return
             if item is not None:
-                item[1].set_result(UNAVAILABLE)
+                item.future.set_result(UNAVAILABLE)
 
 
 class DirectWriter:

@@ -1,17 +1,13 @@
-"""Unit tests of the ledger's pure rules and of the group-commit writer, with fakes."""
+"""Unit tests of the ledger's pure rules (the writer's are in test_ledger_writer.py)."""
 
 import datetime as dt
 import itertools
-import threading
-import time
 
 import pytest
-from google.api_core import exceptions as gexc
 
 from server.ledger import engine
 from server.ledger.accounts import GENESIS_HASH, TREASURY_ID, new_account
 from server.ledger.engine import Operation, plan_batch
-from server.ledger.writer import GroupCommitWriter
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 TTL = dt.timedelta(hours=48)
@@ -64,7 +60,10 @@ def test_transfer_writes_two_postings_summing_to_zero_and_its_audit_event():
     audit_id, audit_doc = writes_of(result, "audit", "create")[0][2:]
     assert transfer_doc["audit_event_id"] == audit_id
     assert audit_doc["action"] == "transfer.create"
-    assert len(writes_of(result, "idempotency", "create")) == 1
+    # The transfer is its key's record: its id comes from (caller, key), no separate record.
+    assert writes_of(result, "transfers", "create")[0][2] == transfer("alice", "bob", 300).idempotency_id
+    assert transfer_doc["request_hash"] == transfer("alice", "bob", 300).request_hash
+    assert writes_of(result, "idempotency") == []
     updates = {w[2]: w[3] for w in writes_of(result, "accounts", "update")}
     assert updates["alice"]["balance"] == 700 and updates["bob"]["balance"] == 300
     assert updates["alice"]["head_hash"] == [p for p in postings if p["account_id"] == "alice"][0]["hash"]
@@ -94,8 +93,12 @@ def test_insufficient_funds_writes_nothing_and_spares_the_rest_of_the_batch():
 def test_insufficient_funds_is_remembered_and_replayed():
     op = transfer("alice", "bob", 5000, key="k")
     first = plan([op], accounts(alice=100, bob=0))
-    (method, collection, doc_id, record), = first.writes
+    (method, collection, doc_id, record), touch = first.writes
     assert (method, collection, doc_id) == ("create", "idempotency", op.idempotency_id)
+    # The refusal rests on alice's balance: the commit rewrites her account (same balance, new
+    # version) so that it carries her update-time precondition and races a concurrent success.
+    assert touch[:3] == ("update", "accounts", "alice")
+    assert touch[3]["balance"] == 100 and touch[3]["version"] == 1
     replay = plan([op], accounts(alice=10_000, bob=0), idem={doc_id: record})
     assert replay.outcomes[0].replayed
     assert replay.outcomes[0].error[:2] == (409, "insufficient_funds")
@@ -141,6 +144,24 @@ def test_keys_are_scoped_to_the_caller():
     assert engine.idempotency_id("alice", "k") != engine.idempotency_id("bob", "k")
 
 
+def test_a_created_transfer_replays_its_first_response_even_after_a_reversal():
+    op = transfer("alice", "bob", 100, key="k")
+    first = plan([op], accounts(alice=1000, bob=0))
+    doc = dict(writes_of(first, "transfers")[0][3], status="reversed", reversed_by="r1")
+    replay = plan([op], accounts(alice=900, bob=100), transfers={op.idempotency_id: doc})
+    assert replay.outcomes[0].replayed and replay.writes == []
+    assert replay.outcomes[0].body == first.outcomes[0].body
+    other = transfer("alice", "bob", 999, key="k")
+    conflict = plan([other], accounts(alice=900, bob=100), transfers={op.idempotency_id: doc})
+    assert conflict.outcomes[0].error[1] == "idempotency_conflict"
+
+
+def test_every_account_write_moves_its_version():
+    first = plan([transfer("alice", "bob", 1, key="a")], accounts(alice=10, bob=0))
+    assert {w[2]: w[3]["version"] for w in writes_of(first, "accounts")} == {"alice": 1, "bob": 1}
+    assert first.accounts["alice"]["balance"] == 9
+
+
 def _original(amount=300, status="posted", kind="transfer"):
     return {"from_account": "alice", "to_account": "bob", "amount": amount, "status": status, "kind": kind}
 
@@ -177,9 +198,10 @@ def test_reversal_refusals(original, code):
     transfers = {"t1": original} if original else {}
     result = plan([reverse()], accounts(alice=700, bob=300), transfers=transfers)
     assert result.outcomes[0].error[1] == code
-    # Business refusals are remembered with their key; nothing else is written.
-    expected = {"idempotency"} if code != "not_found" else set()
-    assert {w[1] for w in result.writes} == expected
+    # Business refusals are remembered with their key; a refusal for funds also touches
+    # (version only) the account whose balance it rests on; nothing else is written.
+    expected = {"not_found": set(), "conflict": {"idempotency"}, "insufficient_funds": {"idempotency", "accounts"}}
+    assert {w[1] for w in result.writes} == expected[code]
 
 
 def test_unknown_account_is_404():
@@ -187,97 +209,13 @@ def test_unknown_account_is_404():
     assert result.outcomes[0].error[:2] == (404, "not_found")
 
 
-# --- the writer, with a fake store --------------------------------------------------
-
-class FakeStore:
-    """Answers each operation 201 after `failures` raised exceptions; records batch sizes."""
-
-    def __init__(self, failures=(), delay=0.0):
-        self.failures = list(failures)
-        self.delay = delay
-        self.batches = []
-
-    def run_batch(self, ops):
-        time.sleep(self.delay)
-        if self.failures:
-            raise self.failures.pop(0)
-        self.batches.append(len(ops))
-        return [engine.Outcome(201, body={"key": op.idempotency_key}) for op in ops]
-
-
-def submit_all(writer, ops):
-    results = [None] * len(ops)
-
-    def run(i):
-        results[i] = writer.submit(ops[i])
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(ops))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
-def test_writer_groups_concurrent_operations_and_answers_each_its_own():
-    store = FakeStore(delay=0.02)
-    writer = GroupCommitWriter(store, batch_max=100, linger_ms=1)
-    try:
-        ops = [transfer(f"u{i}", "bob", 1, key=f"k{i}") for i in range(60)]
-        results = submit_all(writer, ops)
-    finally:
-        writer.stop()
-    assert [r.body["key"] for r in results] == [f"k{i}" for i in range(60)]
-    assert sum(store.batches) == 60
-    assert len(store.batches) < 60  # grouped
-
-
-def test_writer_keeps_each_commit_under_the_write_limit():
-    store = FakeStore(delay=0.05)
-    writer = GroupCommitWriter(store, batch_max=1000, linger_ms=1)
-    try:
-        submit_all(writer, [transfer(f"a{i}", f"b{i}", 1, key=f"k{i}") for i in range(200)])
-    finally:
-        writer.stop()
-    # 6 writes per transfer plus its two new accounts must stay under 450 per commit.
-    assert max(store.batches) * 8 <= 450
-
-
-def test_writer_retries_aborted_commits_with_backoff():
-    store = FakeStore(failures=[gexc.Aborted("contention"), ValueError("x")])
-    store.failures[1].__cause__ = gexc.Aborted("again")
-    writer = GroupCommitWriter(store, backoff_base=0.001)
-    try:
-        outcome = writer.submit(transfer("a", "b", 1))
-    finally:
-        writer.stop()
-    assert outcome.status == 201
-
-
-def test_writer_answers_503_when_the_datastore_stays_down():
-    store = FakeStore(failures=[gexc.ServiceUnavailable("down")] * 10)
-    writer = GroupCommitWriter(store, max_attempts=3, backoff_base=0.001)
-    try:
-        outcome = writer.submit(transfer("a", "b", 1))
-    finally:
-        writer.stop()
-    assert outcome.error[:2] == (503, "unavailable")
-    assert store.batches == []
-
-
-def test_writer_isolates_an_operation_that_breaks_its_batch():
-    class PoisonStore(FakeStore):
-        def run_batch(self, ops):
-            if any(op.idempotency_key == "poison" for op in ops):
-                raise RuntimeError("bad document")
-            return super().run_batch(ops)
-
-    store = PoisonStore(delay=0.01)
-    writer = GroupCommitWriter(store, linger_ms=20)
-    try:
-        results = submit_all(writer, [transfer("a", "b", 1, key="poison")] +
-                             [transfer("a", "b", 1, key=f"ok{i}") for i in range(5)])
-    finally:
-        writer.stop()
-    assert results[0].status == 500
-    assert all(r.status == 201 for r in results[1:])
+def test_transfers_name_their_parties_and_postings_their_owner():
+    """The live-read rules rely on `uid in transfer.parties` and `posting.owner_id == uid`."""
+    result = plan([transfer("alice", "bob", 10)], accounts(alice=100, bob=0))
+    assert writes_of(result, "transfers")[0][3]["parties"] == ["alice", "bob"]
+    assert {w[3]["account_id"]: w[3]["owner_id"] for w in writes_of(result, "postings")} == \
+        {"alice": "alice", "bob": "bob"}
+    deposit = Operation(kind="deposit", caller={"id": "adm", "username": "adm"}, idempotency_key="d",
+                        request_hash="h", from_account=TREASURY_ID, to_account="bob", amount=5)
+    result = plan([deposit], accounts(treasury=0, bob=0))
+    assert writes_of(result, "transfers")[0][3]["parties"] == ["bob"]  # never the treasury

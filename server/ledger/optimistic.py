@@ -1,0 +1,223 @@
+"""One round of optimistic group commit: read without locks, plan, commit with preconditions.
+
+`OptimisticCommitter.run(ops)` is called by the writer thread (writer.py)
+with a batch of operations. It reads the documents the batch depends on in
+one `get_all` round trip outside any transaction (accounts this process
+holds fresh in its cache are not read again), plans the batch with the pure
+rules (engine.plan_batch) and commits ONE WriteBatch in which every created
+document carries exists=false and every updated document the update time it
+was read at. Firestore applies such a batch atomically or not at all and
+takes no lock, so two processes never wait for each other: the loser of a
+race gets FAILED_PRECONDITION / ALREADY_EXISTS at once.
+
+On such a conflict the batch's documents are read again (one round trip);
+those whose update time moved tell which operations met another writer.
+The others, the batch's clean part, are re-planned on the fresh documents
+and committed at once; the contended ones come back as None and the writer
+retries them, with jitter, together with whatever arrived meanwhile (reading
+the accounts again just before, so the window in which another commit can
+slip in stays one read and one commit long).
+
+The account cache: while this process is the only writer it has seen, the
+accounts it committed last are exact (their update times come back from the
+commit), so a batch reads only the keys' records and any account new to it.
+Once a conflict shows another process writing accounts, the cache is not
+trusted for `shared_seconds` and every batch reads its accounts (in the same
+round trip as the keys): with several writers a stale cache would turn most
+commits into conflicts. While other writers are about, the writer pauses
+briefly after each successful round (writer.py), so processes contending for
+the same accounts take turns instead of the fastest one starving the others.
+An account that keeps conflicting is "hot": operations on it commit apart
+from the rest of their batch, so the rest is never dragged into its retries.
+
+Why the guarantees hold without a transaction: every decision rests on
+documents the commit names with a precondition (the accounts debited or
+credited, an account whose balance refused a transfer, a transfer being
+reversed), or on documents that never change once written (transfers as
+idempotency records, refusal records); postings `{account}_{seq}`,
+transfers `{sha256(caller, key)}` and refusal records are created with
+exists=false, so a hash chain cannot fork and a key moves money at most once
+whichever process runs it.
+"""
+
+import random
+import time
+from collections import Counter
+
+from google.api_core import exceptions as gexc
+
+from ..common import new_id, utcnow
+from . import engine
+from .accounts import COLLECTION as ACCOUNTS
+from .accounts import TREASURY_ID
+
+# What a commit with preconditions raises when another writer got there first
+# (Conflict covers ALREADY_EXISTS and ABORTED; NOT_FOUND a document gone since read).
+CONFLICTS = (gexc.FailedPrecondition, gexc.Conflict, gexc.NotFound)
+
+
+class OptimisticCommitter:
+    def __init__(self, store, split=True, cache=True, shared_seconds=30.0, cache_max=100_000,
+                 hot_conflicts=3, hot_seconds=2.0, clock=time.monotonic, now=utcnow, make_id=new_id):
+        self.store = store
+        self.split = split
+        self.cache = cache
+        self.shared_seconds = shared_seconds
+        self.cache_max = cache_max
+        self.clock, self.now, self.make_id = clock, now, make_id
+        self.accounts = {}  # account id -> (doc, update_time) as this process last saw it
+        self.others_until = 0.0  # clock time until which another writer is assumed: no cache trust
+        self.hot_conflicts, self.hot_seconds = hot_conflicts, hot_seconds
+        self.heat = {}  # account id -> (recent conflicts on it, clock time of the last)
+        self.contended = False  # were other writers about in the last round?
+        self.stats = Counter()
+
+    # --- reads -------------------------------------------------------------------
+
+    def _trusted(self, account_id, now):
+        return self.cache and now >= self.others_until and account_id in self.accounts
+
+    def _hot(self, account_id, now):
+        count, last = self.heat.get(account_id, (0, 0.0))
+        return count >= self.hot_conflicts and now - last < self.hot_seconds
+
+    def _gather(self, keys, view, now):
+        """Adds `keys` to `view`: from the fresh re-read, the trusted cache, or one read."""
+        wanted = []
+        for key in keys:
+            if key in view:
+                continue
+            if key[0] == ACCOUNTS and self._trusted(key[1], now):
+                view[key] = self.accounts[key[1]]
+            else:
+                wanted.append(key)
+        found = self.store.read(wanted)
+        view.update(found)
+        self._remember(found)
+
+    def _remember(self, docs):
+        if len(self.accounts) > self.cache_max:
+            self.accounts.clear()
+        for (collection, doc_id), (doc, update_time) in docs.items():
+            if collection == ACCOUNTS and doc is not None:
+                self.accounts[doc_id] = (doc, update_time)
+
+    def _read(self, ops):
+        """{(collection, id): (doc or None, update_time)} of everything the batch depends on."""
+        now = self.clock()
+        view = {}
+        keys = [key for op in ops for key in engine.documents_of(op)]
+        known = engine.accounts_needed(ops, {})
+        self._gather(keys + [(ACCOUNTS, a) for a in sorted(known)], view, now)
+        # Reversals name their accounts only through the transfer they reverse.
+        more = engine.accounts_needed(ops, _docs(view, engine.TRANSFERS)) - known
+        if more:
+            self._gather([(ACCOUNTS, a) for a in sorted(more)], view, now)
+        # With other writers about, every writer pauses after its turn (writer.py): the one
+        # that happens to be fastest must not take every turn and starve the others.
+        self.contended = now < self.others_until
+        return view
+
+    def forget(self, ops):
+        """Drops cached accounts of a batch whose commit may or may not have happened."""
+        for account_id in engine.accounts_needed(ops, {}):
+            self.accounts.pop(account_id, None)
+
+    # --- one round -----------------------------------------------------------------
+
+    def run(self, ops):
+        """Outcomes of `ops`, with None for each operation that met another writer (retry it)."""
+        if any(op.from_account == TREASURY_ID for op in ops):
+            self.store.ensure_treasury()  # once per process; a no-op after the first deposit
+        view = self._read(ops)
+        now = self.clock()
+        hot = [i for i, op in enumerate(ops)
+               if any(self._hot(a, now) for c, a in _keys_of(op, view) if c == ACCOUNTS)]
+        if self.split and 0 < len(hot) < len(ops):
+            return self._hot_apart(ops, view, hot)
+        try:
+            return self._plan_and_commit(ops, view)
+        except CONFLICTS:
+            self.stats["conflicts"] += 1
+        # Who changed what: read the batch's documents again, in one round trip.
+        fresh = self.store.read(list(view))
+        self._remember(fresh)
+        changed = {key for key in view if fresh[key][1] != view[key][1]}
+        if any(c == ACCOUNTS for c, _i in changed):
+            self.others_until = self.clock() + self.shared_seconds
+        self._heat_up({doc_id for c, doc_id in changed if c == ACCOUNTS})
+        outcomes = [None] * len(ops)
+        clean = [i for i, op in enumerate(ops) if not changed & _keys_of(op, fresh)]
+        if not self.split or not changed or not clean or len(clean) == len(ops):
+            return outcomes
+        try:
+            done = self._plan_and_commit([ops[i] for i in clean], fresh)
+        except CONFLICTS:
+            self.stats["conflicts"] += 1
+            return outcomes
+        self.stats["split_commits"] += 1
+        for i, outcome in zip(clean, done, strict=True):
+            outcomes[i] = outcome
+        return outcomes
+
+    def _hot_apart(self, ops, view, hot):
+        """Operations on hot accounts commit apart from the rest, first (right after their read).
+
+        The rest then never fails for the hot account's sake; a conflict of the hot part
+        marks its accounts hotter and leaves its operations to the next round.
+        """
+        outcomes = [None] * len(ops)
+        rest = [i for i in range(len(ops)) if i not in set(hot)]
+        for part in (hot, rest):
+            try:
+                done = self._plan_and_commit([ops[i] for i in part], view)
+            except CONFLICTS:
+                self.stats["conflicts"] += 1
+                self.others_until = self.clock() + self.shared_seconds
+                self._heat_up({a for i in part for c, a in _keys_of(ops[i], view) if c == ACCOUNTS
+                               and self._hot(a, self.clock())})
+                continue
+            for i, outcome in zip(part, done, strict=True):
+                outcomes[i] = outcome
+        self.stats["hot_apart_rounds"] += 1
+        return outcomes
+
+    def _heat_up(self, account_ids):
+        now = self.clock()
+        if len(self.heat) > self.cache_max:
+            self.heat.clear()
+        for account_id in account_ids:
+            count, last = self.heat.get(account_id, (0, 0.0))
+            self.heat[account_id] = (count + 1 if now - last < self.hot_seconds else 1, now)
+
+    def _plan_and_commit(self, ops, view):
+        """Plans `ops` on `view` and commits; on success `view` holds what was written."""
+        plan = engine.plan_batch(ops, _docs(view, ACCOUNTS), _docs(view, engine.TRANSFERS),
+                                 _docs(view, engine.IDEMPOTENCY), self.now, self.make_id,
+                                 self.store.idempotency_ttl)
+        if plan.writes:
+            written = self.store.commit(plan.writes, {key: doc[1] for key, doc in view.items()})
+            for method, collection, doc_id, data in plan.writes:
+                key = (collection, doc_id)
+                if key in view:
+                    view[key] = (data if method == "create" else {**view[key][0], **data}, written[key])
+            for account_id, doc in plan.accounts.items():
+                update_time = written.get((ACCOUNTS, account_id))
+                if update_time is not None:
+                    self.accounts[account_id] = (doc, update_time)
+        return plan.outcomes
+
+
+def _docs(view, collection):
+    return {doc_id: doc for (c, doc_id), (doc, _t) in view.items() if c == collection}
+
+
+def _keys_of(op, view):
+    keys = set(engine.documents_of(op))
+    keys.update((ACCOUNTS, a) for a in engine.accounts_needed([op], _docs(view, engine.TRANSFERS)))
+    return keys
+
+
+def jitter(attempt, base, cap=1.0):
+    """Full jitter: a random wait up to base * 2^(attempt-1), so racing processes fall out of step."""
+    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))

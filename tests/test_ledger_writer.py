@@ -1,0 +1,463 @@
+"""Unit tests of the optimistic group commit (writer + committer) with an in-memory Firestore fake.
+
+The fake keeps documents with an update time and applies a commit atomically
+only when every precondition holds (exists=false for creates, the update time
+as read for updates), as Firestore does; two committers over one fake are two
+server processes.
+"""
+
+import datetime as dt
+import itertools
+import threading
+import time
+from collections import Counter
+
+import pytest
+from google.api_core import exceptions as gexc
+
+from server.ledger import engine
+from server.ledger.accounts import new_account
+from server.ledger.engine import Operation
+from server.ledger.optimistic import OptimisticCommitter
+from server.ledger.writer import GroupCommitWriter
+
+TTL = dt.timedelta(hours=48)
+
+
+class FakeFirestore:
+    """Documents with update times; commits are atomic with preconditions; counts reads and writes."""
+
+    def __init__(self):
+        self.docs = {}  # (collection, id) -> (doc, update_time)
+        self.seeded = {}  # account id -> opening balance (no posting behind it)
+        self.clock = itertools.count(1)
+        self.lock = threading.Lock()
+
+    def seed_accounts(self, **balances):
+        for name, balance in balances.items():
+            doc = new_account(name, name, "USD")
+            doc["balance"] = balance
+            self.seeded[name] = balance
+            self.docs[("accounts", name)] = (doc, next(self.clock))
+
+    def get(self, collection, doc_id):
+        return self.docs.get((collection, doc_id), (None, None))[0]
+
+
+class FakeStore:
+    """The LedgerStore interface the committer uses, over a FakeFirestore."""
+
+    idempotency_ttl = TTL
+
+    def __init__(self, db, before_commit=None):
+        self.db = db
+        self.before_commit = before_commit  # called once per commit: lets a test slip a rival write in
+        self.counts = Counter()
+
+    def ensure_treasury(self):
+        pass
+
+    def read(self, keys):
+        keys = list(dict.fromkeys(keys))
+        if keys:
+            self.counts.update(reads=len(keys), read_calls=1)
+        with self.db.lock:
+            return {k: self.db.docs.get(k, (None, None)) for k in keys}
+
+    def commit(self, writes, update_times):
+        if self.before_commit:
+            self.before_commit()
+        with self.db.lock:
+            for method, collection, doc_id, _data in writes:
+                current = self.db.docs.get((collection, doc_id))
+                if method == "create" and current is not None:
+                    raise gexc.AlreadyExists(f"{collection}/{doc_id}")
+                if method == "update" and (current is None or current[1] != update_times[(collection, doc_id)]):
+                    raise gexc.FailedPrecondition(f"{collection}/{doc_id}")
+            stamp = next(self.db.clock)
+            for method, collection, doc_id, data in writes:
+                base = dict(self.db.docs[(collection, doc_id)][0]) if method == "update" else {}
+                base.update(data)
+                self.db.docs[(collection, doc_id)] = (base, stamp)
+        self.counts.update(commits=1, writes=len(writes))
+        return {(c, i): stamp for _m, c, i, _d in writes}
+
+
+def transfer(src, dst, amount, key):
+    return Operation(kind="transfer", caller={"id": src, "username": src}, idempotency_key=key,
+                     request_hash=engine.request_hash("transfer", to=dst, amount=amount, memo=None),
+                     from_account=src, to_account=dst, amount=amount)
+
+
+def committer(store, **kwargs):
+    return OptimisticCommitter(store, **kwargs)
+
+
+def rival_transfer(db, src, dst, amount, key):
+    """Another process's committer moving money between the same accounts."""
+    return committer(FakeStore(db)).run([transfer(src, dst, amount, key)])
+
+
+def check_books(db, total):
+    balances = {i: d["balance"] for (c, i), (d, _t) in db.docs.items() if c == "accounts"}
+    assert sum(balances.values()) == total
+    assert all(b >= 0 for b in balances.values())
+    for account_id, balance in balances.items():
+        postings = sorted((d for (c, _i), (d, _t) in db.docs.items()
+                           if c == "postings" and d["account_id"] == account_id), key=lambda p: p["seq"])
+        assert [p["seq"] for p in postings] == list(range(1, len(postings) + 1))
+        assert db.seeded[account_id] + sum(p["amount"] for p in postings) == balance
+        for before, after in itertools.pairwise(postings):
+            assert after["prev_hash"] == before["hash"]  # one chain, never forked
+
+
+# --- the committer -----------------------------------------------------------------------
+
+
+def test_one_round_reads_once_and_commits_one_batch_with_four_documents_per_transfer():
+    db = FakeFirestore()
+    db.seed_accounts(a=100, b=0, c=0)
+    store = FakeStore(db)
+    outcomes = committer(store).run([transfer("a", "b", 10, "k1"), transfer("a", "c", 5, "k2")])
+    assert [o.status for o in outcomes] == [201, 201]
+    # 2 keys x (transfer, refusal record) + 3 accounts read; 2 x (transfer, 2 postings, audit) + 3 accounts.
+    assert store.counts == Counter(reads=7, read_calls=1, commits=1, writes=11)
+    check_books(db, 100)
+
+
+def test_cached_accounts_are_not_read_again_by_the_process_that_wrote_them():
+    db = FakeFirestore()
+    db.seed_accounts(a=100, b=0)
+    store = FakeStore(db)
+    c = committer(store)
+    c.run([transfer("a", "b", 1, "k1")])
+    store.counts.clear()
+    c.run([transfer("a", "b", 1, "k2")])
+    assert store.counts["reads"] == 2  # only the key's two possible records
+    check_books(db, 100)
+
+
+def test_a_rival_commit_costs_one_retry_and_no_money():
+    db = FakeFirestore()
+    db.seed_accounts(a=100, b=0)
+    c = committer(FakeStore(db))
+    c.run([transfer("a", "b", 1, "warm")])  # a and b now cached
+    rival_transfer(db, "b", "a", 1, "rival")  # another process moves both accounts on
+    outcomes = c.run([transfer("a", "b", 50, "k")])
+    assert outcomes == [None]  # conflict: retry later
+    assert c.stats["conflicts"] == 1
+    assert outcomes_of(c.run([transfer("a", "b", 50, "k")])) == [201]
+    check_books(db, 100)
+    assert db.get("accounts", "a")["balance"] == 50
+
+
+def outcomes_of(outcomes):
+    return [o.status if o else None for o in outcomes]
+
+
+class Rivals:
+    """A before_commit hook: another process moves z -> hot just before our commit, once per key queued."""
+
+    def __init__(self, db, *keys):
+        self.db, self.keys = db, list(keys)
+
+    def __call__(self):
+        if self.keys:
+            rival_transfer(self.db, "z", "hot", 1, self.keys.pop())
+
+
+def hot_and_cold_round(c, hot_key):
+    """A batch of one hot and one cold transfer: the cold one commits, the hot one is left to retry."""
+    assert outcomes_of(c.run([transfer("hot", "y", 5, hot_key), transfer("x", "y", 5, "cold")])) == [None, 201]
+
+
+def hot_retry_commits(c, db, hot_key):
+    assert outcomes_of(c.run([transfer("hot", "y", 5, hot_key)])) == [201]
+    check_books(db, 1200)
+
+
+def test_a_conflicting_batch_commits_its_clean_part_at_once():
+    db = FakeFirestore()
+    db.seed_accounts(hot=1000, x=100, y=0, z=100, w=0)
+    c = committer(FakeStore(db, before_commit=Rivals(db, "rival")))
+    hot_and_cold_round(c, "h")
+    assert c.stats["split_commits"] == 1
+    hot_retry_commits(c, db, "h")
+
+
+def test_operations_on_a_hot_account_commit_apart_from_the_rest():
+    db = FakeFirestore()
+    db.seed_accounts(hot=1000, x=100, y=0, z=100)
+    rivals = Rivals(db, "r1")
+    store = FakeStore(db, before_commit=rivals)
+    c = committer(store, hot_conflicts=1)
+    assert c.run([transfer("hot", "y", 5, "h1")]) == [None]  # the hot account meets a rival: now hot
+    rivals.keys.append("r2")
+    store.counts.clear()
+    hot_and_cold_round(c, "h2")
+    # The hot part lost again; the cold part committed on its own, with no re-read between.
+    assert store.counts["read_calls"] == 1 and store.counts["commits"] == 1
+    assert c.stats["hot_apart_rounds"] == 1
+    hot_retry_commits(c, db, "h2")
+
+
+def test_without_split_the_whole_batch_is_retried():
+    db = FakeFirestore()
+    db.seed_accounts(hot=1000, x=100, y=0, z=100)
+    c = committer(FakeStore(db, before_commit=Rivals(db, "rival")), split=False)
+    assert c.run([transfer("hot", "y", 5, "h"), transfer("x", "y", 5, "clean")]) == [None, None]
+
+
+def test_same_key_in_two_processes_moves_money_once():
+    db = FakeFirestore()
+    db.seed_accounts(a=100, b=0)
+    op = transfer("a", "b", 60, "same")
+    second = committer(FakeStore(db))
+    state = {"other": True}
+
+    def other_process_first():
+        if state.pop("other", False):
+            assert outcomes_of(second.run([op])) == [201]
+
+    first = committer(FakeStore(db, before_commit=other_process_first))
+    assert first.run([op]) == [None]  # lost the race: its exists=false transfer is there
+    again = first.run([op])[0]
+    assert again.status == 201 and again.replayed
+    assert db.get("accounts", "a")["balance"] == 40
+    check_books(db, 100)
+
+
+def test_a_refusal_and_a_success_of_one_key_cannot_both_commit():
+    """Process 1 reads a low balance and refuses; meanwhile a deposit and process 2's success land."""
+    db = FakeFirestore()
+    db.seed_accounts(a=10, b=0, t=1000)
+    op = transfer("a", "b", 50, "k")
+    state = {"race": True}
+
+    def deposit_and_success():
+        if state.pop("race", False):
+            rival_transfer(db, "t", "a", 100, "deposit")
+            assert outcomes_of(committer(FakeStore(db)).run([op])) == [201]
+
+    p1 = committer(FakeStore(db, before_commit=deposit_and_success))
+    assert p1.run([op]) == [None]  # its refusal rested on a's old balance
+    replay = p1.run([op])[0]
+    assert (replay.status, replay.replayed) == (201, True)  # the key's one answer
+    assert db.get("idempotency", op.idempotency_id) is None
+    check_books(db, 1010)
+
+
+def test_stale_cache_never_forks_a_chain():
+    db = FakeFirestore()
+    db.seed_accounts(a=1000, b=1000)
+    p1, p2 = committer(FakeStore(db)), committer(FakeStore(db))
+    for i in range(30):
+        for c, (src, dst) in ((p1, ("a", "b")), (p2, ("b", "a"))):
+            key = f"{id(c)}-{i}"
+            while (outcome := c.run([transfer(src, dst, i + 1, key)])[0]) is None:
+                pass
+            assert outcome.status == 201
+    check_books(db, 2000)
+    assert db.get("accounts", "a")["posting_count"] == 60
+
+
+# --- the writer thread ------------------------------------------------------------------
+
+
+class ScriptedCommitter:
+    """Answers 201 after scripted results: an exception to raise, or 'conflict' (None outcomes)."""
+
+    def __init__(self, script=(), delay=0.0):
+        self.script = list(script)
+        self.delay = delay
+        self.batches = []
+        self.forgotten = 0
+        self.stats = Counter()
+
+    def run(self, ops):
+        time.sleep(self.delay)
+        if self.script:
+            step = self.script.pop(0)
+            if step == "conflict":
+                return [None] * len(ops)
+            raise step
+        self.batches.append(len(ops))
+        return [engine.Outcome(201, body={"key": op.idempotency_key}) for op in ops]
+
+    def forget(self, ops):
+        self.forgotten += 1
+
+
+def submit_all(writer, ops):
+    results = [None] * len(ops)
+
+    def run(i):
+        results[i] = writer.submit(ops[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(ops))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.fixture
+def make_writer():
+    writers = []
+
+    def make(committer_, **kwargs):
+        writers.append(GroupCommitWriter(committer_, **kwargs))
+        return writers[-1]
+
+    yield make
+    for w in writers:
+        w.stop()
+
+
+def test_writer_groups_concurrent_operations_and_answers_each_its_own(make_writer):
+    c = ScriptedCommitter(delay=0.02)
+    writer = make_writer(c, batch_max=100, linger_ms=1)
+    results = submit_all(writer, [transfer(f"u{i}", "bob", 1, f"k{i}") for i in range(60)])
+    assert [r.body["key"] for r in results] == [f"k{i}" for i in range(60)]
+    assert sum(c.batches) == 60
+    assert len(c.batches) < 60  # grouped
+
+
+def test_writer_keeps_each_commit_under_the_write_limit(make_writer):
+    c = ScriptedCommitter(delay=0.05)
+    writer = make_writer(c, batch_max=1000, linger_ms=1)
+    submit_all(writer, [transfer(f"a{i}", f"b{i}", 1, f"k{i}") for i in range(200)])
+    # 5 writes per transfer plus its two new accounts must stay under 450 per commit.
+    assert max(c.batches) * 7 <= 450
+
+
+def test_writer_retries_conflicts_and_transient_errors(make_writer):
+    c = ScriptedCommitter(["conflict", gexc.ServiceUnavailable("blip"), "conflict"])
+    writer = make_writer(c, backoff_base=0.001, conflict_backoff=0.001)
+    assert writer.submit(transfer("a", "b", 1, "k")).status == 201
+    assert c.forgotten == 1  # the transient error dropped the batch's cached accounts
+
+
+def test_writer_answers_503_after_max_attempts(make_writer):
+    c = ScriptedCommitter([gexc.ServiceUnavailable("down")] * 10)
+    writer = make_writer(c, max_attempts=3, backoff_base=0.001)
+    outcome = writer.submit(transfer("a", "b", 1, "k"))
+    assert outcome.error[:2] == (503, "unavailable")
+    assert c.batches == []
+
+
+def test_writer_keeps_retrying_conflicts_for_its_time_budget_then_503(make_writer):
+    c = ScriptedCommitter(["conflict"] * 1000)
+    writer = make_writer(c, conflict_backoff=0.001, conflict_seconds=0.3)
+    outcome = writer.submit(transfer("a", "b", 1, "k"))
+    assert outcome.error[:2] == (503, "unavailable")
+    assert len(c.script) < 1000 - 6  # far more rounds than the transient-error bound
+
+
+def test_writer_isolates_an_operation_that_breaks_its_batch(make_writer):
+    class Poisoned(ScriptedCommitter):
+        def run(self, ops):
+            if any(op.idempotency_key == "poison" for op in ops):
+                raise RuntimeError("bad document")
+            return super().run(ops)
+
+    writer = make_writer(Poisoned(delay=0.01), linger_ms=20)
+    results = submit_all(writer, [transfer("a", "b", 1, "poison")] +
+                         [transfer("a", "b", 1, f"ok{i}") for i in range(5)])
+    assert results[0].status == 500
+    assert all(r.status == 201 for r in results[1:])
+
+
+def test_two_writers_over_one_store_keep_the_books_under_contention(make_writer):
+    """Two processes, a hot account in every transfer, retried keys: exact books, no 503."""
+    db = FakeFirestore()
+    db.seed_accounts(hot=10_000, **{f"u{i}": 1_000 for i in range(6)})
+    writers = [make_writer(committer(FakeStore(db)), conflict_backoff=0.0005) for _ in range(2)]
+    ops = []
+    for i in range(200):
+        other = f"u{i % 6}"
+        src, dst = ("hot", other) if i % 2 else (other, "hot")
+        ops.append(transfer(src, dst, 1 + i % 50, f"k{i}"))
+    ops += ops[:40]  # the same keys again, to the other writer
+
+    results = [None] * len(ops)
+
+    def send(i):
+        results[i] = writers[i % 2].submit(ops[i])
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(ops))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {(r.status, r.error[1] if r.error else None) for r in results} <= \
+        {(201, None), (409, "insufficient_funds")}
+    check_books(db, 16_000)
+    posted = [d for (c, _i), (d, _t) in db.docs.items() if c == "transfers"]
+    assert len(posted) == sum(r.status == 201 and not r.replayed for r in results)
+    assert len(posted) == len({op.idempotency_id for op, r in zip(ops, results, strict=True) if r.status == 201})
+
+
+# --- the private-API adapter -------------------------------------------------------------
+
+
+@pytest.fixture
+def firestore_client():
+    import google.auth.credentials
+    from google.cloud import firestore
+
+    client = firestore.Client(project="demo-wire", credentials=google.auth.credentials.AnonymousCredentials())
+    yield client
+    client.close()
+
+
+def _pbs(batch):
+    return [w._pb for w in batch._write_pbs]
+
+
+def test_fast_writes_pass_their_self_check_and_equal_the_library(firestore_client):
+    from server.ledger.wire import WireWrites
+
+    fast, slow = WireWrites(firestore_client), WireWrites(firestore_client, enabled=False)
+    assert fast.enabled and not slow.enabled
+    at = dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+    batches = []
+    for wire in (fast, slow):
+        batch = firestore_client.batch()
+        wire.add(batch, "create", "postings", "a_1", {"amount": -5, "at": at, "tags": ["x"]})
+        wire.add(batch, "update", "accounts", "a", {"balance": 5, "version": 2}, update_time=at)
+        wire.add(batch, "update", "transfers", "t", {"status": "reversed"})
+        wire.add(batch, "create", "odd", "x", {"ratio": 0.5})  # a float: fast path falls back per write
+        batches.append(_pbs(batch))
+    assert batches[0] == batches[1]
+    assert batches[0][1].current_document.update_time.seconds == int(at.timestamp())
+
+
+@pytest.mark.parametrize("owner,name", [
+    ("google.cloud.firestore_v1.client.Client", "_database_string"),
+    ("google.cloud.firestore_v1.base_batch.BaseWriteBatch", "_add_write_pbs"),
+    ("google.cloud.firestore_v1.base_batch.BaseWriteBatch", "_write_pbs"),
+    ("google.cloud.firestore_v1._helpers", "pbs_for_create"),
+])
+def test_any_private_name_gone_turns_fast_writes_off_and_writes_still_work(firestore_client, monkeypatch,
+                                                                           owner, name):
+    import importlib
+
+    from server.ledger.wire import WireWrites
+
+    module_name, _, attr = owner.rpartition(".")
+    target = importlib.import_module(owner) if name == "pbs_for_create" else \
+        getattr(importlib.import_module(module_name), attr)
+    monkeypatch.setattr(target, name, property(lambda self: 1 / 0) if name.startswith("_") and
+                        name != "_add_write_pbs" else _broken, raising=False)
+    wire = WireWrites(firestore_client)
+    assert not wire.enabled
+    monkeypatch.undo()
+    batch = firestore_client.batch()
+    wire.add(batch, "update", "accounts", "a", {"balance": 1}, update_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert len(_pbs(batch)) == 1 and _pbs(batch)[0].current_document.HasField("update_time")
+
+
+def _broken(*args, **kwargs):
+    raise AttributeError("gone in this version")
