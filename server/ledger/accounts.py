@@ -1,8 +1,9 @@
 """Account documents: one per user plus the system treasury."""
 
 from ..kernel.clock import rfc3339, utcnow
+from ..kernel.collections import ACCOUNTS
 
-COLLECTION = "accounts"
+COLLECTION = ACCOUNTS
 TREASURY_ID = "treasury"
 GENESIS_HASH = "0" * 64
 

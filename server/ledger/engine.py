@@ -18,14 +18,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from ..kernel.audit import audit_document
 from ..kernel.clock import rfc3339
+from ..kernel.collections import ACCOUNTS, AUDIT, IDEMPOTENCY, POSTINGS, TRANSFERS  # noqa: F401  (engine.X for callers)
 from .accounts import TREASURY_ID
-
-TRANSFERS = "transfers"
-POSTINGS = "postings"
-ACCOUNTS = "accounts"
-IDEMPOTENCY = "idempotency"
-AUDIT = "audit"
 
 # Refusals that are a request's final answer, replayed like a success.
 REMEMBERED_FAILURES = {"insufficient_funds", "conflict"}
@@ -276,16 +272,10 @@ def _apply(op: Operation, state: _BatchState):
         original["reversed_by"] = transfer_id
         state.writes.append(("update", TRANSFERS, op.reverses,
                              {"status": "reversed", "reversed_by": transfer_id}))
-    state.writes.append(("create", AUDIT, audit_id, {
-        "at": at,
-        "actor_id": op.caller["id"],
-        "actor_username": op.caller["username"],
-        "action": ACTIONS[op.kind],
-        "target": f"{TRANSFERS}/{transfer_id}",
-        "request_id": op.request_id,
-        "details": {"amount": amount, "from_account": source_id, "to_account": target_id,
-                    "reverses": op.reverses, "memo": op.memo},
-    }))
+    state.writes.append(("create", AUDIT, audit_id, audit_document(
+        ACTIONS[op.kind], f"{TRANSFERS}/{transfer_id}", actor=op.caller, at=at, request_id=op.request_id,
+        details={"amount": amount, "from_account": source_id, "to_account": target_id,
+                 "reverses": op.reverses, "memo": op.memo})))
     return Outcome(201, body={"transfer": transfer_view(transfer_id, transfer)})
 
 

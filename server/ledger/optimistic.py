@@ -46,7 +46,8 @@ from collections import Counter
 
 from google.api_core import exceptions as gexc
 
-from ..common import new_id, utcnow
+from ..kernel.clock import utcnow
+from ..kernel.ids import new_id
 from . import engine
 from .accounts import COLLECTION as ACCOUNTS
 from .accounts import TREASURY_ID

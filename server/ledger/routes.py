@@ -1,11 +1,13 @@
 """HTTP routes of the ledger: accounts, transfers, deposits and reversals."""
 
+from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
 from ..edge import require_admin, require_user, requires
+from ..kernel.context import current_request_id
+from ..kernel.errors import DomainError
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
-from . import service
 from .models import (
     Account,
     AccountPage,
@@ -17,10 +19,27 @@ from .models import (
     TransferPath,
     TransferRequest,
 )
+from .service import Ledger
 
 BEARER = [{"bearer": []}]
 ERRORS = {401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody, 503: ErrorBody}
 MONEY_ERRORS = {409: ErrorBody, 503: ErrorBody}
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def ledger() -> Ledger:
+    return current_app.extensions["ledger"]
+
+
+def _respond(outcome):
+    """The HTTP response of a money call's outcome; a replay says so in a header, also on a refusal."""
+    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
+    if outcome.error:
+        status, code, message = outcome.error
+        raise DomainError(status, code, message, headers=headers)
+    return outcome.body, outcome.status, headers
+
 
 bp = APIBlueprint("ledger", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="ledger")],
                   abp_security=BEARER, abp_responses=ERRORS)
@@ -29,32 +48,32 @@ bp = APIBlueprint("ledger", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="
 @bp.get("/accounts/me", responses={200: Account})
 @requires("user")
 def my_account():
-    return service.my_account(require_user())
+    return ledger().my_account(require_user())
 
 
 @bp.get("/accounts/me/postings", responses={200: PostingPage})
 @requires("user")
 def my_postings(query: ListQuery):
-    return service.list_postings(require_user(), query)
+    return ledger().list_postings(require_user(), query)
 
 
 @bp.post("/transfers", responses={201: TransferEnvelope, **MONEY_ERRORS})
 @requires("user")
 def create_transfer(header: IdempotencyHeader, body: TransferRequest):
     """Moves money from the caller to another user, exactly once per Idempotency-Key."""
-    return service.create_transfer(require_user(), header.idempotency_key, body)
+    return _respond(ledger().create_transfer(require_user(), header.idempotency_key, body, current_request_id()))
 
 
 @bp.get("/transfers", responses={200: TransferPage})
 @requires("user")
 def list_transfers(query: ListQuery):
-    return service.list_transfers(require_user(), query)
+    return ledger().list_transfers(require_user(), query)
 
 
 @bp.get("/transfers/<transfer_id>", responses={200: TransferEnvelope})
 @requires("user")
 def get_transfer(path: TransferPath):
-    return service.get_transfer(require_user(), path.transfer_id)
+    return ledger().get_transfer(require_user(), path.transfer_id)
 
 
 admin_bp = APIBlueprint("ledger_admin", __name__, url_prefix="/api/v1/admin", abp_tags=[Tag(name="admin")],
@@ -65,18 +84,19 @@ admin_bp = APIBlueprint("ledger_admin", __name__, url_prefix="/api/v1/admin", ab
 @requires("admin")
 def create_deposit(header: IdempotencyHeader, body: TransferRequest):
     """Issues money from the treasury to a user."""
-    return service.create_deposit(require_admin(), header.idempotency_key, body)
+    return _respond(ledger().create_deposit(require_admin(), header.idempotency_key, body, current_request_id()))
 
 
 @admin_bp.post("/transfers/<transfer_id>/reverse", responses={201: TransferEnvelope, **MONEY_ERRORS})
 @requires("admin")
 def reverse_transfer(path: TransferPath, header: IdempotencyHeader, body: ReverseRequest):
     """Moves the money back in a new transfer; the original becomes `reversed`."""
-    return service.reverse_transfer(require_admin(), header.idempotency_key, path.transfer_id, body.reason)
+    return _respond(ledger().reverse_transfer(require_admin(), header.idempotency_key, path.transfer_id,
+                                              body.reason, current_request_id()))
 
 
 @admin_bp.get("/accounts", responses={200: AccountPage})
 @requires("admin")
 def list_accounts(query: ListQuery):
     require_admin()
-    return service.list_accounts(query)
+    return ledger().list_accounts(query)

@@ -1,13 +1,14 @@
-"""Ledger use cases: turn validated requests into operations and outcomes into responses."""
+"""Ledger use cases: turn validated requests into operations, and return their outcomes.
+
+No Flask here: the caller and the request id are passed in; each money call
+returns the engine's Outcome (body, status, error, replayed), which
+ledger/routes.py turns into the HTTP response (status, Idempotent-Replayed).
+"""
 
 import threading
 
-from flask import current_app
-
-from ..audit.events import current_request_id
-from ..datastore import get_datastore
 from ..kernel.directory import username_ref
-from ..kernel.errors import DomainError, not_found, validation_error
+from ..kernel.errors import not_found, validation_error
 from ..kernel.paging import page_response
 from . import engine
 from .accounts import TREASURY_ID, account_view
@@ -15,11 +16,9 @@ from .optimistic import OptimisticCommitter
 from .store import LedgerStore
 from .writer import DirectWriter, GroupCommitWriter
 
-REPLAYED_HEADER = "Idempotent-Replayed"
-
 
 class Ledger:
-    """The ledger of one app: its store and its writer."""
+    """The ledger of one app: its store, its writer and its use cases."""
 
     def __init__(self, store, writer):
         self.store = store
@@ -41,85 +40,60 @@ class Ledger:
                 self._usernames[username] = account_id
         return account_id
 
+    # --- money: each returns an engine.Outcome --------------------------------
 
-def get_ledger() -> Ledger:
-    return current_app.extensions["ledger"]
+    def create_transfer(self, caller, idempotency_key, body, request_id=None):
+        to = body.to.lower()
+        if to == caller["username"]:
+            raise validation_error("You cannot send money to yourself.",
+                                   [{"field": "to", "message": "is the caller"}])
+        return self.writer.submit(engine.Operation(
+            kind="transfer", caller=caller, idempotency_key=idempotency_key,
+            request_hash=engine.request_hash("transfer", to=to, amount=body.amount, memo=body.memo),
+            from_account=caller["id"], to_account=self.account_id_of(to),
+            amount=body.amount, memo=body.memo, request_id=request_id))
 
+    def create_deposit(self, caller, idempotency_key, body, request_id=None):
+        to = body.to.lower()
+        return self.writer.submit(engine.Operation(
+            kind="deposit", caller=caller, idempotency_key=idempotency_key,
+            request_hash=engine.request_hash("deposit", to=to, amount=body.amount, memo=body.memo),
+            from_account=TREASURY_ID, to_account=self.account_id_of(to),
+            amount=body.amount, memo=body.memo, request_id=request_id))
 
-def _respond(outcome):
-    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
-    if outcome.error:
-        status, code, message = outcome.error
-        raise DomainError(status, code, message, headers=headers)
-    return outcome.body, outcome.status, headers
+    def reverse_transfer(self, caller, idempotency_key, transfer_id, reason, request_id=None):
+        return self.writer.submit(engine.Operation(
+            kind="reverse", caller=caller, idempotency_key=idempotency_key,
+            request_hash=engine.request_hash("reverse", transfer=transfer_id, reason=reason),
+            reverses=transfer_id, memo=reason, request_id=request_id))
 
+    # --- reads -----------------------------------------------------------------
 
-def _submit(op):
-    return _respond(get_ledger().writer.submit(op))
+    def my_account(self, caller):
+        doc = self.store.account(caller["id"])
+        if doc is None:
+            raise not_found("You have no account.")
+        return account_view(caller["id"], doc)
 
+    def get_transfer(self, caller, transfer_id):
+        doc = self.store.transfer(transfer_id)
+        if doc is None or (caller["role"] != "admin" and caller["id"] not in doc.get("parties", [])):
+            raise not_found("No such transfer.")
+        return {"transfer": engine.transfer_view(transfer_id, doc)}
 
-def create_transfer(caller, idempotency_key, body):
-    to = body.to.lower()
-    if to == caller["username"]:
-        raise validation_error("You cannot send money to yourself.",
-                               [{"field": "to", "message": "is the caller"}])
-    ledger = get_ledger()
-    return _submit(engine.Operation(
-        kind="transfer", caller=caller, idempotency_key=idempotency_key,
-        request_hash=engine.request_hash("transfer", to=to, amount=body.amount, memo=body.memo),
-        from_account=caller["id"], to_account=ledger.account_id_of(to),
-        amount=body.amount, memo=body.memo, request_id=current_request_id()))
+    def list_transfers(self, caller, query):
+        return page_response(self.store.transfers_of(caller["id"], query.limit, query.cursor), engine.transfer_view)
 
+    def list_postings(self, caller, query):
+        return page_response(self.store.postings_of(caller["id"], query.limit, query.cursor), engine.posting_view)
 
-def create_deposit(caller, idempotency_key, body):
-    to = body.to.lower()
-    ledger = get_ledger()
-    return _submit(engine.Operation(
-        kind="deposit", caller=caller, idempotency_key=idempotency_key,
-        request_hash=engine.request_hash("deposit", to=to, amount=body.amount, memo=body.memo),
-        from_account=TREASURY_ID, to_account=ledger.account_id_of(to),
-        amount=body.amount, memo=body.memo, request_id=current_request_id()))
-
-
-def reverse_transfer(caller, idempotency_key, transfer_id, reason):
-    return _submit(engine.Operation(
-        kind="reverse", caller=caller, idempotency_key=idempotency_key,
-        request_hash=engine.request_hash("reverse", transfer=transfer_id, reason=reason),
-        reverses=transfer_id, memo=reason, request_id=current_request_id()))
-
-
-def my_account(caller):
-    doc = get_ledger().store.account(caller["id"])
-    if doc is None:
-        raise not_found("You have no account.")
-    return account_view(caller["id"], doc)
-
-
-def get_transfer(caller, transfer_id):
-    doc = get_ledger().store.transfer(transfer_id)
-    if doc is None or (caller["role"] != "admin" and caller["id"] not in doc.get("parties", [])):
-        raise not_found("No such transfer.")
-    return {"transfer": engine.transfer_view(transfer_id, doc)}
-
-
-
-def list_transfers(caller, query):
-    return page_response(get_ledger().store.transfers_of(caller["id"], query.limit, query.cursor),
-                 engine.transfer_view)
-
-
-def list_postings(caller, query):
-    return page_response(get_ledger().store.postings_of(caller["id"], query.limit, query.cursor),
-                 engine.posting_view)
-
-
-def list_accounts(query):
-    return page_response(get_ledger().store.all_accounts(query.limit, query.cursor), account_view)
+    def list_accounts(self, query):
+        return page_response(self.store.all_accounts(query.limit, query.cursor), account_view)
 
 
 def init_app(app):
     config = app.config
-    store = LedgerStore(get_datastore_for(app), config["IDEMPOTENCY_TTL_HOURS"], config["LEDGER_CURRENCY"],
+    store = LedgerStore(app.extensions["datastore"], config["IDEMPOTENCY_TTL_HOURS"], config["LEDGER_CURRENCY"],
                         fast_writes=config["LEDGER_FAST_WRITES"])
     if config["LEDGER_MODE"] == "naive":
         writer = DirectWriter(store)
@@ -133,7 +107,3 @@ def init_app(app):
     app.extensions["ledger"] = Ledger(store, writer)
     app.extensions.setdefault("shutdown_hooks", []).append(writer.stop)
 
-
-def get_datastore_for(app):
-    with app.app_context():
-        return get_datastore()

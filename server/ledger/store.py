@@ -9,8 +9,8 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
 
-from ..audit.events import write_event
 from ..datastore import paginate
+from ..kernel.audit import write_event
 from ..kernel.clock import utcnow
 from ..kernel.ids import new_id
 from . import engine
