@@ -12,6 +12,7 @@ single-field index on `at` serves.
 import datetime as dt
 import re
 import threading
+from dataclasses import dataclass, field
 
 from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
@@ -78,8 +79,8 @@ def list_events(datastore, query):
     """One page of events matching an AuditQuery, newest first: (snapshots, next_cursor)."""
     ref = datastore.collection(AUDIT)
     q = ref
-    for field, value in equality_filters(query):
-        q = q.where(filter=FieldFilter(field, "==", value))
+    for name, value in equality_filters(query):
+        q = q.where(filter=FieldFilter(name, "==", value))
     q = _time_range(q, query.since, query.until).order_by("at", direction=gfs.Query.DESCENDING)
     return paginate(q, ref, query.limit, query.cursor)
 
@@ -134,17 +135,17 @@ def snapshot_time(client):
     return snap.read_time or utcnow()
 
 
+@dataclass
 class LedgerSnapshot:
     """Paged, projected reads of the ledger's documents at one point in time,
     shared by the verifier's passes (server/audit/verify.py)."""
 
-    def __init__(self, client, page_size, query_size, read_time, progress):
-        self.client = client
-        self.page_size = page_size
-        self.query_size = query_size
-        self.read_time = read_time
-        self._progress = progress
-        self._lock = threading.Lock()
+    client: object
+    page_size: int
+    query_size: int
+    read_time: object
+    _progress: object
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def progress(self, phase, done, total, final):
         if self._progress:

@@ -109,6 +109,7 @@ class Report:
                                   "documents": [d for d in documents if d][:MAX_DOCUMENTS]})
 
 
+@dataclass
 class Verifier:
     """One run over one Firestore database; `run()` returns the report dict.
 
@@ -119,14 +120,12 @@ class Verifier:
     final)` is called after every page.
     """
 
-    def __init__(self, client, page_size=PAGE_SIZE, query_size=QUERY_SIZE, max_problems=MAX_PROBLEMS,
-                 progress=None, read_time=None):
-        self.client = client
-        self.page_size = page_size
-        self.query_size = query_size
-        self.max_problems = max_problems
-        self.progress = progress
-        self.read_time = read_time
+    client: object
+    page_size: int = PAGE_SIZE
+    query_size: int = QUERY_SIZE
+    max_problems: int = MAX_PROBLEMS
+    progress: object = None
+    read_time: object = None
 
     def run(self):
         started = time.monotonic()

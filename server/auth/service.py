@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 
 import bcrypt
 import jwt
@@ -148,6 +149,7 @@ class SessionCache:
             self._entries[sid] = (time.monotonic() + ttl, user)
 
 
+@dataclass
 class RevocationWatch:
     """Pushes logouts made by other processes into this process's session cache.
 
@@ -159,14 +161,13 @@ class RevocationWatch:
     TTL policy on `expire_at` deletes them a token lifetime later.
     """
 
-    def __init__(self, store, cache, token_ttl, cache_seconds):
-        self._store = store
-        self._cache = cache
-        self._ttl = token_ttl
-        self._window = cache_seconds
-        self._watch = None
-        self._lock = threading.Lock()
-        self._started = False
+    store: AuthStore
+    cache: SessionCache
+    token_ttl: int
+    cache_seconds: int
+    _watch: object = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _started: bool = False
 
     def ensure_started(self):
         if self._started:
@@ -175,15 +176,15 @@ class RevocationWatch:
             if self._started:
                 return
             self._started = True
-            since = utcnow() - dt.timedelta(seconds=self._ttl)
+            since = utcnow() - dt.timedelta(seconds=self.token_ttl)
             try:
-                self._watch = self._store.watch_revocations(since, self._revoked)
+                self._watch = self.store.watch_revocations(since, self._revoked)
             except Exception:  # the cache window still applies
                 log.exception("session revocation listener failed to start")
 
     def _revoked(self, sid):
         # Only as long as any cache entry: a later miss re-reads the revoked session anyway.
-        self._cache.put(sid, None, self._window)
+        self.cache.put(sid, None, self.cache_seconds)
 
     def stop(self):
         watch, self._watch = self._watch, None

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 
 # Bounds of the contract: 1 <= amount <= 1_000_000_000_00 minor units.
 MAX_AMOUNT = 1_000_000_000_00
@@ -50,3 +50,8 @@ class SchemaCachedModel(BaseModel):
         if cls not in _SCHEMAS:
             _SCHEMAS[cls] = super().model_json_schema()
         return _SCHEMAS[cls]
+
+
+def envelope_model(name, field_name, item_model):
+    """A response `{field_name: item}` for one item model, e.g. PostEnvelope {"post": Post}."""
+    return create_model(name, **{field_name: (item_model, ...)})

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from ..kernel.ids import DocId
-from ..kernel.models import StrictModel
+from ..kernel.models import StrictModel, envelope_model
 from ..kernel.paging import ListQuery, page_model
 from ..kernel.text import normalize_username, text_field
 
@@ -52,13 +52,7 @@ class Message(BaseModel):
     created_at: str
 
 
-class ConversationEnvelope(BaseModel):
-    conversation: Conversation
-
-
-class MessageEnvelope(BaseModel):
-    message: Message
-
-
+ConversationEnvelope = envelope_model("ConversationEnvelope", "conversation", Conversation)
+MessageEnvelope = envelope_model("MessageEnvelope", "message", Message)
 ConversationPage = page_model(Conversation, "ConversationPage")
 MessagePage = page_model(Message, "MessagePage")

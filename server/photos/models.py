@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from ..content import Moderation, Status, check_encodable
 from ..kernel.ids import DocId
-from ..kernel.models import StrictModel
+from ..kernel.models import StrictModel, envelope_model
 from ..kernel.paging import ListQuery, page_model
 
 MAX_TAGS = 10
@@ -111,13 +111,7 @@ class PhotoComment(BaseModel):
     created_at: str
 
 
-class PhotoEnvelope(BaseModel):
-    photo: Photo
-
-
-class PhotoCommentEnvelope(BaseModel):
-    comment: PhotoComment
-
-
+PhotoEnvelope = envelope_model("PhotoEnvelope", "photo", Photo)
+PhotoCommentEnvelope = envelope_model("PhotoCommentEnvelope", "comment", PhotoComment)
 PhotoPage = page_model(Photo, "PhotoPage")
 PhotoCommentPage = page_model(PhotoComment, "PhotoCommentPage")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from ..content import CommentCreate, Moderation, ModerationQuery, RejectRequest, Status
 from ..kernel.ids import DocId
-from ..kernel.models import StrictModel
+from ..kernel.models import StrictModel, envelope_model
 from ..kernel.paging import page_model
 from ..kernel.text import check_text, text_field
 
@@ -80,13 +80,7 @@ class Comment(BaseModel):
     created_at: str
 
 
-class PostEnvelope(BaseModel):
-    post: Post
-
-
-class CommentEnvelope(BaseModel):
-    comment: Comment
-
-
+PostEnvelope = envelope_model("PostEnvelope", "post", Post)
+CommentEnvelope = envelope_model("CommentEnvelope", "comment", Comment)
 PostPage = page_model(Post, "PostPage")
 CommentPage = page_model(Comment, "CommentPage")
