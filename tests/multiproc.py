@@ -95,11 +95,8 @@ class Client:
         return resp.json()
 
     def admin(self, app):
-        from server.auth import service
-
         name = f"admin{uuid.uuid4().hex[:8]}"
-        with app.app_context():
-            service.create_admin(name, PASSWORD)
+        app.extensions["auth"].create_admin(name, PASSWORD)
         resp = self.call("POST", "/api/v1/auth/login", json={"username": name, "password": PASSWORD})
         assert resp.status_code == 200, resp.text
         return resp.json()["token"]
