@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, WithJsonSchema
 
 from .errors import validation_error
 
@@ -19,8 +19,13 @@ MAX_AMOUNT = 1_000_000_000_00
 # Ids the API hands out (uuid hex, account_seq); never Firestore's reserved __x__ names.
 DOC_ID_PATTERN = r"^(?!__.*__$)[A-Za-z0-9_-]{1,128}$"
 _DOC_ID = re.compile(DOC_ID_PATTERN)
+# What encode_cursor hands out: unpadded base64url of an id of at most 128 characters.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{0,171}$"
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_]{3,32}$")
+# What a client may send: the input is lower-cased first, so A-Z pass too, and
+# U+212A KELVIN SIGN, the one other character whose lower case is in [a-z0-9_].
+USERNAME_INPUT_PATTERN = r"^[A-Za-z0-9_\u212a]{3,32}$"
 
 
 def normalize_username(value: str) -> str:
@@ -42,7 +47,13 @@ def _check_doc_id(value: str) -> str:
 
 
 # A path or query id: letters, digits, _ and -, at most 128, not __reserved__.
-DocId = Annotated[str, AfterValidator(_check_doc_id)]
+# The schema states the validator's regex (pydantic's own `pattern` has no lookahead).
+DocId = Annotated[str, AfterValidator(_check_doc_id), WithJsonSchema(
+    {"type": "string", "pattern": DOC_ID_PATTERN, "minLength": 1, "maxLength": 128})]
+
+# Case-insensitive; normalised to lower case.
+Username = Annotated[str, AfterValidator(normalize_username), WithJsonSchema(
+    {"type": "string", "pattern": USERNAME_INPUT_PATTERN, "minLength": 3, "maxLength": 32})]
 
 
 def utcnow() -> dt.datetime:
@@ -108,7 +119,10 @@ class ListQuery(SchemaCachedModel):
     model_config = ConfigDict(extra="ignore")
 
     limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=400, description="Opaque; from next_cursor.")
+    # Documented as the string it is when sent (absent otherwise: no `default: null`).
+    cursor: Annotated[str | None, WithJsonSchema({"type": "string", "pattern": CURSOR_PATTERN})] = Field(
+        None, max_length=400, description="Opaque; from next_cursor. An unknown or stale cursor is a 422.",
+        json_schema_extra=lambda schema: schema.pop("default", None))
 
 
 def page_model(item_model, name):

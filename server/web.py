@@ -5,11 +5,16 @@ import logging
 import os
 import re
 import uuid
+from typing import Literal
 
 from flask import current_app, g, jsonify, request, send_from_directory
+from flask_openapi3 import Tag
+from pydantic import BaseModel, Field
 
+from .common import ErrorInfo
 from .datastore import get_datastore
 from .errors import ApiError, validation_error
+from .openapi import no_datastore
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +65,33 @@ def _finish(response):
     return response
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class NotReady(BaseModel):
+    status: Literal["unavailable"]
+    error: ErrorInfo
+
+
+class ClientConfig(BaseModel):
+    project_id: str
+    firestore_emulator_url: str | None = Field(description="The Firestore emulator, when one is used.")
+
+
+_HEALTH = [Tag(name="health")]
+
+
 def _register_health(app):
-    @app.get("/healthz")
+    @app.get("/healthz", responses={200: Health}, tags=_HEALTH)
+    @no_datastore
     def healthz():
+        """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses={200: Health, 503: NotReady}, tags=_HEALTH)
     def readyz():
+        """Firestore answers."""
         try:
             get_datastore().ping()
         except Exception as exc:  # any failure to answer means "not ready"
@@ -75,7 +100,8 @@ def _register_health(app):
                 "code": "unavailable", "message": "Firestore does not answer."}}), 503
         return {"status": "ok"}
 
-    @app.get("/api/v1/client-config")
+    @app.get("/api/v1/client-config", responses={200: ClientConfig}, tags=_HEALTH)
+    @no_datastore
     def client_config():
         """What the demo client needs to know about this deployment."""
         return {

@@ -1,19 +1,24 @@
 """Request and response models of users and sessions (they also feed the OpenAPI document)."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
-from ..common import StrictModel, normalize_username
+from ..common import StrictModel, Username
 from ..ledger.models import Account
+
+# JSON Schema counts characters, the rule counts UTF-8 bytes. A character is 1-4
+# bytes, so 8-72 bytes is 2-72 characters at the widest: the closest bound the
+# schema can state without refusing a valid password; the description says the rest.
+Password = Annotated[str, WithJsonSchema(
+    {"type": "string", "format": "password", "minLength": 2, "maxLength": 72})]
 
 
 class Credentials(StrictModel):
-    username: str = Field(description="3-32 of [a-z0-9_]; compared case-insensitively.",
-                          examples=["alice"])
-    password: str = Field(description="8-72 bytes in UTF-8.", examples=["correct horse"])
-
-    _username = field_validator("username")(normalize_username)
+    username: Username = Field(description="3-32 of [a-z0-9_] after lower-casing; compared case-insensitively.",
+                               examples=["alice"])
+    password: Password = Field(description="8-72 bytes in UTF-8 (8-72 ASCII characters; fewer "
+                                           "characters outside ASCII).", examples=["correct horse"])
 
     @field_validator("password")
     @classmethod
