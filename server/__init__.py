@@ -14,7 +14,7 @@ def create_app(test_config=None):
     app = OpenAPI(
         __name__,
         info=Info(title="Trusted backend API", version="1",
-                  description="The only writer to Firestore: accounts, ledger, posts and audit."),
+                  description="The only writer to Firestore: accounts, ledger, posts, messages and audit."),
         security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         doc_prefix="/api/v1",
         doc_ui=False,
@@ -45,14 +45,17 @@ def create_app(test_config=None):
     from .auth import service as auth_service
     from .ledger import routes as ledger_routes
     from .ledger import service as ledger_service
+    from .messages import routes as messages_routes
+    from .messages import service as messages_service
     from .posts import routes as posts_routes
     from .posts import service as posts_service
 
     auth_service.init_app(app)
     ledger_service.init_app(app)
     posts_service.init_app(app)
+    messages_service.init_app(app)
     for blueprint in (auth_routes.bp, ledger_routes.bp, ledger_routes.admin_bp,
-                      posts_routes.bp, posts_routes.admin_bp, audit_routes.admin_bp):
+                      posts_routes.bp, posts_routes.admin_bp, audit_routes.admin_bp, messages_routes.bp):
         app.register_api(blueprint)
     cli.init_app(app)
     app.extensions["shutdown"] = lambda: _shutdown(app)

@@ -49,6 +49,10 @@ def from_environment():
         "LOGIN_IP_RATE_LIMIT": os.environ.get("LOGIN_IP_RATE_LIMIT", "60/minute"),
         "SIGNUP_RATE_LIMIT": os.environ.get("SIGNUP_RATE_LIMIT", "30/minute"),
         "CONTENT_RATE_LIMIT": os.environ.get("CONTENT_RATE_LIMIT", "30/minute"),
+        "MESSAGE_RATE_LIMIT": os.environ.get("MESSAGE_RATE_LIMIT", "60/minute"),
+        # Messages: most sends one conversation commits at once, and optimistic retries.
+        "MESSAGE_BATCH_MAX": _int("MESSAGE_BATCH_MAX", 50),
+        "MESSAGE_MAX_ATTEMPTS": _int("MESSAGE_MAX_ATTEMPTS", 30),
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "true").lower() != "false",
         # Proxies in front of the app whose X-Forwarded-For to trust (rate limits per address).
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),

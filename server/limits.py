@@ -34,6 +34,10 @@ def content_limit():
     return current_app.config["CONTENT_RATE_LIMIT"]
 
 
+def message_limit():
+    return current_app.config["MESSAGE_RATE_LIMIT"]
+
+
 def init_app(app):
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)

@@ -37,6 +37,12 @@ def choose_port(port, preferred):
     return free_port() if port == 0 else port
 
 
+class StartFailed(RuntimeError):
+    def __init__(self, message, exited):
+        super().__init__(message)
+        self.exited = exited  # the process died (rather than never answering)
+
+
 class ManagedProcess:
     """A process this program started (or None for a service it was given)."""
 
@@ -80,23 +86,23 @@ def wait_until(ready, managed, what, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if managed is not None and managed.exited():
-            _fail(managed, f"{what} exited with status {managed.process.returncode}")
+            _fail(managed, f"{what} exited with status {managed.process.returncode}", exited=True)
         try:
             if ready():
                 return
         except OSError:
             pass
         time.sleep(0.2)
-    _fail(managed, f"{what} did not answer within {timeout:.0f}s")
+    _fail(managed, f"{what} did not answer within {timeout:.0f}s", exited=False)
 
 
-def _fail(managed, message):
+def _fail(managed, message, exited):
     if managed is not None:
         managed.stop()
         if managed.log_path:
             sys.stderr.write(f"{managed.name} log: {managed.log_path}\n")
             message += "\n" + _tail(managed.log_path)
-    raise RuntimeError(message)
+    raise StartFailed(message, exited)
 
 
 def _tail(path, lines=15):

@@ -168,6 +168,22 @@ class LocalStack:
         self._managed = []
 
 
+def _wait_or_relaunch(stack, name, managed, ready, attribute, launch, port, attempts=3):
+    """Waits for a part; relaunches it when it died at start (a free port chosen for
+    one of its helper ports can be taken by another program before it binds it)."""
+    for attempt in range(attempts):
+        try:
+            processes.wait_until(ready, managed, name, 90)
+            return
+        except processes.StartFailed as exc:
+            if attempt == attempts - 1 or not exc.exited:
+                raise
+        stack._managed.remove(managed)
+        address, managed, ready = launch(port)
+        setattr(stack, attribute, address)
+        stack._managed.append(managed)
+
+
 def start(project_id, components=COMPONENTS, ports=None, quiet=True):
     """Starts the missing parts at once, then waits for each to answer.
 
@@ -192,12 +208,16 @@ def start(project_id, components=COMPONENTS, ports=None, quiet=True):
                 ("redis", "RATELIMIT_STORAGE_URI", lambda p: _launch_redis(p, quiet))):
             if name not in components:
                 continue
+            attribute = {"auth": "auth_host", "storage": "storage_url", "redis": "redis_url"}[name]
             address = os.environ.get(variable)
-            if not address:
-                address, managed, ready = launch(ports.get(name))
-                stack._managed.append(managed)
-                waits.append((managed, lambda m=managed, r=ready, n=name: processes.wait_until(r, m, n, 90)))
-            setattr(stack, {"auth": "auth_host", "storage": "storage_url", "redis": "redis_url"}[name], address)
+            if address:
+                setattr(stack, attribute, address)
+                continue
+            address, managed, ready = launch(ports.get(name))
+            setattr(stack, attribute, address)
+            stack._managed.append(managed)
+            waits.append((managed, lambda n=name, m=managed, r=ready, a=attribute, f=launch:
+                          _wait_or_relaunch(stack, n, m, r, a, f, ports.get(n))))
         for _managed, wait in waits:
             wait()
     except BaseException:

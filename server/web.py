@@ -110,6 +110,10 @@ def _register_health(app):
         }
 
 
+# Folders of client_demo/ that are not part of the web page (the Python client, caches).
+NOT_SERVED = {"python", "__pycache__", "node_modules"}
+
+
 def _register_client(app):
     """One exact route per file of client_demo/, so unknown API paths stay 404."""
     client_dir = app.config.get("CLIENT_DIR") or os.path.join(
@@ -121,7 +125,8 @@ def _register_client(app):
         return send_from_directory(client_dir, filename, max_age=0)
 
     app.add_url_rule("/", "client_index", lambda: serve("index.html"))
-    for root, _dirs, files in os.walk(client_dir):
+    for root, dirs, files in os.walk(client_dir):
+        dirs[:] = [d for d in dirs if d not in NOT_SERVED]
         for name in files:
             rel = os.path.relpath(os.path.join(root, name), client_dir).replace(os.sep, "/")
             app.add_url_rule(f"/{rel}", f"client_file:{rel}", lambda rel=rel: serve(rel))

@@ -68,6 +68,7 @@ def make_test_config(emulator, project_id, **overrides):
         "LOGIN_IP_RATE_LIMIT": "100000/minute",
         "SIGNUP_RATE_LIMIT": "100000/minute",
         "CONTENT_RATE_LIMIT": "100000/minute",
+        "MESSAGE_RATE_LIMIT": "100000/minute",
     })
     config.update(overrides)
     return config

@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from server import emulator as harness
+from server import processes
 from server import stack as local_stack
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -120,3 +121,19 @@ def test_missing_node_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(local_stack.MissingComponent, match="Node.js"):
         local_stack.firebase_cli()
+
+
+def test_a_part_that_dies_at_start_is_relaunched_then_reported():
+    launches = []
+
+    def launch(_port):
+        launches.append(1)
+        managed = processes.spawn("dies-at-once", [sys.executable, "-c", "raise SystemExit(3)"])
+        return "unused", managed, lambda: False
+
+    started = local_stack.LocalStack("demo-x")
+    _address, managed, ready = launch(0)
+    started._managed.append(managed)
+    with pytest.raises(processes.StartFailed, match="exited with status 3") as info:
+        local_stack._wait_or_relaunch(started, "dies-at-once", managed, ready, "auth_host", launch, 0)
+    assert info.value.exited and len(launches) == 3

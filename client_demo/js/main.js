@@ -7,6 +7,7 @@ import { historyView } from './views/history.js';
 import { feedView, postView } from './views/posts.js';
 import { moderationView, ledgerAdminView, auditView, verifyView } from './views/admin.js';
 import { cheatView } from './views/cheat.js';
+import { messagesView } from './views/messages.js';
 
 const viewEl = document.getElementById('view');
 const navEl = document.getElementById('nav');
@@ -21,6 +22,8 @@ const routes = [
   [/^\/feed$/, feedView],
   [/^\/post\/([^/]+)$/, postView],
   [/^\/cheat$/, cheatView, 'user'],
+  [/^\/messages$/, messagesView, 'user'],
+  [/^\/messages\/([^/]+)$/, messagesView, 'user'],
   [/^\/admin\/moderation$/, moderationView, 'admin'],
   [/^\/admin\/ledger$/, ledgerAdminView, 'admin'],
   [/^\/admin\/audit$/, auditView, 'admin'],
@@ -28,7 +31,7 @@ const routes = [
 ];
 
 const userLinks = [['#/wallet', 'Wallet', 'nav-wallet'], ['#/history', 'History', 'nav-history'],
-  ['#/feed', 'Feed', 'nav-feed'], ['#/cheat', 'Try to cheat', 'nav-cheat']];
+  ['#/feed', 'Feed', 'nav-feed'], ['#/messages', 'Messages', 'nav-messages'], ['#/cheat', 'Try to cheat', 'nav-cheat']];
 const adminLinks = [['#/admin/moderation', 'Moderation', 'nav-admin-moderation'],
   ['#/admin/ledger', 'Ledger', 'nav-admin-ledger'],
   ['#/admin/audit', 'Audit', 'nav-admin-audit'], ['#/admin/verify', 'Verify', 'nav-admin-verify']];

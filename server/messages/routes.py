@@ -1,0 +1,60 @@
+"""HTTP routes of conversations and messages."""
+
+from flask import current_app
+from flask_openapi3 import APIBlueprint, Tag
+
+from .. import limits
+from ..audit.events import current_request_id
+from ..auth.service import require_user, requires
+from ..common import ErrorBody, ListQuery
+from ..limits import limiter
+from .models import (
+    ConversationCreate,
+    ConversationEnvelope,
+    ConversationPage,
+    ConversationPath,
+    MessageCreate,
+    MessageEnvelope,
+    MessagePage,
+    MessageQuery,
+)
+from .service import MessageService
+
+BEARER = [{"bearer": []}]
+ERRORS = {401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 503: ErrorBody}
+
+bp = APIBlueprint("messages", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="messages")],
+                  abp_security=BEARER, abp_responses=ERRORS)
+
+
+def messages() -> MessageService:
+    return current_app.extensions["messages"]
+
+
+@bp.post("/conversations", responses={200: ConversationEnvelope, 201: ConversationEnvelope})
+@requires("user")
+def start_conversation(body: ConversationCreate):
+    """The direct conversation of the caller and `with`: 201 when created, 200 when it existed."""
+    return messages().start_conversation(require_user(), body.with_)
+
+
+@bp.get("/conversations", responses={200: ConversationPage})
+@requires("user")
+def list_conversations(query: ListQuery):
+    """The caller's conversations, most recent activity first."""
+    return messages().list_conversations(require_user(), query)
+
+
+@bp.post("/conversations/<conversation_id>/messages", responses={201: MessageEnvelope, 429: ErrorBody})
+@requires("user")
+@limiter.limit(limits.message_limit, key_func=limits.caller_key)
+def send_message(path: ConversationPath, body: MessageCreate):
+    """Members only (404 otherwise). Concurrent sends get distinct, gap-free seq values."""
+    return messages().send(require_user(), path.conversation_id, body.body, current_request_id()), 201
+
+
+@bp.get("/conversations/<conversation_id>/messages", responses={200: MessagePage})
+@requires("user")
+def list_messages(path: ConversationPath, query: MessageQuery):
+    """Messages with seq > after, oldest first; poll with the last seq seen to miss nothing."""
+    return messages().list_messages(require_user(), path.conversation_id, query)
