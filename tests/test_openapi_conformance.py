@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import requests
 from conftest import PASSWORD
 
 TESTS = Path(__file__).parent
@@ -72,3 +73,13 @@ def test_openapi_document_matches_the_server(live_server, admin, tmp_path):
     selected = re.search(r"Selected: (\d+)/(\d+)", summary)
     assert selected and selected[1] == selected[2] and f"Tested: {selected[1]}" in summary, summary
     assert "Authentication failed" not in result.stdout, summary
+
+
+def test_a_too_long_request_line_is_the_documented_414(live_server):
+    """The HTTP server answers it before the app (Werkzeug above 65536 bytes,
+    gunicorn above limit_request_line), with HTML: the document says so."""
+    resp = requests.get(f"{live_server.url}/api/v1/posts?cursor={'A' * 70_000}", timeout=30)
+    assert resp.status_code == 414
+    assert resp.headers["Content-Type"].startswith("text/html")
+    document = requests.get(f"{live_server.url}/api/v1/openapi.json", timeout=30).json()
+    assert "text/html" in document["paths"]["/api/v1/posts"]["get"]["responses"]["414"]["content"]
