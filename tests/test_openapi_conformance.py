@@ -34,14 +34,14 @@ payload = { username = "${ST_ADMIN_USERNAME}", password = "${ST_ADMIN_PASSWORD}"
 extract_selector = "/token"
 
 [generation]
-max-examples = 15
+max-examples = 10
 database = "none"
 
 [phases]
 examples.enabled = true
 coverage.enabled = true
 fuzzing.enabled = true
-stateful.enabled = false
+stateful.enabled = true  # chains of calls reach real posts, transfers and conversations
 
 [checks]
 enabled = true

@@ -47,7 +47,8 @@ class TransferEnvelope(BaseModel):
 
 class TransferRequest(StrictModel):
     to: Username = Field(description="Recipient username (case-insensitive).", examples=["bob"])
-    amount: int = Field(ge=1, le=MAX_AMOUNT, description="Integer minor units (cents).", examples=[1250])
+    amount: int = Field(ge=1, le=MAX_AMOUNT, examples=[1250],
+                        description="Integer minor units (cents), as a JSON integer: 1.0 is refused.")
     memo: str | None = Field(None, max_length=140, examples=["lunch"])
 
 
