@@ -13,6 +13,8 @@ route, derived from that same machinery so that the two cannot drift:
   line before the app runs, with its own small HTML page, not the JSON error shape.
 """
 
+# A token is optional (`{}`: none at all) but checked when sent: a bad one is a 401.
+OPTIONAL_BEARER = [{}, {"bearer": []}]
 ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 _BODY_METHODS = {"post", "put", "patch"}
 _DESCRIPTIONS = {
