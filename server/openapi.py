@@ -27,6 +27,11 @@ _DESCRIPTIONS = {
     422: "The request breaks the schema (`validation_error`); `details` lists the fields.",
     503: "The datastore is unavailable (`unavailable`); retry, with the same Idempotency-Key if any.",
 }
+# web.py's after_request puts it on every answer of the app (not on the HTTP server's 414).
+REQUEST_ID_HEADER = {"X-Request-ID": {
+    "description": "The request's id: the client's X-Request-ID when it sent a valid one, else a new one.",
+    "required": True, "schema": {"type": "string"}}}
+RETRY_AFTER_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}}
 URI_TOO_LONG = {"description": _DESCRIPTIONS[414], "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
@@ -73,5 +78,9 @@ def complete(app, spec):
         responses.pop("422", None)  # flask-openapi3's, on every route
         for status in sorted(implied):
             responses.setdefault(str(status), _error(status))  # a route's own wording wins
+        for status, response in responses.items():
+            response["headers"] = {**response.get("headers", {}), **REQUEST_ID_HEADER}
+            if status == "503" and response.get("content") == ERROR_CONTENT:  # errors.unavailable()
+                response["headers"].update(RETRY_AFTER_HEADER)
         responses.setdefault("414", URI_TOO_LONG)
     return spec
