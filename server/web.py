@@ -29,8 +29,8 @@ def _assign_request_id():
 
 def _check_json_body():
     """A body must be a JSON object; anything else is refused before any view runs."""
-    if request.method not in _BODY_METHODS:
-        return
+    if request.method not in _BODY_METHODS or request.routing_exception is not None:
+        return  # an unknown path or method is a 404 or 405 whatever the body
     if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
         return  # no body: the view's model decides whether one was required
     if not request.is_json:
