@@ -6,7 +6,7 @@ from flask_cors import CORS
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, datastore, errors, limits, openapi, web
+from . import config, datastore, errors, limits, objectstore, openapi, web
 from .common import ErrorBody
 
 
@@ -14,7 +14,7 @@ def create_app(test_config=None):
     app = OpenAPI(
         __name__,
         info=Info(title="Trusted backend API", version="1",
-                  description="The only writer to Firestore: accounts, ledger, posts, messages and audit."),
+                  description="The only writer to Firestore: accounts, ledger, posts, messages, photos and audit."),
         security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         doc_prefix="/api/v1",
         doc_ui=False,
@@ -30,6 +30,7 @@ def create_app(test_config=None):
 
     errors.init_app(app)
     datastore.init_app(app)
+    objectstore.init_app(app)
     web.init_app(app)
     limits.init_app(app)
     if app.config["PROXY_FIX_HOPS"]:
@@ -47,6 +48,7 @@ def create_app(test_config=None):
     from .ledger import service as ledger_service
     from .messages import routes as messages_routes
     from .messages import service as messages_service
+    from .photos import routes as photos_routes
     from .posts import routes as posts_routes
     from .posts import service as posts_service
 
@@ -54,6 +56,7 @@ def create_app(test_config=None):
     ledger_service.init_app(app)
     posts_service.init_app(app)
     messages_service.init_app(app)
+    photos_routes.init_app(app)
     for blueprint in (auth_routes.bp, ledger_routes.bp, ledger_routes.admin_bp,
                       posts_routes.bp, posts_routes.admin_bp, audit_routes.admin_bp, messages_routes.bp):
         app.register_api(blueprint)

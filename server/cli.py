@@ -9,6 +9,7 @@ from .audit.cli import export_command, verify_command
 from .auth import service as auth_service
 from .auth.models import Credentials
 from .errors import ApiError
+from .photos.cli import photos_cli
 
 
 def _validated(username, password):
@@ -43,3 +44,4 @@ audit_cli.add_command(export_command)
 def init_app(app):
     app.cli.add_command(create_admin_command)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(photos_cli)

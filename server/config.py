@@ -68,4 +68,6 @@ def from_environment():
         "LEDGER_FAST_WRITES": os.environ.get("LEDGER_FAST_WRITES", "true").lower() != "false",
         "IDEMPOTENCY_TTL_HOURS": _int("IDEMPOTENCY_TTL_HOURS", 48),
         "CLIENT_DIR": os.environ.get("CLIENT_DIR") or None,
+        # Photos: images decoded at once per process: bounds memory whatever the number of uploads.
+        "PHOTO_DECODE_SLOTS": _int("PHOTO_DECODE_SLOTS", 2),
     }

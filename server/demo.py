@@ -1,14 +1,20 @@
-"""Demo data for the run command: an admin, three users, money and posts.
+"""Demo data for the run command: an admin, three users, money, posts and photos.
 
 Idempotent: running it again finds the users and replays the same
 Idempotency-Keys, so nothing is created twice.
 """
+
+import io
+
+from flask import current_app
+from PIL import Image
 
 from .auth import service as auth_service
 from .common import ListQuery
 from .errors import ApiError
 from .ledger import service as ledger_service
 from .ledger.models import TransferRequest
+from .photos.models import PhotoFields
 from .posts import service as posts_service
 from .posts.models import CommentCreate, PostCreate
 
@@ -43,8 +49,8 @@ def seed(say=print):
     _money(ledger_service.create_deposit, admin, "deposit-bob", "bob", 25_000, "welcome bonus")
     _money(ledger_service.create_transfer, users["alice"], "alice-bob", "bob", 1_250, "pizza")
     _seed_posts(admin, users)
+    _seed_photos(admin, users)
     say(f"demo users (password {DEMO_PASSWORD!r}): {ADMIN} (admin), {', '.join(USERS)}")
-
 
 
 def _seed_posts(admin, users):
@@ -57,3 +63,26 @@ def _seed_posts(admin, users):
     posts_service.add_comment(users["bob"], welcome["id"], CommentCreate(body="Welcome! <b>not bold</b>"))
     posts_service.create_post(users["carol"], PostCreate(
         title="Waiting for a moderator", body="<script>alert('shown as text')</script>"))
+
+
+def _demo_image(color):
+    """A small gradient with a coloured block, made here (no image files in the repository)."""
+    image = Image.linear_gradient("L").resize((640, 420)).convert("RGB")
+    image.paste(color, (0, 0, 280, 180))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    out.seek(0)
+    return out
+
+
+def _seed_photos(admin, users):
+    """One approved photo with a comment, and one waiting for moderation."""
+    photos = current_app.extensions["photos"]
+    if photos.list_mine(users["alice"], ListQuery(limit=1))["items"]:
+        return
+    sunset = photos.create_photo(users["alice"], PhotoFields(caption="Sunset over the ledger", tags="sunset,demo"),
+                                 _demo_image((230, 120, 40)))["photo"]
+    photos.approve_photo(admin, sunset["id"])
+    photos.add_comment(users["bob"], sunset["id"], CommentCreate(body="Lovely colours"))
+    photos.create_photo(users["carol"], PhotoFields(caption="Waiting for a moderator", tags="demo"),
+                        _demo_image((40, 120, 220)))

@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import jsonify
+from flask import has_request_context, jsonify, request
 from google.api_core import exceptions as gexc
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -74,6 +74,10 @@ DATASTORE_UNAVAILABLE = (
 )
 
 
+def _size(n):
+    return f"{n // 1024} KiB" if n < 1024 * 1024 else f"{n / (1024 * 1024):.2f} MiB"
+
+
 def pydantic_details(exc: ValidationError):
     """The offending fields of a pydantic error, without echoing input values."""
     return [
@@ -116,7 +120,8 @@ def init_app(app):
         code = _HTTP_CODES.get(error.code, "http_error")
         message = error.description or error.name
         if error.code == 413:
-            message = "The request body is larger than 64 KiB."
+            limit = request.max_content_length if has_request_context() else None
+            message = f"The request body is larger than {_size(limit) if limit else 'allowed'}."
         api_error = ApiError(error.code, code, message)
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             api_error.headers["Allow"] = ", ".join(error.valid_methods)

@@ -27,10 +27,30 @@ def _assign_request_id():
     g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
 
 
+def accepts_upload(max_bytes):
+    """Marks a view that takes a multipart/form-data body of up to max_bytes instead of JSON.
+
+    Every other view keeps MAX_CONTENT_LENGTH (64 KiB) and the JSON-object rule.
+    """
+    def tag(view):
+        view.upload_limit = max_bytes
+        return view
+    return tag
+
+
+def _check_upload_body(max_bytes):
+    request.max_content_length = max_bytes  # werkzeug answers 413 past it, while parsing
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "unsupported_media_type", "Send the body as multipart/form-data.")
+
+
 def _check_json_body():
     """A body must be a JSON object; anything else is refused before any view runs."""
     if request.method not in _BODY_METHODS or request.routing_exception is not None:
         return  # an unknown path or method is a 404 or 405 whatever the body
+    upload_limit = getattr(current_app.view_functions.get(request.endpoint), "upload_limit", None)
+    if upload_limit:
+        return _check_upload_body(upload_limit)
     if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
         return  # no body: the view's model decides whether one was required
     if not request.is_json:
@@ -48,7 +68,7 @@ def _content_security_policy(config):
     if emulator_url:
         connect.append(emulator_url)
     return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
         f"connect-src {' '.join(connect)}; object-src 'none'; base-uri 'none'; "
         "frame-ancestors 'none'; form-action 'self'"
     )

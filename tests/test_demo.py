@@ -17,6 +17,10 @@ def test_demo_seed_is_idempotent(emulator):
         feed = client.get("/api/v1/posts").json["items"]
         assert [p["title"] for p in feed] == ["Hello from alice"]
         assert feed[0]["comment_count"] == 1
+        gallery = client.get("/api/v1/photos").json["items"]
+        assert [(p["caption"], p["tags"], p["comment_count"]) for p in gallery] == [
+            ("Sunset over the ledger", ["sunset", "demo"], 1)]
+        assert client.get(gallery[0]["thumbnail_url"]).status_code == 200
         balances = {}
         for name in ("alice", "bob", "carol", "admin"):
             login = client.post("/api/v1/auth/login", json={"username": name, "password": demo.DEMO_PASSWORD})

@@ -11,10 +11,12 @@ import os
 import pytest
 from google.cloud.firestore_v1.types import StructuredQuery
 
+from server import moderated
 from server.audit import store as audit_store
 from server.audit.models import AuditQuery
 from server.ledger import store as ledger_store
 from server.messages import store as messages_store
+from server.photos import store as photos_store
 from server.posts import store as posts_store
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,7 +56,7 @@ def captured(monkeypatch):
         queries.append(query)
         return [], None
 
-    for module in (ledger_store, posts_store, audit_store, messages_store):
+    for module in (ledger_store, posts_store, audit_store, messages_store, photos_store, moderated):
         monkeypatch.setattr(module, "paginate", fake_paginate)
     return queries
 
@@ -69,6 +71,14 @@ def test_every_list_query_has_its_composite_index(app, captured):
     posts.posts_with_status("approved", 10, None)
     posts.posts_of("u1", 10, None)
     posts.comments_of("p1", 10, None)
+    photos = photos_store.PhotoStore(datastore, objects=None)
+    photos.photos_where(10, None, status="approved")
+    photos.photos_where(10, None, status="pending")
+    photos.photos_where(10, None, owner_id="u1")
+    photos.photos_where(10, None, status="approved", owner_username="alice")
+    photos.photos_where(10, None, status="approved", tag="cats")
+    photos.photos_where(10, None, status="approved", owner_username="alice", tag="cats")
+    photos.comments_of("p1", 10, None)
     audit_store.list_events(datastore, AuditQuery(action="transfer.create", actor="alice",
                                                   since="2024-01-01T00:00:00Z"))
     messages = messages_store.MessageStore(datastore)
@@ -76,7 +86,7 @@ def test_every_list_query_has_its_composite_index(app, captured):
     messages.messages_after("c1", 0, 10, None)  # one field: Firestore's built-in index
     declared = declared_indexes()
     needed = [required_index(q) for q in captured]
-    assert len(captured) == 9
-    assert sum(n is not None for n in needed) >= 6  # the check really inspected composite queries
+    assert len(captured) == 16
+    assert sum(n is not None for n in needed) >= 12  # the check really inspected composite queries
     for index in needed:
         assert index is None or index in declared, index

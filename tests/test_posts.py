@@ -433,7 +433,7 @@ def test_every_change_has_exactly_one_audit_event(live_server, user, other, admi
 def test_delete_takes_the_comments_with_it(live_server, user, other, monkeypatch):
     from server.posts import store
 
-    monkeypatch.setattr(store, "DELETE_CHUNK", 2)  # so the first commit cannot hold them all
+    monkeypatch.setattr(store.PostStore, "delete_chunk", 2)  # so the first commit cannot hold them all
     app = live_server.app
     pid = approved_post(live_server, user["token"])["id"]
     ids = [comment(live_server, pid, other["token"], f"c{n}").json()["comment"]["id"] for n in range(5)]

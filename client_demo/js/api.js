@@ -50,7 +50,8 @@ function buildUrl(path, query) {
 }
 
 // Returns {status, headers, data}; throws ApiError for non-2xx and network errors.
-export async function apiFull(path, { method = 'GET', body, query, idempotencyKey, auth = true } = {}) {
+// `form` (a FormData) is sent as multipart/form-data instead of a JSON `body`.
+export async function apiFull(path, { method = 'GET', body, form, query, idempotencyKey, auth = true } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const bearer = auth ? token.get() : null;
@@ -62,7 +63,7 @@ export async function apiFull(path, { method = 'GET', body, query, idempotencyKe
     res = await fetch(buildUrl(path, query), {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: form !== undefined ? form : body === undefined ? undefined : JSON.stringify(body),
       credentials: 'omit',
       cache: 'no-store',
     });

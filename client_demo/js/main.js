@@ -5,6 +5,7 @@ import { loginView, signupView } from './views/auth.js';
 import { walletView } from './views/wallet.js';
 import { historyView } from './views/history.js';
 import { feedView, postView } from './views/posts.js';
+import { photosView, tagPhotosView, ownerPhotosView, photoView } from './views/photos.js';
 import { moderationView, ledgerAdminView, auditView, verifyView } from './views/admin.js';
 import { cheatView } from './views/cheat.js';
 import { messagesView } from './views/messages.js';
@@ -21,6 +22,10 @@ const routes = [
   [/^\/history$/, historyView, 'user'],
   [/^\/feed$/, feedView],
   [/^\/post\/([^/]+)$/, postView],
+  [/^\/photos$/, photosView],
+  [/^\/photos\/tag\/([^/]+)$/, tagPhotosView],
+  [/^\/photos\/by\/([^/]+)$/, ownerPhotosView],
+  [/^\/photo\/([^/]+)$/, photoView],
   [/^\/cheat$/, cheatView, 'user'],
   [/^\/messages$/, messagesView, 'user'],
   [/^\/messages\/([^/]+)$/, messagesView, 'user'],
@@ -31,11 +36,12 @@ const routes = [
 ];
 
 const userLinks = [['#/wallet', 'Wallet', 'nav-wallet'], ['#/history', 'History', 'nav-history'],
-  ['#/feed', 'Feed', 'nav-feed'], ['#/messages', 'Messages', 'nav-messages'], ['#/cheat', 'Try to cheat', 'nav-cheat']];
+  ['#/feed', 'Feed', 'nav-feed'], ['#/photos', 'Photos', 'nav-photos'], ['#/messages', 'Messages', 'nav-messages'],
+  ['#/cheat', 'Try to cheat', 'nav-cheat']];
 const adminLinks = [['#/admin/moderation', 'Moderation', 'nav-admin-moderation'],
   ['#/admin/ledger', 'Ledger', 'nav-admin-ledger'],
   ['#/admin/audit', 'Audit', 'nav-admin-audit'], ['#/admin/verify', 'Verify', 'nav-admin-verify']];
-const guestLinks = [['#/feed', 'Feed', 'nav-feed'], ['#/login', 'Log in', 'nav-login'], ['#/signup', 'Sign up', 'nav-signup']];
+const guestLinks = [['#/feed', 'Feed', 'nav-feed'], ['#/photos', 'Photos', 'nav-photos'], ['#/login', 'Log in', 'nav-login'], ['#/signup', 'Sign up', 'nav-signup']];
 
 export function flash(message, kind = 'info') {
   setChildren(flashEl, message);

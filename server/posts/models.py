@@ -7,15 +7,14 @@ is refused, and titles may not hold control characters.
 """
 
 import unicodedata
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..common import INVISIBLE_RANGES, DocId, ListQuery, StrictModel, char_class, page_model
-from ..common import check_text as _check_text
-from ..common import text_field as _text
+from ..common import INVISIBLE_RANGES, DocId, StrictModel, char_class, check_text, page_model, text_field
+from ..content import CommentCreate, Moderation, ModerationQuery, RejectRequest, Status
 
-Status = Literal["pending", "approved", "rejected"]
+# Shared with other kinds of content; routes import them from here.
+__all__ = ["CommentCreate", "ModerationQuery", "RejectRequest"]
 
 
 _LINE_BREAKING = {"Cc", "Zl", "Zp"}
@@ -24,7 +23,7 @@ _LINE_BREAKING = {"Cc", "Zl", "Zp"}
 def _check_title(value: str) -> str:
     if any(unicodedata.category(ch) in _LINE_BREAKING for ch in value):
         raise ValueError("title must not contain control characters or line breaks")
-    return _check_text(value)
+    return check_text(value)
 
 
 # _check_title's rule as a regular expression (see common.INVISIBLE_RANGES): no
@@ -33,10 +32,8 @@ LINE_BREAKING_RANGES = ((0x0000, 0x001f), (0x007f, 0x009f), (0x2028, 0x2029))
 TITLE_PATTERN = (f"^[^{char_class(LINE_BREAKING_RANGES)}]*[^{char_class(INVISIBLE_RANGES)}]"
                  f"[^{char_class(LINE_BREAKING_RANGES)}]*$")
 
-Title = _text(200, "1-200 characters, no control characters or line breaks.", _check_title, TITLE_PATTERN)
-PostBody = _text(10_000, "1-10000 characters; stored and returned as given.")
-CommentBody = _text(2_000, "1-2000 characters; stored and returned as given.")
-Reason = _text(500, "1-500 characters.")
+Title = text_field(200, "1-200 characters, no control characters or line breaks.", _check_title, TITLE_PATTERN)
+PostBody = text_field(10_000, "1-10000 characters; stored and returned as given.")
 
 
 def _optional(schema):
@@ -65,27 +62,8 @@ class PostUpdate(StrictModel):
         return self
 
 
-class CommentCreate(StrictModel):
-    body: CommentBody = Field(examples=["Nice post!"])
-
-
-class RejectRequest(StrictModel):
-    reason: Reason = Field(examples=["off topic"])
-
-
 class PostPath(BaseModel):
     post_id: DocId
-
-
-class ModerationQuery(ListQuery):
-    status: Status = Field("pending", description="Which posts to list.")
-
-
-class Moderation(BaseModel):
-    by: str = Field(description="Username of the moderator.")
-    by_id: str | None = Field(description="User id of the moderator.")
-    at: str
-    reason: str | None
 
 
 class Post(BaseModel):

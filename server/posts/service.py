@@ -9,8 +9,9 @@ approved posts only.
 from flask import current_app
 
 from ..common import new_id, page_response, rfc3339, utcnow
-from ..errors import conflict, forbidden, not_found
-from .store import Change, Gone, PostStore
+from ..content import Change, comment_view, is_admin, moderation_decision, moderation_view, visible
+from ..errors import forbidden, not_found
+from .store import Gone, PostStore
 
 
 def get_store() -> PostStore:
@@ -18,7 +19,6 @@ def get_store() -> PostStore:
 
 
 def post_view(post_id, doc):
-    moderation = doc.get("moderation")
     return {
         "id": post_id,
         "author_id": doc["author_id"],
@@ -29,44 +29,22 @@ def post_view(post_id, doc):
         "comment_count": doc["comment_count"],
         "created_at": rfc3339(doc["created_at"]),
         "updated_at": rfc3339(doc["updated_at"]),
-        "moderation": None if not moderation else {
-            "by": moderation["by"], "by_id": moderation.get("by_id"),
-            "at": rfc3339(moderation["at"]), "reason": moderation.get("reason"),
-        },
+        "moderation": moderation_view(doc.get("moderation")),
     }
 
 
-def comment_view(comment_id, doc):
-    return {
-        "id": comment_id,
-        "post_id": doc["post_id"],
-        "author_id": doc["author_id"],
-        "author_username": doc["author_username"],
-        "body": doc["body"],
-        "created_at": rfc3339(doc["created_at"]),
-    }
-
-
-def _is_admin(caller):
-    return bool(caller) and caller["role"] == "admin"
-
-
-def _visible(doc, caller):
-    """Whether `caller` (None when anonymous) may see the post at all."""
-    if doc is None:
-        return False
-    return doc["status"] == "approved" or _is_admin(caller) or (caller and caller["id"] == doc["author_id"])
+post_comment_view = comment_view("post_id")
 
 
 def _require_visible(doc, caller):
     """The post itself, or 404 (never 403) for anyone who may not see it."""
-    if not _visible(doc, caller):
+    if not visible(doc, caller, "author_id"):
         raise not_found("No such post.")
     return doc
 
 
 def _visible_post(post_id, caller):
-    return _require_visible(get_store().post(post_id), caller)
+    return _require_visible(get_store().get(post_id), caller)
 
 
 # --- posts --------------------------------------------------------------------
@@ -89,7 +67,7 @@ def get_post(caller, post_id):
 
 
 def _change(post_id, caller, decide):
-    doc = get_store().change_post(post_id, decide, caller)
+    doc = get_store().change(post_id, decide, caller)
     return None if doc is None else {"post": post_view(post_id, doc)}
 
 
@@ -109,7 +87,7 @@ def update_post(caller, post_id, body):
 def delete_post(caller, post_id):
     def decide(doc):
         _require_visible(doc, caller)
-        if doc["author_id"] != caller["id"] and not _is_admin(caller):
+        if doc["author_id"] != caller["id"] and not is_admin(caller):
             raise forbidden("Only the author or an admin can delete a post.")
         return Change("post.delete", None, {"status": doc["status"], "comment_count": doc["comment_count"],
                                             "author_id": doc["author_id"]})
@@ -117,28 +95,12 @@ def delete_post(caller, post_id):
     _change(post_id, caller, decide)
 
 
-def _moderate(admin, post_id, status, reason=None):
-    action = "post.approve" if status == "approved" else "post.reject"
-
-    def decide(doc):
-        if doc is None:
-            raise not_found("No such post.")
-        if doc["status"] == status:
-            raise conflict(f"The post is already {status}.")
-        now = utcnow()
-        moderation = {"by": admin["username"], "by_id": admin["id"], "at": now, "reason": reason}
-        details = {"from_status": doc["status"], "reason": reason}
-        return Change(action, {"status": status, "moderation": moderation, "updated_at": now}, details)
-
-    return _change(post_id, admin, decide)
-
-
 def approve_post(admin, post_id):
-    return _moderate(admin, post_id, "approved")
+    return _change(post_id, admin, moderation_decision("post", admin, "approved"))
 
 
 def reject_post(admin, post_id, reason):
-    return _moderate(admin, post_id, "rejected", reason)
+    return _change(post_id, admin, moderation_decision("post", admin, "rejected", reason))
 
 
 def list_feed(query):
@@ -157,7 +119,7 @@ def list_queue(query):
 
 
 def add_comment(caller, post_id, body):
-    post = get_store().post(post_id)
+    post = get_store().get(post_id)
     if post is None or post["status"] != "approved":
         raise not_found("No such post, or it does not take comments.")
     comment_id = new_id()
@@ -167,12 +129,12 @@ def add_comment(caller, post_id, body):
         get_store().add_comment(comment_id, doc, caller)
     except Gone as exc:
         raise not_found("No such post, or it does not take comments.") from exc
-    return {"comment": comment_view(comment_id, doc)}
+    return {"comment": post_comment_view(comment_id, doc)}
 
 
 def list_comments(caller, post_id, query):
     _visible_post(post_id, caller)
-    return page_response(get_store().comments_of(post_id, query.limit, query.cursor), comment_view)
+    return page_response(get_store().comments_of(post_id, query.limit, query.cursor), post_comment_view)
 
 
 def init_app(app):

@@ -3,6 +3,7 @@ import { h, field, errorBox, noticeBox, showError, showNotice, hide, busy, pager
 import { formatMoney } from '../money.js';
 import { session } from '../session.js';
 import { moneyForm, guardedSubmit } from '../forms.js';
+import { photoModeration } from './photos.js';
 
 function tableWrap(testid, headings, body) {
   return h('div', { class: 'table-wrap' },
@@ -11,29 +12,47 @@ function tableWrap(testid, headings, body) {
 
 // ---- Moderation -------------------------------------------------------------
 
-function moderationItem(post) {
+// What the screen shows of each kind of content; photos come from views/photos.js.
+const postModeration = {
+  title: 'Posts',
+  path: '/admin/posts',
+  key: 'post',
+  testid: 'mod-item',
+  listTestid: 'mod-list',
+  pagerTestid: 'mod',
+  listClass: 'stack',
+  idAttr: 'data-post-id',
+  approvedText: 'Approved: it is now in the public feed.',
+  who: (post) => post.author_username,
+  content: (post) => [
+    h('h2', { testid: 'mod-title' }, h('a', { href: `#/post/${encodeURIComponent(post.id)}` }, post.title)),
+    h('div', { class: 'post-text post-body', testid: 'mod-body' }, post.body),
+  ],
+};
+
+function moderationItem(kind, entry) {
   const reason = h('input', { name: 'reason', placeholder: 'Reason for rejecting', maxlength: 500, testid: 'mod-reason' });
   const approve = h('button', { type: 'button', class: 'btn btn-ok', testid: 'mod-approve' }, 'Approve');
   const reject = h('button', { type: 'button', class: 'btn btn-danger', testid: 'mod-reject' }, 'Reject');
   const err = errorBox('mod-error');
   const outcome = noticeBox('mod-outcome');
   const actions = h('div', { class: 'row' }, approve, reason, reject);
-  const item = h('article', { class: 'post-card', testid: 'mod-item', 'data-post-id': post.id, 'data-status': post.status },
-    h('h2', { testid: 'mod-title' }, h('a', { href: `#/post/${encodeURIComponent(post.id)}` }, post.title)),
-    h('p', { class: 'muted small' }, 'by ', h('strong', {}, post.author_username), ' · ', time(post.created_at), ' · ',
-      h('span', { class: `badge badge-${post.status}` }, post.status),
-      post.moderation && post.moderation.reason ? ` · reason: ${post.moderation.reason}` : ''),
-    h('div', { class: 'post-text post-body', testid: 'mod-body' }, post.body),
-    post.status === 'pending' ? actions : null, err, outcome);
+  const [heading, ...rest] = kind.content(entry);
+  const item = h('article', { class: 'post-card', testid: kind.testid, [kind.idAttr]: entry.id, 'data-status': entry.status },
+    heading,
+    h('p', { class: 'muted small' }, 'by ', h('strong', {}, kind.who(entry)), ' · ', time(entry.created_at), ' · ',
+      h('span', { class: `badge badge-${entry.status}` }, entry.status),
+      entry.moderation && entry.moderation.reason ? ` · reason: ${entry.moderation.reason}` : ''),
+    rest, entry.status === 'pending' ? actions : null, err, outcome);
 
   async function decide(button, verb, body) {
     hide(err);
     try {
-      const { post: updated } = await busy(button, () =>
-        api(`/admin/posts/${encodeURIComponent(post.id)}/${verb}`, { method: 'POST', body }));
+      const result = await busy(button, () =>
+        api(`${kind.path}/${encodeURIComponent(entry.id)}/${verb}`, { method: 'POST', body }));
       actions.remove();
-      item.dataset.status = updated.status;
-      showNotice(outcome, verb === 'approve' ? 'Approved: it is now in the public feed.' : `Rejected: ${body.reason}`);
+      item.dataset.status = result[kind.key].status;
+      showNotice(outcome, verb === 'approve' ? kind.approvedText : `Rejected: ${body.reason}`);
     } catch (e) {
       showError(err, e);
     }
@@ -50,23 +69,30 @@ function moderationItem(post) {
   return item;
 }
 
+function moderationQueue(kind, status) {
+  const list = h('div', { class: kind.listClass, testid: kind.listTestid });
+  const queue = pager({
+    testid: kind.pagerTestid,
+    container: list,
+    empty: 'Nothing to moderate.',
+    load: (cursor) => api(kind.path, { query: { status: status.value, cursor, limit: 20 } }),
+    renderItem: (entry) => moderationItem(kind, entry),
+  });
+  const section = h('section', { class: 'stack' }, h('h2', {}, kind.title), list, queue.controls);
+  return { section, queue };
+}
+
 export async function moderationView(root) {
   const status = h('select', { name: 'status', testid: 'mod-status' },
     ['pending', 'approved', 'rejected'].map((s) => h('option', { value: s }, s)));
-  const list = h('div', { class: 'stack', testid: 'mod-list' });
-  const queue = pager({
-    testid: 'mod',
-    container: list,
-    empty: 'Nothing to moderate.',
-    load: (cursor) => api('/admin/posts', { query: { status: status.value, cursor, limit: 20 } }),
-    renderItem: moderationItem,
-  });
-  status.addEventListener('change', () => queue.reload());
-  root.append(h('section', { class: 'card', testid: 'view-moderation' },
+  const posts = moderationQueue(postModeration, status);
+  const photos = moderationQueue(photoModeration, status);
+  status.addEventListener('change', () => Promise.all([posts.queue.reload(), photos.queue.reload()]));
+  root.append(h('section', { class: 'card stack', testid: 'view-moderation' },
     h('h1', {}, 'Moderation'),
     h('div', { class: 'row' }, field('Show', status)),
-    list, queue.controls));
-  await queue.reload();
+    posts.section, photos.section));
+  await Promise.all([posts.queue.reload(), photos.queue.reload()]);
 }
 
 // ---- Deposits, reversals, accounts ---------------------------------------------
@@ -132,7 +158,8 @@ export async function ledgerAdminView(root) {
 // ---- Audit log ----------------------------------------------------------------
 
 const ACTIONS = ['user.signup', 'user.login_failed', 'transfer.create', 'deposit.create', 'transfer.reverse',
-  'post.create', 'post.update', 'post.delete', 'post.approve', 'post.reject', 'comment.create'];
+  'post.create', 'post.update', 'post.delete', 'post.approve', 'post.reject', 'comment.create',
+  'photo.create', 'photo.delete', 'photo.approve', 'photo.reject'];
 
 // datetime-local gives local wall time; the API wants RFC 3339 UTC.
 function toRfc3339(localValue) {

@@ -66,13 +66,14 @@ export async function feedView(root) {
   await feed.reload();
 }
 
-function commentItem(c) {
+export function commentItem(c) {
   return h('li', { class: 'comment', testid: 'comment-item', 'data-comment-id': c.id },
     h('p', { class: 'muted small' }, h('strong', {}, c.author_username), ' · ', time(c.created_at)),
     h('p', { class: 'post-text', testid: 'comment-body' }, c.body));
 }
 
-function commentForm(post, list, countEl, comments) {
+// `path`: where comments of this item are posted (posts by default; photos use it too).
+export function commentForm(post, list, countEl, comments, path = `/posts/${encodeURIComponent(post.id)}/comments`) {
   const body = h('textarea', { name: 'body', required: true, maxlength: 2000, rows: 3, testid: 'comment-body-input' });
   const submit = h('button', { type: 'submit', class: 'btn', testid: 'comment-submit' }, 'Comment');
   const err = errorBox('comment-error');
@@ -83,7 +84,7 @@ function commentForm(post, list, countEl, comments) {
     hide(err);
     try {
       const { comment } = await busy(submit, () =>
-        api(`/posts/${encodeURIComponent(post.id)}/comments`, { method: 'POST', body: { body: body.value } }));
+        api(path, { method: 'POST', body: { body: body.value } }));
       form.reset();
       list.append(commentItem(comment));
       comments.added();

@@ -1,0 +1,217 @@
+import { api, API_BASE, token } from '../api.js';
+import { h, field, errorBox, noticeBox, showError, showNotice, hide, busy, pager, time, setChildren } from '../dom.js';
+import { session } from '../session.js';
+import { commentItem, commentForm } from './posts.js';
+
+const MAX_BYTES = 10 * 1024 * 1024;
+const ACCEPT = 'image/jpeg,image/png,image/webp';
+const STATUS_TEXT = {
+  pending: 'Pending: only you and the moderators can see it until it is approved.',
+  rejected: 'Rejected by a moderator: only you and the moderators can see it.',
+};
+
+const enc = encodeURIComponent;
+
+// An <img> of a photo's image or thumbnail. Approved photos are public URLs
+// (cached by the browser); pending and rejected ones need the token, so they
+// are fetched with it and shown from a blob: URL.
+export function photoImg(photo, kind = 'thumbnail', props = {}) {
+  const url = `${API_BASE}${kind === 'image' ? photo.image_url : photo.thumbnail_url}`;
+  const img = h('img', { alt: photo.caption || `Photo by ${photo.owner_username}`, loading: 'lazy', ...props });
+  if (photo.status === 'approved') {
+    img.src = url;
+    return img;
+  }
+  const bearer = token.get();
+  fetch(url, { headers: bearer ? { Authorization: `Bearer ${bearer}` } : {}, credentials: 'omit', cache: 'no-store' })
+    .then((res) => (res.ok ? res.blob() : Promise.reject(new Error(`HTTP ${res.status}`))))
+    .then((blob) => {
+      const objectUrl = URL.createObjectURL(blob);
+      img.addEventListener('load', () => URL.revokeObjectURL(objectUrl), { once: true });
+      img.src = objectUrl;
+    })
+    .catch(() => img.classList.add('photo-missing'));
+  return img;
+}
+
+function tagLinks(tags) {
+  return h('span', { class: 'tags', testid: 'photo-tags' },
+    tags.map((t) => h('a', { href: `#/photos/tag/${enc(t)}`, class: 'tag', testid: 'photo-tag' }, `#${t}`)));
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+// One tile of a grid; `own` tiles (the caller's) show the status instead of the owner.
+function galleryItem(photo, own = false) {
+  return h('figure', { class: 'photo-tile', testid: 'gallery-item', 'data-photo-id': photo.id },
+    h('a', { href: `#/photo/${enc(photo.id)}`, testid: 'gallery-link' },
+      photoImg(photo, 'thumbnail', { testid: 'gallery-thumb' })),
+    h('figcaption', { class: 'small' },
+      own ? h('span', { class: `badge badge-${photo.status}`, testid: 'gallery-status' }, photo.status)
+        : h('a', { href: `#/photos/by/${enc(photo.owner_username)}` }, photo.owner_username),
+      photo.comment_count ? ` · ${plural(photo.comment_count, 'comment')}` : ''));
+}
+
+function uploadForm(onUploaded) {
+  const file = h('input', { type: 'file', name: 'image', accept: ACCEPT, required: true, testid: 'upload-file' });
+  const caption = h('textarea', { name: 'caption', maxlength: 500, rows: 2, testid: 'upload-caption' });
+  const tags = h('input', { name: 'tags', placeholder: 'sunset, beach', autocomplete: 'off', testid: 'upload-tags' });
+  const preview = h('img', { class: 'photo-preview', alt: 'Preview of the chosen image', hidden: true, testid: 'upload-preview' });
+  const submit = h('button', { type: 'submit', class: 'btn', testid: 'upload-submit' }, 'Upload for review');
+  const err = errorBox('upload-error');
+  const ok = noticeBox('upload-notice');
+  const form = h('form', { class: 'stack', testid: 'upload-form' },
+    h('h2', {}, 'Upload a photo'),
+    h('p', { class: 'muted small' }, 'JPEG, PNG or WebP up to 10 MiB. The server re-encodes it and removes all metadata (GPS position included). It is pending until a moderator approves it.'),
+    field('Image', file), preview,
+    field('Caption (optional)', caption), field('Tags (optional)', tags, 'Comma-separated, up to 10: a-z, 0-9 and _'),
+    err, ok, submit);
+  let previewUrl = null;
+  file.addEventListener('change', () => {
+    if (previewUrl) URL.revokeObjectURL(previewUrl);
+    const chosen = file.files[0];
+    previewUrl = chosen ? URL.createObjectURL(chosen) : null;
+    preview.hidden = !previewUrl;
+    if (previewUrl) preview.src = previewUrl;
+    else preview.removeAttribute('src');
+  });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (submit.disabled) return;
+    hide(err, ok);
+    const chosen = file.files[0];
+    if (!chosen) return showError(err, new Error('Choose an image.'));
+    if (chosen.size > MAX_BYTES) return showError(err, new Error('The image is larger than 10 MiB.'));
+    const data = new FormData();
+    data.append('image', chosen);
+    data.append('caption', caption.value);
+    data.append('tags', tags.value);
+    try {
+      const { photo } = await busy(submit, () => api('/photos', { method: 'POST', form: data }));
+      form.reset();
+      file.dispatchEvent(new Event('change'));
+      showNotice(ok, 'Uploaded. It will appear in the gallery once a moderator approves it. ',
+        h('a', { href: `#/photo/${enc(photo.id)}`, testid: 'upload-link' }, 'View it'));
+      if (onUploaded) onUploaded(photo);
+    } catch (e) {
+      showError(err, e);
+    }
+  });
+  return form;
+}
+
+async function galleryView(root, { tag, owner } = {}) {
+  const grid = h('div', { class: 'photo-grid', testid: 'gallery-grid' });
+  const gallery = pager({
+    testid: 'gallery',
+    container: grid,
+    empty: 'No approved photos here yet.',
+    load: (cursor) => api('/photos', { query: { tag, owner, cursor, limit: 24 }, auth: false }),
+    renderItem: (photo) => galleryItem(photo),
+  });
+  const title = tag ? `Photos tagged #${tag}` : owner ? `Photos by ${owner}` : 'Photos';
+  const side = h('section', { class: 'card stack' });
+  let mine = null;
+  if (session.signedIn) {
+    const mineGrid = h('div', { class: 'photo-grid photo-grid-small', testid: 'mine-grid' });
+    mine = pager({
+      testid: 'mine',
+      container: mineGrid,
+      empty: 'You have not uploaded any photo yet.',
+      load: (cursor) => api('/photos/mine', { query: { cursor, limit: 12 } }),
+      renderItem: (photo) => galleryItem(photo, true),
+    });
+    side.append(uploadForm(() => mine.reload()), h('h2', {}, 'My photos'), mineGrid, mine.controls);
+  } else {
+    side.append(h('p', {}, h('a', { href: '#/login' }, 'Log in'), ' to upload photos and comment.'));
+  }
+  root.append(h('div', { class: 'grid grid-wide', testid: 'view-gallery' },
+    h('section', { class: 'card' }, h('h1', { testid: 'gallery-title' }, title),
+      tag || owner ? h('p', {}, h('a', { href: '#/photos' }, '← All photos')) : null,
+      grid, gallery.controls),
+    side));
+  await Promise.all([gallery.reload(), mine ? mine.reload() : null]);
+}
+
+export const photosView = (root) => galleryView(root);
+export const tagPhotosView = (root, { params }) => galleryView(root, { tag: params[0] });
+export const ownerPhotosView = (root, { params }) => galleryView(root, { owner: params[0] });
+
+function deleteButton(photo, navigate) {
+  const button = h('button', { type: 'button', class: 'btn btn-danger', testid: 'photo-delete' }, 'Delete photo');
+  const err = errorBox('photo-delete-error');
+  button.addEventListener('click', async () => {
+    if (!window.confirm('Delete this photo and its comments?')) return;
+    hide(err);
+    try {
+      await busy(button, () => api(`/photos/${enc(photo.id)}`, { method: 'DELETE' }));
+      navigate('#/photos');
+    } catch (e) {
+      showError(err, e);
+    }
+  });
+  return h('div', { class: 'stack' }, err, button);
+}
+
+export async function photoView(root, { params, navigate }) {
+  const [id] = params;
+  const section = h('article', { class: 'card', testid: 'view-photo' }, h('p', { class: 'muted' }, 'Loading…'));
+  root.append(section);
+  let photo;
+  try {
+    ({ photo } = await api(`/photos/${enc(id)}`));
+  } catch (e) {
+    const err = errorBox('photo-error');
+    showError(err, e.status === 404 ? { message: 'This photo does not exist or is not visible to you.' } : e);
+    setChildren(section, err, h('p', {}, h('a', { href: '#/photos' }, '← Back to the photos')));
+    return;
+  }
+  const list = h('ol', { class: 'comments', testid: 'comment-list' });
+  const countEl = h('span', { testid: 'comment-count' }, String(photo.comment_count));
+  const comments = pager({
+    testid: 'comments',
+    container: list,
+    empty: 'No comments yet.',
+    load: (cursor) => api(`/photos/${enc(photo.id)}/comments`, { query: { cursor, limit: 50 } }),
+    renderItem: commentItem,
+  });
+  const mayDelete = session.signedIn && (session.isAdmin || session.user.id === photo.owner_id);
+  setChildren(section,
+    h('p', {}, h('a', { href: '#/photos' }, '← Photos')),
+    h('figure', { class: 'photo-full' }, photoImg(photo, 'image', { testid: 'photo-image', loading: null }),
+      photo.caption ? h('figcaption', { class: 'post-text', testid: 'photo-caption' }, photo.caption) : null),
+    h('p', { class: 'muted small' }, 'by ',
+      h('a', { href: `#/photos/by/${enc(photo.owner_username)}`, testid: 'photo-owner' }, photo.owner_username),
+      ' · ', time(photo.created_at), ' · ', `${photo.width}×${photo.height}`, ' ', tagLinks(photo.tags)),
+    photo.status !== 'approved' ? h('div', { class: 'alert alert-warn', testid: 'photo-status' },
+      h('span', { class: `badge badge-${photo.status}` }, photo.status), ' ', STATUS_TEXT[photo.status] || '',
+      photo.moderation && photo.moderation.reason ? h('span', {}, ' Reason: ', photo.moderation.reason) : null) : null,
+    mayDelete ? deleteButton(photo, navigate) : null,
+    photo.status === 'approved' ? h('section', { class: 'comments-section' },
+      h('h2', {}, 'Comments (', countEl, ')'),
+      list, comments.controls,
+      session.signedIn ? commentForm(photo, list, countEl, comments, `/photos/${enc(photo.id)}/comments`)
+        : h('p', {}, h('a', { href: '#/login' }, 'Log in'), ' to comment.')) : null);
+  if (photo.status === 'approved') await comments.reload();
+}
+
+// What the admin moderation screen shows of a photo (see views/admin.js).
+export const photoModeration = {
+  title: 'Photos',
+  path: '/admin/photos',
+  key: 'photo',
+  testid: 'mod-photo-item',
+  listTestid: 'mod-photo-list',
+  pagerTestid: 'mod-photos',
+  listClass: 'stack',
+  idAttr: 'data-photo-id',
+  approvedText: 'Approved: it is now in the public gallery.',
+  who: (photo) => photo.owner_username,
+  content: (photo) => [
+    h('a', { href: `#/photo/${enc(photo.id)}`, class: 'photo-mod-thumb' }, photoImg(photo, 'thumbnail', { testid: 'mod-photo-thumb' })),
+    h('p', { class: 'post-text', testid: 'mod-caption' }, photo.caption),
+    tagLinks(photo.tags),
+  ],
+};

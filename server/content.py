@@ -1,0 +1,118 @@
+"""Pieces every kind of user content shares (posts, photos): text fields, comments, moderation.
+
+Lengths are counted in characters (Unicode code points). Text is kept exactly
+as sent: nothing is stripped or escaped; only text that is empty, blank
+(whitespace or invisible characters only) or not encodable (lone surrogates)
+is refused.
+"""
+
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .common import ListQuery, StrictModel, rfc3339, text_field, utcnow
+from .errors import conflict, not_found
+
+Status = Literal["pending", "approved", "rejected"]
+
+
+def check_encodable(value: str) -> str:
+    """For text that may be empty (a caption): only lone surrogates are refused."""
+    if any(unicodedata.category(ch) == "Cs" for ch in value):
+        raise ValueError("text must not contain lone surrogates")
+    return value
+
+
+CommentBody = text_field(2_000, "1-2000 characters; stored and returned as given.")
+Reason = text_field(500, "1-500 characters.")
+
+
+class CommentCreate(StrictModel):
+    body: CommentBody = Field(examples=["Nice post!"])
+
+
+class RejectRequest(StrictModel):
+    reason: Reason = Field(examples=["off topic"])
+
+
+class ModerationQuery(ListQuery):
+    status: Status = Field("pending", description="Which items to list.")
+
+
+class Moderation(BaseModel):
+    by: str = Field(description="Username of the moderator.")
+    by_id: str | None = Field(description="User id of the moderator.")
+    at: str
+    reason: str | None
+
+
+def moderation_record(admin, at, reason=None):
+    """What a moderation decision stores on the item."""
+    return {"by": admin["username"], "by_id": admin["id"], "at": at, "reason": reason}
+
+
+def moderation_view(moderation):
+    """The stored record as the API shows it (None when never moderated)."""
+    if not moderation:
+        return None
+    return {"by": moderation["by"], "by_id": moderation.get("by_id"),
+            "at": rfc3339(moderation["at"]), "reason": moderation.get("reason")}
+
+
+# --- use-case pieces (no Firestore here: stores apply the plans) -------------------
+
+
+@dataclass
+class Change:
+    """What to do to one item: the plan a decide() function returns for a store's `change`."""
+
+    action: str                      # audit action, e.g. "post.approve"
+    updates: dict | None = None      # fields to update; None deletes the item
+    details: dict = field(default_factory=dict)
+
+    @property
+    def deletes(self):
+        return self.updates is None
+
+
+def is_admin(caller):
+    return bool(caller) and caller["role"] == "admin"
+
+
+def visible(doc, caller, owner_field):
+    """Whether `caller` (None when anonymous) may see the item at all: approved, or theirs, or an admin."""
+    if doc is None:
+        return False
+    return doc["status"] == "approved" or is_admin(caller) or bool(caller and caller["id"] == doc[owner_field])
+
+
+def moderation_decision(kind, admin, status, reason=None):
+    """decide() for approving or rejecting an item of `kind` ("post", "photo"); 409 when already so."""
+    action = f"{kind}.approve" if status == "approved" else f"{kind}.reject"
+
+    def decide(doc):
+        if doc is None:
+            raise not_found(f"No such {kind}.")
+        if doc["status"] == status:
+            raise conflict(f"The {kind} is already {status}.")
+        now = utcnow()
+        return Change(action, {"status": status, "moderation": moderation_record(admin, now, reason),
+                               "updated_at": now}, {"from_status": doc["status"], "reason": reason})
+
+    return decide
+
+
+def comment_view(parent_field):
+    """view(comment_id, doc) for comments that name their item in `parent_field`."""
+    def view(comment_id, doc):
+        return {
+            "id": comment_id,
+            parent_field: doc[parent_field],
+            "author_id": doc["author_id"],
+            "author_username": doc["author_username"],
+            "body": doc["body"],
+            "created_at": rfc3339(doc["created_at"]),
+        }
+    return view

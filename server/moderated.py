@@ -1,0 +1,149 @@
+"""Firestore side shared by moderated content with comments (posts, photos).
+
+Each kind has three collections:
+- the items (`posts/{id}`, `photos/{id}`): status, moderation record, `comment_count`;
+- their comments (one document each, naming the item in `parent_field`);
+- the gates (`approved_posts/{id}`, ...): a gate exists exactly while its item is
+  approved. Approving creates it, un-approving and deleting remove it, in the
+  same commit as the item's change.
+
+No transactions (no read locks), per FIRESTORE-EMULATOR.md:
+- A comment is one blind batch: create the comment, `Increment(1)` the item's
+  `comment_count`, touch the gate, write the audit event. `update` carries an
+  exists=True precondition, and Firestore has no precondition on a field's
+  value, so the gate turns "the item is still approved" into "the gate still
+  exists": if the item was deleted, edited back to pending or rejected after
+  our read, the whole batch fails and nothing is written. Concurrent comments
+  never conflict with each other: increments commute.
+- Changes of the item itself (edit, approve, reject, delete) are rare: read the
+  item, decide, and commit with a precondition on the item's update_time,
+  retrying from a fresh read when anything (e.g. a comment) changed it in
+  between. An admin therefore never approves content the author changed after
+  the admin's read.
+"""
+
+import logging
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore as gfs
+from google.cloud.firestore_v1 import FieldFilter
+
+from .audit.events import write_event
+from .common import paginate
+from .datastore import Increment
+from .errors import unavailable
+
+log = logging.getLogger(__name__)
+
+
+class Gone(Exception):
+    """The item vanished or stopped being approved before our commit."""
+
+
+class ModeratedStore:
+    """The documents of one kind of moderated content; subclasses name the collections."""
+
+    collection: str    # the items, e.g. "posts"
+    comments: str      # their comments, e.g. "comments"
+    gates: str         # e.g. "approved_posts"
+    parent_field: str  # the field of a comment (and a gate) naming its item, e.g. "post_id"
+    delete_chunk = 400  # writes per commit stay well under Firestore's 500
+
+    def __init__(self, datastore, max_attempts=10):
+        self.datastore = datastore
+        self.client = datastore.client
+        self.max_attempts = max_attempts
+
+    def ref(self, item_id):
+        return self.datastore.doc(self.collection, item_id)
+
+    def get(self, item_id):
+        snap = self.ref(item_id).get()
+        return snap.to_dict() if snap.exists else None
+
+    def change(self, item_id, decide, actor):
+        """Applies decide(item_dict or None) -> content.Change to one item, optimistically.
+
+        `decide` may raise (not found, forbidden, conflict); it is called again
+        on a fresh read whenever the item changed before our commit. Returns
+        the item as written (None once deleted).
+        """
+        ref = self.ref(item_id)
+        for _attempt in range(self.max_attempts):
+            snap = ref.get()
+            doc = snap.to_dict() if snap.exists else None
+            change = decide(doc)
+            # Comment ids are read after the item, so any comment committed
+            # later has moved the item's update_time and fails our precondition.
+            comment_ids = self._comment_ids(item_id, self.delete_chunk) if change.deletes else []
+            batch = self.datastore.batch()
+            precondition = self.client.write_option(last_update_time=snap.update_time)
+            gate = self.datastore.doc(self.gates, item_id)
+            if change.deletes:
+                batch.delete(ref, option=precondition)
+                batch.delete(gate)
+                for comment_id in comment_ids:
+                    batch.delete(self.datastore.doc(self.comments, comment_id))
+            else:
+                batch.update(ref, change.updates, option=precondition)
+                if change.updates.get("status", doc["status"]) == "approved":
+                    batch.set(gate, {self.parent_field: item_id, "approved_at": change.updates["updated_at"]})
+                else:
+                    batch.delete(gate)
+            write_event(batch, self.datastore, change.action, f"{self.collection}/{item_id}", actor=actor,
+                        details=change.details)
+            try:
+                batch.commit()
+            except (gexc.FailedPrecondition, gexc.NotFound):
+                continue  # someone changed or deleted the item since our read: decide again
+            if change.deletes:
+                self.after_delete(item_id, doc)
+                if len(comment_ids) == self.delete_chunk:
+                    self._delete_rest_of_comments(item_id)
+                return None
+            return {**doc, **change.updates}
+        raise unavailable("The item kept changing; try again.")
+
+    def after_delete(self, item_id, doc):
+        """Called once the deletion of an item has committed (e.g. to remove stored files)."""
+
+    def add_comment(self, comment_id, doc, actor):
+        """One blind batch: comment, counter, gate check, audit event. Raises Gone."""
+        item_id = doc[self.parent_field]
+        batch = self.datastore.batch()
+        batch.create(self.datastore.doc(self.comments, comment_id), doc)
+        batch.update(self.ref(item_id), {"comment_count": Increment(1)})
+        batch.update(self.datastore.doc(self.gates, item_id), {"last_comment_at": doc["created_at"]})
+        write_event(batch, self.datastore, "comment.create", f"{self.comments}/{comment_id}", actor=actor,
+                    details={self.parent_field: item_id, "body_length": len(doc["body"])})
+        try:
+            batch.commit()
+        except gexc.NotFound as exc:  # the item or its gate is gone: deleted or no longer approved
+            raise Gone(item_id) from exc
+
+    def _comment_ids(self, item_id, limit):
+        query = (self.datastore.collection(self.comments)
+                 .where(filter=FieldFilter(self.parent_field, "==", item_id)).limit(limit))
+        return [snap.id for snap in query.select([]).stream()]
+
+    def _delete_rest_of_comments(self, item_id):
+        """The delete has committed; leftovers are unreachable, so a failure here is only logged."""
+        try:
+            self.delete_comments_of(item_id)
+        except Exception:  # a later delete or a sweep removes them
+            log.exception("could not delete the remaining comments of deleted %s/%s", self.collection, item_id)
+
+    def delete_comments_of(self, item_id):
+        """The rest of a deleted item's comments (beyond the first commit); unreachable already."""
+        while ids := self._comment_ids(item_id, self.delete_chunk):
+            batch = self.datastore.batch()
+            for comment_id in ids:
+                batch.delete(self.datastore.doc(self.comments, comment_id))
+            batch.commit()
+
+    def comments_of(self, item_id, limit, cursor):
+        """(parent_field ASC, created_at ASC): oldest first."""
+        ref = self.datastore.collection(self.comments)
+        query = (ref.where(filter=FieldFilter(self.parent_field, "==", item_id))
+                 .order_by("created_at", direction=gfs.Query.ASCENDING))
+        return paginate(query, ref, limit, cursor)

@@ -1,0 +1,206 @@
+"""Photos, their comments and moderation: who may see and do what, and what gets stored.
+
+Visibility (as for posts): an approved photo, its image, thumbnail and
+comments are public; a pending or rejected one exists only for its owner and
+admins (404 for everyone else, never 403, so its existence does not leak).
+Comments are accepted on approved photos only.
+
+Uploads: the image is checked and re-encoded by `images.clean` before
+anything is stored; at most `decode_slots` images are decoded at once per
+process, which bounds the memory that decoding can take (a 40-megapixel
+image is 120-160 MB of pixels) whatever the number of concurrent uploads.
+"""
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+
+from ..common import new_id, page_response, rfc3339, utcnow
+from ..content import Change, comment_view, is_admin, moderation_decision, moderation_view, visible
+from ..errors import ApiError, forbidden, not_found
+from . import images
+from .store import Gone, object_names, photo_id_of
+
+API_PREFIX = "/api/v1/photos"
+KINDS = {"image": "image_object", "thumbnail": "thumbnail_object"}
+
+
+def invalid_image(message):
+    return ApiError(422, "invalid_image", message)
+
+
+def too_large(message):
+    return ApiError(413, "payload_too_large", message)
+
+
+def photo_view(photo_id, doc):
+    return {
+        "id": photo_id,
+        "owner_id": doc["owner_id"],
+        "owner_username": doc["owner_username"],
+        "caption": doc["caption"],
+        "tags": list(doc["tags"]),
+        "content_type": doc["content_type"],
+        "width": doc["width"],
+        "height": doc["height"],
+        "bytes": doc["bytes"],
+        "status": doc["status"],
+        "comment_count": doc["comment_count"],
+        "created_at": rfc3339(doc["created_at"]),
+        "moderation": moderation_view(doc.get("moderation")),
+        "image_url": f"{API_PREFIX}/{photo_id}/image",
+        "thumbnail_url": f"{API_PREFIX}/{photo_id}/thumbnail",
+    }
+
+
+photo_comment_view = comment_view("photo_id")
+
+
+def _require_visible(doc, caller):
+    """The photo itself, or 404 (never 403) for anyone who may not see it."""
+    if not visible(doc, caller, "owner_id"):
+        raise not_found("No such photo.")
+    return doc
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """Bytes to send, with what the HTTP layer needs to label and cache them."""
+
+    data: bytes
+    content_type: str
+    etag: str
+    public: bool  # approved: the same bytes for everyone, for as long as the name lives
+
+
+class PhotoService:
+    def __init__(self, store, decode_slots=2):
+        self.store = store
+        self._decode_slots = threading.BoundedSemaphore(decode_slots)
+
+    def _visible_photo(self, photo_id, caller):
+        return _require_visible(self.store.get(photo_id), caller)
+
+    # --- photos -------------------------------------------------------------------
+
+    def create_photo(self, caller, fields, upload):
+        """`fields` are the validated text parts; `upload` a file-like object (the image part)."""
+        try:
+            upload = images.open_upload(upload)  # the size first, before waiting for a slot
+            with self._decode_slots:
+                cleaned = images.clean(upload)
+        except images.ImageTooLarge as exc:
+            raise too_large(str(exc)) from exc
+        except images.InvalidImage as exc:
+            raise invalid_image(str(exc)) from exc
+        photo_id = new_id()
+        image_name, thumbnail_name = object_names(photo_id)
+        now = utcnow()
+        image, thumbnail = cleaned.image, cleaned.thumbnail
+        doc = {
+            "owner_id": caller["id"], "owner_username": caller["username"],
+            "caption": fields.caption, "tags": fields.tags,
+            "content_type": image.content_type, "width": image.width, "height": image.height,
+            "bytes": len(image.data), "status": "pending", "comment_count": 0,
+            "created_at": now, "updated_at": now, "moderation": None,
+            "image_object": image_name, "thumbnail_object": thumbnail_name,
+            "thumbnail_width": thumbnail.width, "thumbnail_height": thumbnail.height,
+            "thumbnail_bytes": len(thumbnail.data),
+        }
+        self.store.create_photo(photo_id, doc, [
+            (image_name, image.data, image.content_type),
+            (thumbnail_name, thumbnail.data, thumbnail.content_type),
+        ], caller)
+        return {"photo": photo_view(photo_id, doc)}
+
+    def get_photo(self, caller, photo_id):
+        return {"photo": photo_view(photo_id, self._visible_photo(photo_id, caller))}
+
+    def get_image(self, caller, photo_id, kind):
+        """The image or thumbnail bytes of a photo the caller may see."""
+        doc = self._visible_photo(photo_id, caller)
+        name = doc[KINDS[kind]]
+        data = self.store.object_bytes(name)
+        if data is None:  # the photo is being deleted, or storage lost it (photos verify says which)
+            raise not_found("No such photo.")
+        return StoredImage(data, doc["content_type"], name.rsplit("/", 1)[-1], doc["status"] == "approved")
+
+    def _change(self, photo_id, caller, decide):
+        doc = self.store.change(photo_id, decide, caller)
+        return None if doc is None else {"photo": photo_view(photo_id, doc)}
+
+    def delete_photo(self, caller, photo_id):
+        def decide(doc):
+            _require_visible(doc, caller)
+            if doc["owner_id"] != caller["id"] and not is_admin(caller):
+                raise forbidden("Only the owner or an admin can delete a photo.")
+            return Change("photo.delete", None, {"status": doc["status"], "comment_count": doc["comment_count"],
+                                                 "owner_id": doc["owner_id"]})
+
+        self._change(photo_id, caller, decide)
+
+    def approve_photo(self, admin, photo_id):
+        return self._change(photo_id, admin, moderation_decision("photo", admin, "approved"))
+
+    def reject_photo(self, admin, photo_id, reason):
+        return self._change(photo_id, admin, moderation_decision("photo", admin, "rejected", reason))
+
+    def list_gallery(self, query):
+        return page_response(self.store.photos_where(query.limit, query.cursor, status="approved",
+                                                     owner_username=query.owner, tag=query.tag), photo_view)
+
+    def list_mine(self, caller, query):
+        return page_response(self.store.photos_where(query.limit, query.cursor, owner_id=caller["id"]),
+                             photo_view)
+
+    def list_queue(self, query):
+        return page_response(self.store.photos_where(query.limit, query.cursor, status=query.status),
+                             photo_view)
+
+    # --- comments -----------------------------------------------------------------
+
+    def add_comment(self, caller, photo_id, body):
+        photo = self.store.get(photo_id)
+        if photo is None or photo["status"] != "approved":
+            raise not_found("No such photo, or it does not take comments.")
+        comment_id = new_id()
+        doc = {"photo_id": photo_id, "author_id": caller["id"], "author_username": caller["username"],
+               "body": body.body, "created_at": utcnow()}
+        try:
+            self.store.add_comment(comment_id, doc, caller)
+        except Gone as exc:
+            raise not_found("No such photo, or it does not take comments.") from exc
+        return {"comment": photo_comment_view(comment_id, doc)}
+
+    def list_comments(self, caller, photo_id, query):
+        self._visible_photo(photo_id, caller)
+        return page_response(self.store.comments_of(photo_id, query.limit, query.cursor), photo_comment_view)
+
+    # --- consistency ----------------------------------------------------------------
+
+    def verify(self, grace=dt.timedelta(minutes=10), delete_orphans=False, now=None):
+        """Objects without a document and documents without their objects.
+
+        Objects younger than `grace` that no document names yet are uploads in
+        flight (their commit is still to come); they are counted, not reported.
+        """
+        now = now or utcnow()
+        referenced = self.store.referenced_objects()
+        problems, in_flight, orphans, seen = [], 0, [], set()
+        for name, created in self.store.stored_objects():
+            seen.add(name)
+            if name in referenced:
+                continue
+            if created and now - created < grace:
+                in_flight += 1
+                continue
+            orphans.append(name)
+            problems.append({"kind": "object_without_photo", "object": name, "photo_id": photo_id_of(name)})
+        for name, photo_id in sorted(referenced.items(), key=lambda item: str(item[0])):
+            if name not in seen:
+                problems.append({"kind": "photo_without_object", "photo_id": photo_id, "object": name})
+        if delete_orphans:
+            self.store.delete_objects(orphans)
+        return {"ok": not problems, "photos_checked": len(set(referenced.values())),
+                "objects_checked": len(seen), "objects_in_flight": in_flight,
+                "orphans_deleted": len(orphans) if delete_orphans else 0, "problems": problems}
