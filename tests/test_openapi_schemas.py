@@ -140,3 +140,20 @@ def test_health_and_client_config_have_their_real_responses(spec):
     assert paths["/readyz"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/NotReady")
     assert set(paths["/api/v1/client-config"]["get"]["responses"]) == {"200", "414"}
+
+
+TAGS_TEXT = st.text(st.sampled_from("aZ_9K\u212a, \t\u00a0\u00e9-"), max_size=40)
+
+
+@given(st.one_of(TEXT, TAGS_TEXT))
+def test_photo_tag_patterns_are_the_tag_rules(value):
+    from server.photos import models as photos
+
+    assert (re.fullmatch(photos.TAG_QUERY_PATTERN, value) is not None) == \
+        (not value or _accepts(photos.normalize_tag, value))
+    try:
+        photos.parse_tags(value)
+        accepted = True
+    except ValueError as exc:
+        accepted = "at most" in str(exc)  # the count is described, not a pattern
+    assert (re.fullmatch(photos.TAGS_FORM_PATTERN, value) is not None) == accepted
