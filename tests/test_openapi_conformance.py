@@ -72,7 +72,17 @@ def test_openapi_document_matches_the_server(live_server, admin, tmp_path):
     assert result.returncode == 0, result.stdout[-30000:] + result.stderr[-3000:]
     selected = re.search(r"Selected: (\d+)/(\d+)", summary)
     assert selected and selected[1] == selected[2] and f"Tested: {selected[1]}" in summary, summary
-    assert "Authentication failed" not in result.stdout, summary
+    assert only_401(result.stdout) <= ANSWER_401_BY_DESIGN, summary
+
+
+# Operations whose 401 is not about the token: a wrong current password.
+ANSWER_401_BY_DESIGN = {"POST /api/v1/auth/password"}
+
+
+def only_401(output):
+    """The operations schemathesis saw answer nothing but 401/403 (its warning's list)."""
+    block = re.search(r"Authentication failed:.*?\n\n(?:40[13] [^\n]*\n(?:  - [^\n]+\n)+\n?)+", output, re.S)
+    return set(re.findall(r"^  - (.+)$", block[0], re.M)) if block else set()
 
 
 def test_a_too_long_request_line_is_the_documented_414(live_server):
