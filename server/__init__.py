@@ -26,6 +26,7 @@ def create_app(test_config=None):
     if test_config:
         app.config.from_mapping(test_config)
     _check_secret_key(app)
+    _check_auth_emulator(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     errors.init_app(app)
@@ -76,6 +77,16 @@ def _shutdown(app):
 def _openapi_document(app):
     """The spec flask-openapi3 builds from the models, completed with the shared statuses."""
     return openapi.complete(app, app.api_doc)
+
+
+def _check_auth_emulator(app):
+    """Against the Auth emulator firebase-admin accepts unsigned ID tokens: never for a real project."""
+    host = app.config.get("FIREBASE_AUTH_EMULATOR_HOST")
+    if host and not app.config["PROJECT_ID"].startswith("demo-"):
+        raise RuntimeError(
+            f"FIREBASE_AUTH_EMULATOR_HOST={host} is set but the project id "
+            f"{app.config['PROJECT_ID']!r} does not start with 'demo-': the Auth emulator's "
+            "unsigned tokens would be accepted for a real project. Unset the variable or use a demo- project id.")
 
 
 def _check_secret_key(app):

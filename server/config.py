@@ -26,6 +26,11 @@ def from_environment():
         "FIRESTORE_EMULATOR_HOST": emulator_host,
         # The Firebase Auth emulator (host:port) and a Cloud Storage emulator (URL).
         "FIREBASE_AUTH_EMULATOR_HOST": os.environ.get("FIREBASE_AUTH_EMULATOR_HOST") or None,
+        # What the demo client's Firebase JS SDK needs: the public URL of the Auth
+        # emulator, and the web API key (any string against the emulators).
+        "FIREBASE_AUTH_EMULATOR_PUBLIC_URL": os.environ.get("FIREBASE_AUTH_EMULATOR_PUBLIC_URL") or None,
+        "FIREBASE_WEB_API_KEY": os.environ.get("FIREBASE_WEB_API_KEY") or "demo-api-key",
+        "FIREBASE_AUTH_DOMAIN": os.environ.get("FIREBASE_AUTH_DOMAIN") or None,
         "STORAGE_EMULATOR_HOST": os.environ.get("STORAGE_EMULATOR_HOST") or None,
         "STORAGE_BUCKET": os.environ.get("STORAGE_BUCKET") or f"{project_id}.appspot.com",
         # Public URL of the emulator for the demo client's "try to cheat" panel.

@@ -1,4 +1,4 @@
-"""The one place that knows how to reach Firestore.
+"""The one place that knows how to reach Firestore and Firebase Auth.
 
 firebase-admin is initialised once per Flask app (a named firebase app, so
 tests can build several Flask apps in one process). Against the emulator it
@@ -8,11 +8,14 @@ uses anonymous credentials; in production Application Default Credentials
 
 import contextlib
 import os
+import threading
+import time
 import uuid
 
 import firebase_admin
+import firebase_admin.exceptions
 import google.auth.credentials
-from firebase_admin import credentials, firestore
+from firebase_admin import auth, credentials, firestore
 from flask import current_app
 
 SERVER_TIMESTAMP = firestore.SERVER_TIMESTAMP
@@ -27,30 +30,95 @@ class _AnonymousCredential(credentials.Base):
 
 
 @contextlib.contextmanager
+def _env(variable, value):
+    """Sets (or removes, for None) one environment variable for a moment."""
+    previous = os.environ.get(variable)
+    if value:
+        os.environ[variable] = value
+    else:
+        os.environ.pop(variable, None)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = previous
+
+
 def _emulator_env(emulator_host):
     """The Firestore client reads FIRESTORE_EMULATOR_HOST once, when it is built.
 
     Set it for that moment only, so apps of one process (tests) can use
     different emulators, or one the emulator and another real Firestore.
     """
-    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
-    if emulator_host:
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator_host
-    else:
-        os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-        else:
-            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+    return _env("FIRESTORE_EMULATOR_HOST", emulator_host)
+
+
+# firebase-admin's auth module reads FIREBASE_AUTH_EMULATOR_HOST on every call
+# (and, when set, skips signature checks): each call runs with this app's value.
+_AUTH_ENV_LOCK = threading.RLock()
+
+
+class FirebaseTokenRefused(Exception):
+    """A forged, expired, revoked or otherwise unusable Firebase ID token, or a disabled user."""
+
+
+class FirebaseAuthUnavailable(Exception):
+    """Firebase Auth did not answer (or signing failed): safe to retry."""
+
+
+# What verify_id_token raises about the token or its user, rather than about Firebase itself.
+# TypeError: claims of the wrong type (e.g. no `iat`), which only unsigned emulator tokens can carry.
+_TOKEN_ERRORS = (auth.InvalidIdTokenError, auth.UserDisabledError, auth.UserNotFoundError, ValueError,
+                 TypeError)
+
+
+class FirebaseAuth:
+    """Firebase Auth (firebase-admin) for one Flask app: ID tokens in, custom tokens out."""
+
+    def __init__(self, firebase_app, emulator_host):
+        self._app = firebase_app
+        self.emulator_host = emulator_host
+
+    @contextlib.contextmanager
+    def _scope(self):
+        with _AUTH_ENV_LOCK, _env("FIREBASE_AUTH_EMULATOR_HOST", self.emulator_host):
+            yield
+
+    def verify_id_token(self, id_token):
+        """The claims of a valid ID token of a live user (check_revoked asks Firebase
+        Auth about revocation and disabled users); else FirebaseTokenRefused."""
+        try:
+            with self._scope():
+                claims = auth.verify_id_token(id_token, app=self._app, check_revoked=True)
+        except _TOKEN_ERRORS as exc:  # revoked and expired tokens are InvalidIdTokenErrors too
+            raise FirebaseTokenRefused(str(exc)) from exc
+        except firebase_admin.exceptions.FirebaseError as exc:
+            raise FirebaseAuthUnavailable(str(exc)) from exc
+        # Against the emulator firebase-admin checks no expiry (nor signature): expiry at least.
+        exp = claims.get("exp")
+        if not isinstance(exp, (int, float)) or exp <= time.time():
+            raise FirebaseTokenRefused("the ID token has expired")
+        return claims
+
+    def revoke_refresh_tokens(self, uid):
+        """Ends every Firebase session of a user: its ID tokens are refused from now on."""
+        with self._scope():
+            auth.revoke_refresh_tokens(uid, app=self._app)
+
+    def create_custom_token(self, uid):
+        try:
+            with self._scope():
+                return auth.create_custom_token(uid, app=self._app).decode("ascii")
+        except (auth.TokenSignError, firebase_admin.exceptions.FirebaseError) as exc:
+            raise FirebaseAuthUnavailable(str(exc)) from exc
 
 
 class Datastore:
     """Owns the firebase-admin app and Firestore client of one Flask app."""
 
-    def __init__(self, project_id, emulator_host=None):
+    def __init__(self, project_id, emulator_host=None, auth_emulator_host=None):
         self.project_id = project_id
         self.emulator_host = emulator_host
         credential = _AnonymousCredential() if emulator_host else credentials.ApplicationDefault()
@@ -61,6 +129,7 @@ class Datastore:
         )
         with _emulator_env(emulator_host):
             self.client = firestore.client(self._firebase_app)
+        self.auth = FirebaseAuth(self._firebase_app, auth_emulator_host)
 
     def collection(self, name):
         return self.client.collection(name)
@@ -87,7 +156,8 @@ class Datastore:
 
 def init_app(app):
     app.extensions["datastore"] = Datastore(
-        app.config["PROJECT_ID"], app.config["FIRESTORE_EMULATOR_HOST"]
+        app.config["PROJECT_ID"], app.config["FIRESTORE_EMULATOR_HOST"],
+        app.config.get("FIREBASE_AUTH_EMULATOR_HOST"),
     )
 
 

@@ -62,11 +62,22 @@ def _check_json_body():
         raise validation_error("The body must be a JSON object.", [{"field": "body", "message": "not an object"}])
 
 
+# Where the Firebase JS SDK connects when no emulator is configured.
+FIRESTORE_ORIGIN = "https://firestore.googleapis.com"
+FIREBASE_AUTH_ORIGINS = ("https://identitytoolkit.googleapis.com", "https://securetoken.googleapis.com")
+
+
+def auth_emulator_public_url(config):
+    host = config.get("FIREBASE_AUTH_EMULATOR_HOST")
+    return config.get("FIREBASE_AUTH_EMULATOR_PUBLIC_URL") or (f"http://{host}" if host else None)
+
+
 def _content_security_policy(config):
-    connect = ["'self'"]
-    emulator_url = config.get("FIRESTORE_EMULATOR_PUBLIC_URL")
-    if emulator_url:
-        connect.append(emulator_url)
+    """connect-src: the API itself and the Firestore and Auth endpoints the live layer uses
+    (the emulators' origins when configured), nothing else."""
+    firestore_url = config.get("FIRESTORE_EMULATOR_PUBLIC_URL")
+    auth_url = auth_emulator_public_url(config)
+    connect = ["'self'", firestore_url or FIRESTORE_ORIGIN, *([auth_url] if auth_url else FIREBASE_AUTH_ORIGINS)]
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
         f"connect-src {' '.join(connect)}; object-src 'none'; base-uri 'none'; "
@@ -127,6 +138,11 @@ def _register_health(app):
         return {
             "project_id": app.config["PROJECT_ID"],
             "firestore_emulator_url": app.config.get("FIRESTORE_EMULATOR_PUBLIC_URL"),
+            # The Firebase JS SDK's settings for live reads and "Sign in with Firebase".
+            "auth_emulator_url": auth_emulator_public_url(app.config),
+            "firebase_api_key": app.config["FIREBASE_WEB_API_KEY"],
+            "firebase_auth_domain": app.config.get("FIREBASE_AUTH_DOMAIN")
+            or f"{app.config['PROJECT_ID']}.firebaseapp.com",
         }
 
 

@@ -6,7 +6,7 @@ document states in words because JSON Schema cannot state it:
 
 - `cursor`: opaque; a well-formed cursor may name no document (invented, or stale),
   and the contract answers that with 422;
-- `password`: 8-72 bytes in UTF-8; the schema's 2-72 characters is the closest
+- `password`, `new_password`: 8-72 bytes in UTF-8; the schema's 2-72 characters is the closest
   bound it can state. Only when the password sent really is outside 8-72 bytes;
 - `until`: must be after `since`, a rule between two fields. Only when it is not;
 - `tags` of a photo upload: at most 10 once repeats are dropped, which a pattern
@@ -29,9 +29,11 @@ def _instant(value):
     return dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00").replace(" ", "T"))
 
 
-def _password_bytes_out_of_range(case):
-    password = (case.body or {}).get("password") if isinstance(case.body, dict) else None
-    return isinstance(password, str) and not 8 <= len(password.encode("utf-8")) <= 72
+def _password_bytes_out_of_range(field):
+    def check(case):
+        password = (case.body or {}).get(field) if isinstance(case.body, dict) else None
+        return isinstance(password, str) and not 8 <= len(password.encode("utf-8")) <= 72
+    return check
 
 
 def _until_not_after_since(case):
@@ -70,7 +72,8 @@ _UNSTATABLE = {
     "tags": _more_than_ten_tags,
     "amount": _sent_as_float("amount"),
     "cursor": lambda case: True,
-    "password": _password_bytes_out_of_range,
+    "password": _password_bytes_out_of_range("password"),
+    "new_password": _password_bytes_out_of_range("new_password"),
     "until": _until_not_after_since,
 }
 

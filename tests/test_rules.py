@@ -1,7 +1,8 @@
 """Attacks from the client side: a real end-user token talking to Firestore directly.
 
 The rules must refuse every client write; reads are limited to the
-caller's own account and postings (see README, "Security rules").
+caller's own documents (see README, "Security rules"; tests/test_live_reads.py
+attacks them with a real Firebase identity).
 """
 
 import pytest

@@ -1,7 +1,8 @@
 import { onUnauthorized, token } from './api.js';
 import { h, setChildren } from './dom.js';
 import { session, onSessionChange, refreshMe, clearSession, signOut } from './session.js';
-import { loginView, signupView } from './views/auth.js';
+import { loginView, signupView, firebaseView } from './views/auth.js';
+import { stopLive, stopWatches } from './live.js';
 import { walletView } from './views/wallet.js';
 import { historyView } from './views/history.js';
 import { feedView, postView } from './views/posts.js';
@@ -18,6 +19,7 @@ const flashEl = document.getElementById('flash');
 const routes = [
   [/^\/login$/, loginView, 'guest'],
   [/^\/signup$/, signupView, 'guest'],
+  [/^\/firebase$/, firebaseView, 'guest'],
   [/^\/wallet$/, walletView, 'user'],
   [/^\/history$/, historyView, 'user'],
   [/^\/feed$/, feedView],
@@ -41,7 +43,8 @@ const userLinks = [['#/wallet', 'Wallet', 'nav-wallet'], ['#/history', 'History'
 const adminLinks = [['#/admin/moderation', 'Moderation', 'nav-admin-moderation'],
   ['#/admin/ledger', 'Ledger', 'nav-admin-ledger'],
   ['#/admin/audit', 'Audit', 'nav-admin-audit'], ['#/admin/verify', 'Verify', 'nav-admin-verify']];
-const guestLinks = [['#/feed', 'Feed', 'nav-feed'], ['#/photos', 'Photos', 'nav-photos'], ['#/login', 'Log in', 'nav-login'], ['#/signup', 'Sign up', 'nav-signup']];
+const guestLinks = [['#/feed', 'Feed', 'nav-feed'], ['#/photos', 'Photos', 'nav-photos'], ['#/login', 'Log in', 'nav-login'],
+  ['#/signup', 'Sign up', 'nav-signup'], ['#/firebase', 'Sign in with Firebase', 'nav-firebase']];
 
 export function flash(message, kind = 'info') {
   setChildren(flashEl, message);
@@ -113,6 +116,7 @@ async function render() {
     return;
   }
   const ticket = ++renderCount;
+  stopWatches();  // the previous view's live listeners
   viewEl.replaceChildren();
   window.scrollTo(0, 0);
   try {
@@ -131,7 +135,10 @@ onUnauthorized(() => {
   navigate('#/login');
 });
 
-onSessionChange(renderNav);
+onSessionChange(() => {
+  if (!session.signedIn) stopLive().catch(() => {});
+  renderNav();
+});
 window.addEventListener('hashchange', () => {
   if (flashEl.dataset.sticky === 'true') flashEl.dataset.sticky = 'false';
   else flash('');

@@ -1,10 +1,16 @@
-"""Users and sessions: sign-up, login, logout and the caller behind a token.
+"""Users and sessions: sign-up, login, Firebase sign-in, password change,
+logout and the caller behind a token.
 
 A token is a JWT (HS256, SECRET_KEY) naming a session document. The
 signature and expiry are checked locally; whether the session was revoked
 is read from Firestore and cached per process for SESSION_CACHE_SECONDS,
 so most requests cost no datastore read. Logout updates the local cache at
-once, and other processes' caches through a listener on revoked sessions.
+once, and other processes' caches through a listener on revoked sessions;
+a password change revokes the user's other sessions the same way.
+
+A Firebase user (POST /auth/firebase) is a user whose id is the Firebase uid
+and who has no password (`password_hash` None): password login refuses it
+like a wrong password.
 """
 
 import datetime as dt
@@ -20,8 +26,8 @@ from google.cloud.firestore_v1 import FieldFilter
 
 from ..audit.events import write_event
 from ..common import is_doc_id, new_id, rfc3339, utcnow
-from ..datastore import get_datastore
-from ..errors import ApiError, forbidden, unauthenticated
+from ..datastore import FirebaseAuthUnavailable, FirebaseTokenRefused, get_datastore
+from ..errors import ApiError, conflict, forbidden, unauthenticated, unavailable, validation_error
 from ..ledger.accounts import COLLECTION as ACCOUNTS
 from ..ledger.accounts import account_view, new_account
 
@@ -66,9 +72,18 @@ def user_view(user_id, doc):
     }
 
 
-def _new_user(username, password_hash, role):
+def _new_user(username, password_hash, role, provider="password"):
     return {"username": username, "password_hash": password_hash, "role": role,
-            "created_at": utcnow()}
+            "provider": provider, "created_at": utcnow()}
+
+
+def _password_matches(password, password_hash):
+    """One bcrypt check at the configured cost, also when there is no hash to
+    compare with (unknown user, Firebase user): timing reveals neither."""
+    stored = password_hash.encode("ascii") if password_hash else _dummy_hash()
+    candidate = password.encode("utf-8")
+    matches = bcrypt.checkpw(candidate[:72], stored)  # bcrypt refuses longer input
+    return matches and password_hash is not None and len(candidate) <= 72
 
 
 class _SessionCache:
@@ -159,38 +174,53 @@ def _issue_session(writer, datastore, user_id):
     return token, expires_at
 
 
-def create_user(username, password, role="user", actor=None):
-    """Creates user, username claim, ledger account and audit event in one commit.
+def _username_taken():
+    return ApiError(409, "username_taken", "That username is taken.")
 
-    The username claim is created with an exists=false precondition, so of
-    two concurrent sign-ups of one name exactly one commit succeeds.
-    Returns (user_id, user_doc, account_doc, token, expires_at).
+
+def _commit_new_user(user_id, user_doc, actor, details):
+    """Username claim, user, ledger account, session and audit event in one commit.
+
+    Every document is created with an exists=false precondition, so of two
+    concurrent sign-ups of one name (or one Firebase uid) exactly one commit
+    succeeds; the other raises google.api_core's Conflict and writes nothing.
+    Returns (account_doc, token, expires_at).
     """
-    if username in RESERVED_USERNAMES:
-        raise ApiError(409, "username_taken", "That username is taken.")
     datastore = get_datastore()
-    password_hash = hash_password(password)
-    user_id = new_id()
-    user_doc = _new_user(username, password_hash, role)
+    username = user_doc["username"]
     account_doc = new_account(user_id, username, current_app.config["LEDGER_CURRENCY"])
     batch = datastore.batch()
     batch.create(username_ref(datastore, username), {"user_id": user_id, "username": username})
     batch.create(datastore.doc(USERS, user_id), user_doc)
     batch.create(datastore.doc(ACCOUNTS, user_id), account_doc)
     token, expires_at = _issue_session(batch, datastore, user_id)
-    new_user = {"id": user_id, "username": username}
     write_event(batch, datastore, "user.signup", f"users/{user_id}",
-                actor=actor or new_user, details={"username": username, "role": role})
+                actor=actor or {"id": user_id, "username": username},
+                details={"username": username, "role": user_doc["role"], **details})
+    batch.commit()
+    return account_doc, token, expires_at
+
+
+def create_user(username, password, role="user", actor=None):
+    """Creates a password user with its account; returns (user_id, user_doc, account_doc, token, expires_at)."""
+    if username in RESERVED_USERNAMES:
+        raise _username_taken()
+    user_id = new_id()
+    user_doc = _new_user(username, hash_password(password), role)
     try:
-        batch.commit()
+        account_doc, token, expires_at = _commit_new_user(user_id, user_doc, actor, {})
     except gexc.Conflict as exc:  # AlreadyExists: the username claim lost the race
-        raise ApiError(409, "username_taken", "That username is taken.") from exc
+        raise _username_taken() from exc
     return user_id, user_doc, account_doc, token, expires_at
 
 
-def signup(username, password):
-    user_id, user_doc, account_doc, token, expires_at = create_user(username, password)
+def _session_response(user_id, user_doc, token, expires_at):
     return {"user": user_view(user_id, user_doc), "token": token, "expires_at": rfc3339(expires_at)}
+
+
+def signup(username, password):
+    user_id, user_doc, _account, token, expires_at = create_user(username, password)
+    return _session_response(user_id, user_doc, token, expires_at)
 
 
 def find_user_by_username(username):
@@ -204,23 +234,119 @@ def find_user_by_username(username):
     return (user_id, snapshot.to_dict()) if snapshot.exists else (None, None)
 
 
+def _start_session(user_id, user_doc, details):
+    """A new session of an existing user, with its `user.login` event."""
+    datastore = get_datastore()
+    batch = datastore.batch()
+    token, expires_at = _issue_session(batch, datastore, user_id)
+    write_event(batch, datastore, "user.login", f"users/{user_id}",
+                actor={"id": user_id, "username": user_doc["username"]},
+                details={"ip": request.remote_addr, **details})
+    batch.commit()
+    return _session_response(user_id, user_doc, token, expires_at)
+
+
 def login(username, password):
     datastore = get_datastore()
     user_id, user_doc = find_user_by_username(username)
-    stored = user_doc["password_hash"].encode("ascii") if user_doc else _dummy_hash()
-    if not bcrypt.checkpw(password.encode("utf-8"), stored) or user_doc is None:
+    if not _password_matches(password, user_doc and user_doc.get("password_hash")):
         batch = datastore.batch()
         write_event(batch, datastore, "user.login_failed", f"usernames/{username}",
                     details={"username": username, "ip": request.remote_addr,
                              "known_user": user_doc is not None})
         batch.commit()
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
+    return _start_session(user_id, user_doc, {})
+
+
+def firebase_sign_in(id_token, username):
+    """Our session for a Firebase user: (response, 201) the first time, (response, 200) later."""
+    datastore = get_datastore()
+    try:
+        claims = datastore.auth.verify_id_token(id_token)
+    except FirebaseTokenRefused as exc:
+        log.info("Firebase ID token refused: %s", exc)
+        raise unauthenticated("The Firebase ID token is invalid, expired or revoked.") from exc
+    except FirebaseAuthUnavailable as exc:
+        log.warning("Firebase Auth unavailable: %s", exc)
+        raise unavailable("Firebase Auth does not answer; try again.") from exc
+    uid = claims["uid"]
+    if not is_doc_id(uid):
+        raise unauthenticated("This Firebase user id cannot be used as a user id here.")
+    firebase_claims = claims.get("firebase")
+    if isinstance(firebase_claims, dict) and firebase_claims.get("sign_in_provider") == "custom":
+        # Our custom tokens (/auth/firebase-token) are for live reads only: turning one back
+        # into a session would outlive the session it came from (logout, password change).
+        raise unauthenticated("A custom-token sign-in cannot open a session; sign in with a Firebase provider.")
+    details = {"provider": "firebase"}
+    existing = datastore.doc(USERS, uid).get()
+    if existing.exists:
+        return _start_session(uid, existing.to_dict(), details), 200
+    if username is None:
+        raise validation_error("A username is needed the first time a Firebase user signs in.",
+                               [{"field": "username", "message": "required on first sign-in",
+                                 "type": "missing"}])
+    if username in RESERVED_USERNAMES:
+        raise _username_taken()
+    user_doc = _new_user(username, None, "user", provider="firebase")
+    try:
+        _account, token, expires_at = _commit_new_user(uid, user_doc, None, details)
+    except gexc.Conflict as exc:
+        existing = datastore.doc(USERS, uid).get()
+        if existing.exists:  # the same Firebase user, signing in twice at once
+            return _start_session(uid, existing.to_dict(), details), 200
+        if username_ref(datastore, username).get().exists:
+            raise _username_taken() from exc
+        raise conflict("This Firebase user id is already in use here.") from exc
+    return _session_response(uid, user_doc, token, expires_at), 201
+
+
+def firebase_custom_token(user):
+    """A custom token whose uid is the caller's id, and no claims: roles stay in our user document."""
+    try:
+        return {"custom_token": get_datastore().auth.create_custom_token(user["id"])}
+    except FirebaseAuthUnavailable as exc:
+        log.warning("custom token failed: %s", exc)
+        raise unavailable("Firebase Auth is not available; try again.") from exc
+
+
+def change_password(user, current_password, new_password):
+    """Sets a new password and revokes every other session of the user, in one commit.
+
+    The user document is updated with an update-time precondition, so two
+    concurrent changes cannot both pass the check of the current password.
+    """
+    datastore = get_datastore()
+    user_ref = datastore.doc(USERS, user["id"])
+    snapshot = user_ref.get()
+    stored = (snapshot.to_dict() or {}).get("password_hash")
+    if not stored:
+        raise conflict("This user signs in through Firebase and has no password to change.")
+    if not _password_matches(current_password, stored):
+        batch = datastore.batch()
+        write_event(batch, datastore, "user.password_change_failed", f"users/{user['id']}", actor=user,
+                    details={"ip": request.remote_addr})
+        batch.commit()
+        raise ApiError(401, "invalid_credentials", "The current password is wrong.")
+    now = utcnow()
+    others = [s.id for s in datastore.collection(SESSIONS).where(
+        filter=FieldFilter("user_id", "==", user["id"])).stream()
+        if s.id != user["sid"] and s.get("revoked_at") is None and s.get("expires_at") > now]
     batch = datastore.batch()
-    token, expires_at = _issue_session(batch, datastore, user_id)
-    write_event(batch, datastore, "user.login", f"users/{user_id}",
-                actor={"id": user_id, "username": username}, details={"ip": request.remote_addr})
-    batch.commit()
-    return {"user": user_view(user_id, user_doc), "token": token, "expires_at": rfc3339(expires_at)}
+    batch.update(user_ref, {"password_hash": hash_password(new_password), "password_changed_at": now,
+                            "password_changed_by": user["sid"]},
+                 option=datastore.client.write_option(last_update_time=snapshot.update_time))
+    for sid in others:
+        batch.update(datastore.doc(SESSIONS, sid), {"revoked_at": now})
+    write_event(batch, datastore, "user.password_change", f"users/{user['id']}", actor=user,
+                details={"ip": request.remote_addr, "revoked_sessions": len(others)})
+    try:
+        batch.commit()
+    except gexc.FailedPrecondition as exc:
+        raise conflict("The password was changed at the same moment; try again.") from exc
+    # This process at once; the others through the revocation listener.
+    for sid in others:
+        _cache().put(sid, None, current_app.config["TOKEN_TTL_SECONDS"])
 
 
 def logout(user):
@@ -230,6 +356,17 @@ def logout(user):
     write_event(batch, datastore, "user.logout", f"sessions/{user['sid']}", actor=user)
     batch.commit()
     _cache().put(user["sid"], None, current_app.config["TOKEN_TTL_SECONDS"])
+
+
+def _predates_password_change(session, sid, user_doc):
+    """A session begun before the last password change, other than the one that made it.
+
+    The change revokes the sessions it finds; this also ends a login that checked
+    the old password just before the change and wrote its session just after.
+    """
+    changed_at = user_doc.get("password_changed_at")
+    return (changed_at is not None and session.get("created_at") < changed_at
+            and sid != user_doc.get("password_changed_by"))
 
 
 def _load_session_user(sid, user_id):
@@ -243,6 +380,8 @@ def _load_session_user(sid, user_id):
     if session.get("revoked_at") is not None or session.get("user_id") != user_id:
         return None
     doc = user.to_dict()
+    if _predates_password_change(session.to_dict(), sid, doc):
+        return None
     return {"id": user_id, "sid": sid, "username": doc["username"], "role": doc["role"],
             "created_at": doc["created_at"]}
 

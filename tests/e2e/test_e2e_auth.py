@@ -47,8 +47,10 @@ def test_signup_errors_are_shown_next_to_the_form(page, ui, live_server):
 def test_a_revoked_session_returns_to_login(page, ui, live_server):
     user = live_server.signup(unique_name("rev"))
     ui.login(page, user["user"]["username"])
+    # The wallet has finished its own API calls (the live layer's custom token too).
+    expect(page.get_by_test_id("live-status")).to_have_attribute("data-live", "true")
     token = page.evaluate("() => sessionStorage.getItem(Object.keys(sessionStorage)[0])")
     assert live_server.api("POST", "/api/v1/auth/logout", token).status_code == 204
-    page.get_by_test_id("balance-refresh").click()
+    ui.send(page, "transfer", unique_name(), "1")  # the next API call finds the session ended
     expect(page.get_by_test_id("view-login")).to_be_visible()
     expect(page.get_by_test_id("flash")).to_contain_text("log in again")

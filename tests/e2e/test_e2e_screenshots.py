@@ -34,7 +34,9 @@ def test_screenshots_of_the_main_screens(new_page, ui, api, live_server, admin_u
     api.post(bob["token"], "Is my post pending?", "Yes: a moderator has to approve it first.", approve=False)
 
     def shot(page, name):
-        page.wait_for_load_state("networkidle")
+        # Not "networkidle": the live views keep a Firestore listen channel open.
+        page.wait_for_load_state("load")
+        page.evaluate("() => document.fonts.ready.then(() => null)")
         page.screenshot(path=str(out / f"{name}.png"), full_page=True)
         assert (out / f"{name}.png").stat().st_size > 5_000  # a rendered page, not a blank one
 

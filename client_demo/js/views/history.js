@@ -1,7 +1,9 @@
-import { api } from '../api.js';
-import { h, pager, time } from '../dom.js';
+import { h, time, errorBox, showError, hide } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { session } from '../session.js';
+import { startLive, watchTransfers, watchPostings } from '../live.js';
+
+const PAGE = 20;
 
 function table(testid, headings, body) {
   return h('div', { class: 'table-wrap' },
@@ -25,22 +27,45 @@ export function transferRow(t, myAccountId) {
     h('td', { class: 'mono small' }, t.id));
 }
 
+// The newest `count` items, kept current by a Firestore listener; "Show more" widens it.
+function liveList({ testid, container, empty, watch, renderItem }) {
+  const errBox = errorBox(`${testid}-error`);
+  const emptyNote = h('p', { class: 'muted', testid: `${testid}-empty`, hidden: true }, empty);
+  const more = h('button', { type: 'button', class: 'btn btn-secondary', testid: `${testid}-more`, hidden: true }, 'Show more');
+  let count = PAGE;
+  let unsubscribe = null;
+  function subscribe() {
+    if (unsubscribe) unsubscribe();
+    unsubscribe = watch(count, (items) => {
+      hide(errBox);
+      container.replaceChildren(...items.map(renderItem));
+      emptyNote.hidden = items.length > 0;
+      more.hidden = items.length < count;
+    }, (err) => showError(errBox, err));
+  }
+  more.addEventListener('click', () => {
+    count += PAGE;
+    subscribe();
+  });
+  return { controls: h('div', { class: 'pager' }, emptyNote, errBox, more), subscribe };
+}
+
 export async function historyView(root) {
   const account = session.account;
   const transfersBody = h('tbody');
   const postingsBody = h('tbody');
-  const transfers = pager({
+  const transfers = liveList({
     testid: 'transfers',
     container: transfersBody,
     empty: 'No transfers yet.',
-    load: (cursor) => api('/transfers', { query: { cursor, limit: 20 } }),
+    watch: watchTransfers,
     renderItem: (t) => transferRow(t, account.id),
   });
-  const postings = pager({
+  const postings = liveList({
     testid: 'postings',
     container: postingsBody,
     empty: 'No postings yet.',
-    load: (cursor) => api('/accounts/me/postings', { query: { cursor, limit: 20 } }),
+    watch: watchPostings,
     renderItem: (p) => h('tr', { testid: 'posting-row', 'data-transfer-id': p.transfer_id },
       h('td', {}, time(p.created_at)),
       h('td', { class: `num ${p.amount < 0 ? 'neg' : 'pos'}` }, formatMoney(p.amount, account.currency, { signed: true })),
@@ -52,7 +77,7 @@ export async function historyView(root) {
   root.append(h('div', { class: 'stack', testid: 'view-history' },
     h('section', { class: 'card' },
       h('h1', {}, 'My transfers'),
-      h('p', { class: 'muted' }, 'Sent and received, newest first.'),
+      h('p', { class: 'muted' }, 'Sent and received, newest first; new ones appear as they happen.'),
       table('transfers-table', ['When', 'Who', 'Amount', 'Kind', 'Memo', 'Id'], transfersBody),
       transfers.controls),
     h('section', { class: 'card' },
@@ -61,5 +86,7 @@ export async function historyView(root) {
       table('postings-table', ['When', 'Amount', 'Balance after', 'Transfer', 'Hash'], postingsBody),
       postings.controls)));
 
-  await Promise.all([transfers.reload(), postings.reload()]);
+  await startLive(session.user.id);
+  transfers.subscribe();
+  postings.subscribe();
 }
