@@ -6,6 +6,7 @@ from .. import limits
 from ..auth.service import authenticate, require_admin, require_user, requires
 from ..common import ErrorBody, ListQuery
 from ..limits import limiter
+from ..openapi import OPTIONAL_BEARER
 from . import service
 from .models import (
     CommentCreate,
@@ -38,7 +39,7 @@ def create_post(body: PostCreate):
     return service.create_post(require_user(), body), 201
 
 
-@bp.get("/posts", responses={200: PostPage})
+@bp.get("/posts", responses={200: PostPage}, security=OPTIONAL_BEARER)
 def list_posts(query: ListQuery):
     """The public feed: approved posts, newest first. No token needed (a bad one is still 401)."""
     authenticate()
@@ -52,7 +53,7 @@ def list_my_posts(query: ListQuery):
     return service.list_mine(require_user(), query)
 
 
-@bp.get("/posts/<post_id>", responses={200: PostEnvelope})
+@bp.get("/posts/<post_id>", responses={200: PostEnvelope}, security=OPTIONAL_BEARER)
 def get_post(path: PostPath):
     """An approved post for anyone; a pending or rejected one for its author and admins only."""
     return service.get_post(authenticate(), path.post_id)
@@ -82,7 +83,7 @@ def create_comment(path: PostPath, body: CommentCreate):
     return service.add_comment(require_user(), path.post_id, body), 201
 
 
-@bp.get("/posts/<post_id>/comments", responses={200: CommentPage})
+@bp.get("/posts/<post_id>/comments", responses={200: CommentPage}, security=OPTIONAL_BEARER)
 def list_comments(path: PostPath, query: ListQuery):
     """Comments of a post the caller may see, oldest first."""
     return service.list_comments(authenticate(), path.post_id, query)
