@@ -6,7 +6,7 @@ from flask_cors import CORS
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, datastore, errors, limits, objectstore, web
+from . import config, datastore, errors, limits, objectstore, openapi, web
 from .kernel.models import ErrorBody
 
 
@@ -75,14 +75,8 @@ def _shutdown(app):
 
 
 def _openapi_document(app):
-    """The spec flask-openapi3 builds from the models, with our error shape for 422."""
-    spec = app.api_doc
-    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
-    for operations in spec.get("paths", {}).values():
-        for operation in operations.values():
-            if "422" in operation.get("responses", {}):
-                operation["responses"]["422"].update(ref)
-    return spec
+    """The spec flask-openapi3 builds from the models, completed with the shared statuses."""
+    return openapi.complete(app, app.api_doc)
 
 
 def _check_auth_emulator(app):

@@ -29,8 +29,8 @@ def check_encodable(value: str) -> str:
     return value
 
 
-CommentBody = text_field(2_000, "1-2000 characters, not blank; stored and returned as given.")
-Reason = text_field(500, "1-500 characters, not blank.")
+CommentBody = text_field(2_000, "1-2000 characters; stored and returned as given.")
+Reason = text_field(500, "1-500 characters.")
 
 
 class CommentCreate(StrictModel):

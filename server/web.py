@@ -5,13 +5,18 @@ import logging
 import os
 import re
 import uuid
+from typing import Literal
 
 from flask import current_app, g, jsonify, request, send_from_directory
+from flask_openapi3 import Tag
+from pydantic import BaseModel, Field
 
 from .datastore import get_datastore
 from .edge import enforce_view_role
 from .errors import ApiError, validation_error
 from .kernel import context
+from .kernel.models import ErrorInfo
+from .openapi import no_datastore
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +56,8 @@ def _check_upload_body(max_bytes):
 
 def _check_json_body():
     """A body must be a JSON object; anything else is refused before any view runs."""
-    if request.method not in _BODY_METHODS:
-        return
+    if request.method not in _BODY_METHODS or request.routing_exception is not None:
+        return  # an unknown path or method is a 404 or 405 whatever the body
     upload_limit = getattr(current_app.view_functions.get(request.endpoint), "upload_limit", None)
     if upload_limit:
         return _check_upload_body(upload_limit)
@@ -101,13 +106,33 @@ def _finish(response):
     return response
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class NotReady(BaseModel):
+    status: Literal["unavailable"]
+    error: ErrorInfo
+
+
+class ClientConfig(BaseModel):
+    project_id: str
+    firestore_emulator_url: str | None = Field(description="The Firestore emulator, when one is used.")
+
+
+_HEALTH = [Tag(name="health")]
+
+
 def _register_health(app):
-    @app.get("/healthz")
+    @app.get("/healthz", responses={200: Health}, tags=_HEALTH)
+    @no_datastore
     def healthz():
+        """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses={200: Health, 503: NotReady}, tags=_HEALTH)
     def readyz():
+        """Firestore answers."""
         try:
             get_datastore().ping()
         except Exception as exc:  # any failure to answer means "not ready"
@@ -116,7 +141,8 @@ def _register_health(app):
                 "code": "unavailable", "message": "Firestore does not answer."}}), 503
         return {"status": "ok"}
 
-    @app.get("/api/v1/client-config")
+    @app.get("/api/v1/client-config", responses={200: ClientConfig}, tags=_HEALTH)
+    @no_datastore
     def client_config():
         """What the demo client needs to know about this deployment."""
         return {

@@ -42,6 +42,9 @@ def test_unknown_path_and_method(client):
     assert_error(client.post("/api/v1/nowhere", json={}), 404, "not_found")
     resp = client.delete("/api/v1/me")
     assert_error(resp, 405, "method_not_allowed")
+    # Whatever the body: routing answers before the JSON-body guard.
+    assert_error(client.post("/api/v1/nowhere", data="x", content_type="text/plain"), 404, "not_found")
+    assert_error(client.put("/api/v1/posts", data="x", content_type="text/plain"), 405, "method_not_allowed")
 
 
 @pytest.mark.parametrize("data,content_type,status", [

@@ -35,17 +35,24 @@ Rfc3339 = Annotated[dt.datetime, BeforeValidator(parse_rfc3339)]
 _FILTERS = ("action", "actor", "target", "since", "until")
 
 
+def _or_empty(schema):
+    """An empty filter is ignored (_blank_is_absent), so the schema admits "" too."""
+    schema["anyOf"] = [*schema.pop("anyOf", [{"type": "string"}]), {"type": "string", "maxLength": 0}]
+
+
 class AuditQuery(ListQuery):
     """Filters of the audit list; all optional, combined with AND. Empty values are ignored."""
 
     action: str | None = Field(None, max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+)*$",
-                               description="Exact action, e.g. transfer.create.")
-    actor: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_]+$",
+                               json_schema_extra=_or_empty, description="Exact action, e.g. transfer.create.")
+    actor: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_]+$", json_schema_extra=_or_empty,
                               description="A username (case-insensitive; `cli` for operator commands) "
                                           "or a user id (32 lowercase hex characters).")
     target: str | None = Field(None, max_length=300, description="Exact target, e.g. transfers/ID or users/ID.")
-    since: Rfc3339 | None = Field(None, description="RFC 3339; events at or after this time.")
-    until: Rfc3339 | None = Field(None, description="RFC 3339; events strictly before this time.")
+    since: Rfc3339 | None = Field(None, json_schema_extra=_or_empty,
+                                  description="RFC 3339; events at or after this time.")
+    until: Rfc3339 | None = Field(None, json_schema_extra=_or_empty,
+                                  description="RFC 3339; events strictly before this time.")
 
     @model_validator(mode="before")
     @classmethod

@@ -1,11 +1,11 @@
 """Request and response models of users and sessions (they also feed the OpenAPI document)."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
 from ..kernel.models import StrictModel
-from ..kernel.text import normalize_username
+from ..kernel.text import Username
 from ..ledger.models import Account
 
 
@@ -16,32 +16,31 @@ def _password_bytes(value: str) -> str:
     return value
 
 
-class Credentials(StrictModel):
-    username: str = Field(description="3-32 of [a-z0-9_]; compared case-insensitively.",
-                          examples=["alice"])
-    password: str = Field(description="8-72 bytes in UTF-8.", examples=["correct horse"])
+# JSON Schema counts characters, the rule counts UTF-8 bytes. A character is 1-4
+# bytes, so 8-72 bytes is 2-72 characters at the widest: the closest bound the
+# schema can state without refusing a valid password; the description says the rest.
+Password = Annotated[str, AfterValidator(_password_bytes), WithJsonSchema(
+    {"type": "string", "format": "password", "minLength": 2, "maxLength": 72,
+     "description": "8-72 bytes in UTF-8 (8-72 ASCII characters; fewer characters outside ASCII)."})]
 
-    _username = field_validator("username")(normalize_username)
-    _password = field_validator("password")(_password_bytes)
+
+class Credentials(StrictModel):
+    username: Username = Field(description="3-32 of [a-z0-9_] after lower-casing; compared case-insensitively.",
+                               examples=["alice"])
+    password: Password = Field(examples=["correct horse"])
 
 
 class FirebaseSignIn(StrictModel):
     id_token: str = Field(min_length=1, max_length=16_384, description="A Firebase Auth ID token.")
-    username: str | None = Field(default=None, description=(
-        "Required the first time this Firebase user comes: 3-32 of [a-z0-9_]."), examples=["alice"])
-
-    @field_validator("username")
-    @classmethod
-    def _username(cls, value):
-        return None if value is None else normalize_username(value)
+    username: Username | None = Field(default=None, description=(
+        "Required the first time this Firebase user comes: 3-32 of [a-z0-9_] after lower-casing."),
+        examples=["alice"])
 
 
 class PasswordChange(StrictModel):
     # Any string up to bcrypt's 72 bytes: a wrong one is 401, not 422.
     current_password: str = Field(min_length=1, max_length=72)
-    new_password: str = Field(description="8-72 bytes in UTF-8.")
-
-    _new_password = field_validator("new_password")(_password_bytes)
+    new_password: Password
 
 
 class CustomToken(BaseModel):

@@ -4,7 +4,7 @@ import re
 import uuid
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 # Never Firestore's reserved __x__ names.
 DOC_ID_PATTERN = r"^(?!__.*__$)[A-Za-z0-9_-]{1,128}$"
@@ -26,4 +26,6 @@ def _check_doc_id(value: str) -> str:
 
 
 # A path or query id: letters, digits, _ and -, at most 128, not __reserved__.
-DocId = Annotated[str, AfterValidator(_check_doc_id)]
+# The schema states the validator's regex (pydantic's own `pattern` has no lookahead).
+DocId = Annotated[str, AfterValidator(_check_doc_id), WithJsonSchema(
+    {"type": "string", "pattern": DOC_ID_PATTERN, "minLength": 1, "maxLength": 128})]

@@ -5,19 +5,26 @@ Running the query is the datastore's job (server/datastore.py: paginate).
 
 import base64
 import binascii
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from .errors import validation_error
 from .ids import is_doc_id
 from .models import SchemaCachedModel
+
+# What encode_cursor hands out: unpadded base64url of an id of at most 128 characters.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{0,171}$"
 
 
 class ListQuery(SchemaCachedModel):
     model_config = ConfigDict(extra="ignore")
 
     limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=400, description="Opaque; from next_cursor.")
+    # Documented as the string it is when sent (absent otherwise: no `default: null`).
+    cursor: Annotated[str | None, WithJsonSchema({"type": "string", "pattern": CURSOR_PATTERN})] = Field(
+        None, max_length=400, description="Opaque; from next_cursor. An unknown or stale cursor is a 422.",
+        json_schema_extra=lambda schema: schema.pop("default", None))
 
 
 def page_model(item_model, name):

@@ -1,13 +1,13 @@
 """Request and response models of the ledger."""
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from ..kernel.ids import DocId
 from ..kernel.models import MAX_AMOUNT, SchemaCachedModel, StrictModel
 from ..kernel.paging import page_model
-from ..kernel.text import normalize_username
+from ..kernel.text import Username
 
 
 class Account(BaseModel):
@@ -49,9 +49,9 @@ class TransferEnvelope(BaseModel):
 
 
 class TransferRequest(StrictModel):
-    to: Annotated[str, AfterValidator(normalize_username)] = Field(
-        description="Recipient username (case-insensitive).", examples=["bob"])
-    amount: int = Field(ge=1, le=MAX_AMOUNT, description="Integer minor units (cents).", examples=[1250])
+    to: Username = Field(description="Recipient username (case-insensitive).", examples=["bob"])
+    amount: int = Field(ge=1, le=MAX_AMOUNT, examples=[1250],
+                        description="Integer minor units (cents), as a JSON integer: 1.0 is refused.")
     memo: str | None = Field(None, max_length=140, examples=["lunch"])
 
 
@@ -59,11 +59,16 @@ class ReverseRequest(StrictModel):
     reason: str = Field(min_length=1, max_length=500, examples=["sent to the wrong person"])
 
 
+# The value as the app sees it: HTTP servers drop the spaces around a header value
+# (they are not part of it, RFC 9110 5.5), so it neither starts nor ends with one.
+IDEMPOTENCY_KEY_VALUE = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
+
+
 class IdempotencyHeader(SchemaCachedModel):
     """Required on every money-moving POST: 1-255 printable ASCII characters."""
 
     idempotency_key: str = Field(alias="Idempotency-Key", min_length=1, max_length=255,
-                                 pattern=r"^[\x20-\x7e]+$")
+                                 pattern=r"^[\x20-\x7e]+$", json_schema_extra={"pattern": IDEMPOTENCY_KEY_VALUE})
 
 
 class TransferPath(BaseModel):

@@ -4,20 +4,18 @@ A message body is 1-2000 characters (code points), kept exactly as sent;
 blank text and lone surrogates are refused, as for comments.
 """
 
-from typing import Annotated
-
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from ..kernel.ids import DocId
 from ..kernel.models import StrictModel, envelope_model
 from ..kernel.paging import ListQuery, page_model
-from ..kernel.text import normalize_username, text_field
+from ..kernel.text import Username, text_field
 
-MessageBody = text_field(2_000, "1-2000 characters, not blank; stored and returned as given.")
+MessageBody = text_field(2_000, "1-2000 characters; stored and returned as given.")
 
 
 class ConversationCreate(StrictModel):
-    with_: Annotated[str, AfterValidator(normalize_username)] = Field(
+    with_: Username = Field(
         alias="with", description="The other user's username (case-insensitive).", examples=["bob"])
 
 

@@ -7,7 +7,7 @@ decoding of form values, no stripping of the caption).
 
 import re
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..content import Moderation, Status, check_encodable
 from ..kernel.ids import DocId
@@ -17,6 +17,12 @@ from ..kernel.paging import ListQuery, page_model
 MAX_TAGS = 10
 TAG_PATTERN = re.compile(r"^[a-z0-9_]{1,30}$")
 TAG_RULE = "1-30 characters of a-z, 0-9 and _ (after lower-casing)"
+# The same as JSON-schema patterns: lower-casing admits A-Z and U+212A KELVIN SIGN
+# (see kernel/text.py USERNAME_INPUT_PATTERN); tags are separated by commas, with white space
+# around them ignored. The count (at most 10 once repeats are dropped) is described.
+_TAG = r"[A-Za-z0-9_\u212a]{1,30}"
+TAG_QUERY_PATTERN = rf"^({_TAG})?$"
+TAGS_FORM_PATTERN = rf"^\s*({_TAG}\s*(,\s*{_TAG}\s*)*)?$"
 
 
 def normalize_tag(value: str) -> str:
@@ -58,11 +64,13 @@ class PhotoFields(StrictModel):
 class PhotoUploadForm(BaseModel):
     """The multipart form of `POST /photos`, for the OpenAPI document."""
 
+    model_config = ConfigDict(extra="forbid")
+
     image: bytes = Field(json_schema_extra={"format": "binary", "type": "string"},
                          description="JPEG, PNG or WebP; at most 10 MiB and 40 million pixels.")
     caption: str = Field("", max_length=500, description="0-500 characters.")
     tags: str = Field("", description=f"Comma-separated, at most {MAX_TAGS}, each {TAG_RULE}.",
-                      examples=["sunset,beach"])
+                      examples=["sunset,beach"], json_schema_extra={"pattern": TAGS_FORM_PATTERN})
 
 
 class PhotoPath(BaseModel):
@@ -70,7 +78,8 @@ class PhotoPath(BaseModel):
 
 
 class PhotoQuery(ListQuery):
-    tag: str | None = Field(None, max_length=30, description=f"Only photos with this tag ({TAG_RULE}).")
+    tag: str | None = Field(None, max_length=30, description=f"Only photos with this tag ({TAG_RULE}).",
+                            json_schema_extra={"pattern": TAG_QUERY_PATTERN})
     owner: str | None = Field(None, max_length=32, description="Only photos of this user (username).")
 
     @field_validator("tag")

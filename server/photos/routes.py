@@ -10,6 +10,7 @@ from ..kernel.errors import validation_error
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
 from ..limits import limiter
+from ..openapi import OPTIONAL_BEARER
 from ..web import accepts_upload
 from . import images
 from .models import (
@@ -88,7 +89,7 @@ def upload_photo():
     return photos().create_photo(require_user(), fields, upload), 201
 
 
-@bp.get("/photos", responses={200: PhotoPage})
+@bp.get("/photos", responses={200: PhotoPage}, security=OPTIONAL_BEARER)
 def list_photos(query: PhotoQuery):
     """The public gallery: approved photos, newest first, optionally of one tag and/or owner. No token needed."""
     current_caller()
@@ -102,19 +103,20 @@ def list_my_photos(query: ListQuery):
     return photos().list_mine(require_user(), query)
 
 
-@bp.get("/photos/<photo_id>", responses={200: PhotoEnvelope})
+@bp.get("/photos/<photo_id>", responses={200: PhotoEnvelope}, security=OPTIONAL_BEARER)
 def get_photo(path: PhotoPath):
     """An approved photo for anyone; a pending or rejected one for its owner and admins only."""
     return photos().get_photo(current_caller(), path.photo_id)
 
 
-@bp.get("/photos/<photo_id>/image", responses={"200": IMAGE_RESPONSE})
+@bp.get("/photos/<photo_id>/image", responses={"200": IMAGE_RESPONSE, 304: None}, security=OPTIONAL_BEARER)
 def photo_image(path: PhotoPath):
     """The stored (re-encoded) image; visibility as for the photo."""
     return _image_response(photos().get_image(current_caller(), path.photo_id, "image"))
 
 
-@bp.get("/photos/<photo_id>/thumbnail", responses={"200": IMAGE_RESPONSE})
+@bp.get("/photos/<photo_id>/thumbnail", responses={"200": IMAGE_RESPONSE, 304: None},
+        security=OPTIONAL_BEARER)
 def photo_thumbnail(path: PhotoPath):
     """The thumbnail (longest side 320 px); visibility as for the photo."""
     return _image_response(photos().get_image(current_caller(), path.photo_id, "thumbnail"))
@@ -136,7 +138,7 @@ def create_comment(path: PhotoPath, body: CommentCreate):
     return photos().add_comment(require_user(), path.photo_id, body), 201
 
 
-@bp.get("/photos/<photo_id>/comments", responses={200: PhotoCommentPage})
+@bp.get("/photos/<photo_id>/comments", responses={200: PhotoCommentPage}, security=OPTIONAL_BEARER)
 def list_comments(path: PhotoPath, query: ListQuery):
     """Comments of a photo the caller may see, oldest first."""
     return photos().list_comments(current_caller(), path.photo_id, query)

@@ -8,26 +8,35 @@ is refused, and titles may not hold control characters.
 
 import unicodedata
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..content import CommentCreate, Moderation, ModerationQuery, RejectRequest, Status
 from ..kernel.ids import DocId
 from ..kernel.models import StrictModel, envelope_model
 from ..kernel.paging import page_model
-from ..kernel.text import check_text, text_field
+from ..kernel.text import INVISIBLE_RANGES, char_class, check_text, text_field
 
 # Shared with other kinds of content; routes import them from here.
 __all__ = ["CommentCreate", "ModerationQuery", "RejectRequest"]
 
 
+_LINE_BREAKING = {"Cc", "Zl", "Zp"}
+
+
 def _check_title(value: str) -> str:
-    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value):
+    if any(unicodedata.category(ch) in _LINE_BREAKING for ch in value):
         raise ValueError("title must not contain control characters or line breaks")
     return check_text(value)
 
 
-Title = text_field(200, "1-200 characters, no control characters, not blank.", _check_title)
-PostBody = text_field(10_000, "1-10000 characters, not blank; stored and returned as given.")
+# _check_title's rule as a regular expression (see kernel/text.py INVISIBLE_RANGES): no
+# control or line-breaking character anywhere, and one visible character.
+LINE_BREAKING_RANGES = ((0x0000, 0x001f), (0x007f, 0x009f), (0x2028, 0x2029))
+TITLE_PATTERN = (f"^[^{char_class(LINE_BREAKING_RANGES)}]*[^{char_class(INVISIBLE_RANGES)}]"
+                 f"[^{char_class(LINE_BREAKING_RANGES)}]*$")
+
+Title = text_field(200, "1-200 characters, no control characters or line breaks.", _check_title, TITLE_PATTERN)
+PostBody = text_field(10_000, "1-10000 characters; stored and returned as given.")
 
 
 def _optional(schema):
@@ -42,6 +51,8 @@ class PostCreate(StrictModel):
 
 class PostUpdate(StrictModel):
     """At least one of title and body; the post goes back to `pending`."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
 
     # Omitted means "unchanged"; an explicit null is refused (strict str).
     title: Title = Field(None, json_schema_extra=_optional)

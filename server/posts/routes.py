@@ -8,6 +8,7 @@ from ..edge import current_caller, require_admin, require_user, requires
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
 from ..limits import limiter
+from ..openapi import OPTIONAL_BEARER
 from .models import (
     CommentCreate,
     CommentEnvelope,
@@ -44,7 +45,7 @@ def create_post(body: PostCreate):
     return posts().create_post(require_user(), body), 201
 
 
-@bp.get("/posts", responses={200: PostPage})
+@bp.get("/posts", responses={200: PostPage}, security=OPTIONAL_BEARER)
 def list_posts(query: ListQuery):
     """The public feed: approved posts, newest first. No token needed (a bad one is still 401)."""
     current_caller()
@@ -58,7 +59,7 @@ def list_my_posts(query: ListQuery):
     return posts().list_mine(require_user(), query)
 
 
-@bp.get("/posts/<post_id>", responses={200: PostEnvelope})
+@bp.get("/posts/<post_id>", responses={200: PostEnvelope}, security=OPTIONAL_BEARER)
 def get_post(path: PostPath):
     """An approved post for anyone; a pending or rejected one for its author and admins only."""
     return posts().get_post(current_caller(), path.post_id)
@@ -88,7 +89,7 @@ def create_comment(path: PostPath, body: CommentCreate):
     return posts().add_comment(require_user(), path.post_id, body), 201
 
 
-@bp.get("/posts/<post_id>/comments", responses={200: CommentPage})
+@bp.get("/posts/<post_id>/comments", responses={200: CommentPage}, security=OPTIONAL_BEARER)
 def list_comments(path: PostPath, query: ListQuery):
     """Comments of a post the caller may see, oldest first."""
     return posts().list_comments(current_caller(), path.post_id, query)

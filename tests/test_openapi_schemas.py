@@ -1,0 +1,160 @@
+"""The OpenAPI document's request schemas state the validators' rules, and every
+operation lists the statuses the shared machinery can answer. Pure: no emulator."""
+
+import re
+import sys
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from server import create_app
+from server.auth.models import Credentials
+from server.kernel import ids, text
+from server.posts import models as posts
+
+# Generated text: no surrogates (a JSON client cannot send lone ones as UTF-8).
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+
+
+def _ranges(predicate):
+    ranges, start = [], None
+    for code in range(sys.maxunicode + 2):
+        inside = code <= sys.maxunicode and predicate(chr(code))
+        if inside and start is None:
+            start = code
+        elif not inside and start is not None:
+            ranges.append((start, code - 1))
+            start = None
+    return tuple(ranges)
+
+
+def test_character_ranges_are_this_pythons_unicode():
+    invisible = {"Zs", "Zl", "Zp", "Cc", "Cf"}
+    assert _ranges(lambda ch: ch.isspace() or unicodedata.category(ch) in invisible) == text.INVISIBLE_RANGES
+    assert _ranges(lambda ch: unicodedata.category(ch) in {"Cc", "Zl", "Zp"}) == posts.LINE_BREAKING_RANGES
+
+
+def _accepts(check, value):
+    try:
+        check(value)
+    except ValueError:
+        return False
+    return True
+
+
+@given(st.one_of(TEXT, st.text(st.sampled_from(" \t\n\u00a0\u200b\u2028\u3000\ufeffa\u0085\U000e0020"))))
+def test_text_pattern_is_the_blank_rule(value):
+    assert (re.search(text.VISIBLE_TEXT_PATTERN, value) is not None) == _accepts(text.check_text, value)
+
+
+@given(st.one_of(TEXT, st.text(st.sampled_from(" \t\n\u00a0\u200b\u2028x\u0085\u0096\U000e0020"))))
+def test_title_pattern_is_the_title_rule(value):
+    assert (re.fullmatch(posts.TITLE_PATTERN, value) is not None) == _accepts(posts._check_title, value)
+
+
+def test_username_pattern_admits_exactly_what_lower_casing_makes_valid():
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+    by_validator = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).lower() in allowed}
+    by_pattern = {chr(c) for c in range(sys.maxunicode + 1)
+                  if re.fullmatch(text.USERNAME_INPUT_PATTERN, chr(c) * 3)}
+    assert by_pattern == by_validator
+
+
+@pytest.mark.parametrize("password,ok", [
+    ("\U0001f600\U0001f600", True),  # 2 characters, 8 bytes: the schema's minLength 2 is needed
+    ("a" * 72, True),                # 72 characters, 72 bytes: maxLength 72
+    ("a" * 7, False),
+    ("a" * 73, False),
+    ("\u00e9" * 37, False),          # 37 characters but 74 bytes: said in the description only
+])
+def test_password_schema_bounds_never_refuse_a_valid_password(password, ok):
+    schema = Credentials.model_json_schema()["properties"]["password"]
+    assert (schema["minLength"], schema["maxLength"]) == (2, 72)
+    try:
+        Credentials(username="alice", password=password)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted is ok
+    if ok:
+        assert schema["minLength"] <= len(password) <= schema["maxLength"]
+
+
+@pytest.fixture(scope="module")
+def spec():
+    app = create_app({"FIRESTORE_EMULATOR_HOST": "127.0.0.1:9", "SECRET_KEY": "s" * 40, "TESTING": True})
+    try:
+        yield app, app.test_client().get("/api/v1/openapi.json").json
+    finally:
+        app.extensions["shutdown"]()
+
+
+def _operations(spec):
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            yield path, method, operation
+
+
+def test_doc_id_schema_is_the_validators_regex(spec):
+    _app, document = spec
+    post_id = document["paths"]["/api/v1/posts/{post_id}"]["get"]["parameters"][0]["schema"]
+    assert post_id["pattern"] == ids.DOC_ID_PATTERN
+
+
+def test_every_operation_lists_the_shared_statuses(spec):
+    app, document = spec
+    roles = {}
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        for method in rule.methods:
+            roles[(rule.rule.replace("<", "{").replace(">", "}"), method.lower())] = \
+                getattr(view, "required_role", None)
+    for path, method, operation in _operations(document):
+        statuses = set(operation["responses"])
+        where = (path, method, sorted(statuses))
+        assert "414" in statuses, where
+        if roles[(path, method)] in ("user", "admin"):
+            assert "401" in statuses, where
+        if roles[(path, method)] == "admin":
+            assert "403" in statuses, where
+        if method in ("post", "put", "patch"):
+            assert {"413", "415", "422"} <= statuses, where
+        if path not in ("/healthz", "/api/v1/client-config"):
+            assert "503" in statuses, where
+        for status, response in operation["responses"].items():
+            if status == "414":  # the HTTP server's, not the app's
+                assert "X-Request-ID" not in response.get("headers", {}), where
+                continue
+            assert response["headers"]["X-Request-ID"]["required"], where
+            if status.startswith(("4", "5")):
+                assert response["content"]["application/json"]["schema"]["$ref"], where
+
+
+def test_health_and_client_config_have_their_real_responses(spec):
+    _app, document = spec
+    paths = document["paths"]
+    assert set(paths["/healthz"]["get"]["responses"]) == {"200", "414"}
+    assert set(paths["/readyz"]["get"]["responses"]) == {"200", "414", "503"}
+    assert paths["/readyz"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/NotReady")
+    assert set(paths["/api/v1/client-config"]["get"]["responses"]) == {"200", "414"}
+
+
+TAGS_TEXT = st.text(st.sampled_from("aZ_9K\u212a, \t\u00a0\u00e9-"), max_size=40)
+
+
+@given(st.one_of(TEXT, TAGS_TEXT))
+def test_photo_tag_patterns_are_the_tag_rules(value):
+    from server.photos import models as photos
+
+    assert (re.fullmatch(photos.TAG_QUERY_PATTERN, value) is not None) == \
+        (not value or _accepts(photos.normalize_tag, value))
+    try:
+        photos.parse_tags(value)
+        accepted = True
+    except ValueError as exc:
+        accepted = "at most" in str(exc)  # the count is described, not a pattern
+    assert (re.fullmatch(photos.TAGS_FORM_PATTERN, value) is not None) == accepted
