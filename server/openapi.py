@@ -79,8 +79,10 @@ def complete(app, spec):
         for status in sorted(implied):
             responses.setdefault(str(status), _error(status))  # a route's own wording wins
         for status, response in responses.items():
+            if status == "414":  # the HTTP server's, set below (this runs on every fetch of the document)
+                continue
             response["headers"] = {**response.get("headers", {}), **REQUEST_ID_HEADER}
             if status == "503" and response.get("content") == ERROR_CONTENT:  # errors.unavailable()
                 response["headers"].update(RETRY_AFTER_HEADER)
-        responses.setdefault("414", URI_TOO_LONG)
+        responses.setdefault("414", {**URI_TOO_LONG})
     return spec
