@@ -7,6 +7,7 @@ UPDATE_SCREENSHOTS=1 they replace the ones in docs/screenshots/.
 import os
 from pathlib import Path
 
+import photo_samples as samples
 import pytest
 from conftest import unique_name
 
@@ -32,6 +33,14 @@ def test_screenshots_of_the_main_screens(new_page, ui, api, live_server, admin_u
                     "Every balance change here goes through the API.\nThe browser never writes Firestore.")
     api.call("POST", f"/posts/{post['id']}/comments", bob["token"], json={"body": "Nice, no more cheating!"})
     api.post(bob["token"], "Is my post pending?", "Yes: a moderator has to approve it first.", approve=False)
+    conv = api.call("POST", "/conversations", alice["token"], json={"with": b_name}).json()["conversation"]
+    for token, body in ((alice["token"], "Sent you the concert money"), (bob["token"], "Got it, thanks!")):
+        assert api.call("POST", f"/conversations/{conv['id']}/messages", token, json={"body": body}).status_code == 201
+    upload = api.call("POST", "/photos", alice["token"], data={"caption": "Evening at the lake", "tags": "lake,sunset"},
+                      files={"image": ("lake.jpg", samples.encode(samples.marked(), "JPEG"), "image/jpeg")})
+    assert upload.status_code == 201, upload.text
+    approved = api.call("POST", f"/admin/photos/{upload.json()['photo']['id']}/approve", live_server.admin_token())
+    assert approved.status_code == 200, approved.text
 
     def shot(page, name):
         # Not "networkidle": the live views keep a Firestore listen channel open.
@@ -54,6 +63,13 @@ def test_screenshots_of_the_main_screens(new_page, ui, api, live_server, admin_u
     ui.go(page, f"/post/{post['id']}", "view-post")
     expect(page.get_by_test_id("comment-item")).to_have_count(1)
     shot(page, "post")
+    ui.go(page, f"/messages/{conv['id']}", "view-messages")
+    expect(page.get_by_test_id("message-body")).to_have_count(2)
+    shot(page, "messages")
+    ui.go(page, "/photos", "view-gallery")
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=gallery-thumb]')]"
+                           ".some(img => img.complete && img.naturalWidth > 0)")
+    shot(page, "photos")
     ui.go(page, "/cheat", "view-cheat")
     page.get_by_test_id("cheat-run").click()
     expect(page.get_by_test_id("cheat-verdict")).to_be_visible()
