@@ -55,3 +55,13 @@ class SchemaCachedModel(BaseModel):
 def envelope_model(name, field_name, item_model):
     """A response `{field_name: item}` for one item model, e.g. PostEnvelope {"post": Post}."""
     return create_model(name, **{field_name: (item_model, ...)})
+
+
+class AuthoredText(BaseModel):
+    """What every comment and message shares; each adds the id of what it belongs to."""
+
+    id: str
+    author_id: str
+    author_username: str
+    body: str
+    created_at: str

@@ -7,7 +7,7 @@ blank text and lone surrogates are refused, as for comments.
 from pydantic import BaseModel, Field
 
 from ..kernel.ids import DocId
-from ..kernel.models import StrictModel, envelope_model
+from ..kernel.models import AuthoredText, StrictModel, envelope_model
 from ..kernel.paging import ListQuery, page_model
 from ..kernel.text import Username, text_field
 
@@ -40,14 +40,9 @@ class Conversation(BaseModel):
     message_count: int
 
 
-class Message(BaseModel):
-    id: str
+class Message(AuthoredText):
     conversation_id: str
     seq: int = Field(description="1, 2, 3... per conversation, no gaps.")
-    author_id: str
-    author_username: str
-    body: str
-    created_at: str
 
 
 ConversationEnvelope = envelope_model("ConversationEnvelope", "conversation", Conversation)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..content import Moderation, Status, check_encodable
 from ..kernel.ids import DocId
-from ..kernel.models import StrictModel, envelope_model
+from ..kernel.models import AuthoredText, StrictModel, envelope_model
 from ..kernel.paging import ListQuery, page_model
 
 MAX_TAGS = 10
@@ -111,13 +111,8 @@ class Photo(BaseModel):
     thumbnail_url: str
 
 
-class PhotoComment(BaseModel):
-    id: str
+class PhotoComment(AuthoredText):
     photo_id: str
-    author_id: str
-    author_username: str
-    body: str
-    created_at: str
 
 
 PhotoEnvelope = envelope_model("PhotoEnvelope", "photo", Photo)

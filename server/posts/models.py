@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..content import CommentCreate, Moderation, ModerationQuery, RejectRequest, Status
 from ..kernel.ids import DocId
-from ..kernel.models import StrictModel, envelope_model
+from ..kernel.models import AuthoredText, StrictModel, envelope_model
 from ..kernel.paging import page_model
 from ..kernel.text import INVISIBLE_RANGES, char_class, check_text, text_field
 
@@ -82,13 +82,8 @@ class Post(BaseModel):
     moderation: Moderation | None
 
 
-class Comment(BaseModel):
-    id: str
+class Comment(AuthoredText):
     post_id: str
-    author_id: str
-    author_username: str
-    body: str
-    created_at: str
 
 
 PostEnvelope = envelope_model("PostEnvelope", "post", Post)
