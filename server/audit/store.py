@@ -21,7 +21,9 @@ from ..datastore import paginate
 from ..kernel.clock import rfc3339, utcnow
 from ..kernel.collections import ACCOUNTS, AUDIT, POSTINGS, TRANSFERS
 from ..kernel.ids import is_doc_id
+from ..kernel.views import document_view
 from ..ledger.accounts import TREASURY_ID
+from .models import AuditEvent
 
 # Every user id is uuid4().hex; anything else given as `actor` is a username.
 _USER_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -41,16 +43,7 @@ def jsonable(value):
 
 
 def event_view(event_id, doc):
-    return {
-        "id": event_id,
-        "at": rfc3339(doc.get("at")),
-        "actor_id": doc.get("actor_id"),
-        "actor_username": doc.get("actor_username"),
-        "action": doc.get("action"),
-        "target": doc.get("target"),
-        "request_id": doc.get("request_id"),
-        "details": jsonable(doc.get("details") or {}),
-    }
+    return document_view(AuditEvent, doc, id=event_id, details=jsonable(doc.get("details") or {}))
 
 
 def actor_filter(actor):

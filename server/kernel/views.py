@@ -1,8 +1,15 @@
 """Response bodies built through their pydantic models: one definition per shape."""
 
 import datetime as dt
+import functools
 
 from .clock import rfc3339
+
+
+@functools.cache
+def _field_names(model):
+    # Read once per model: pydantic's class-level `model_fields` costs as much as the validation.
+    return tuple(model.model_fields)
 
 
 def document_view(model, doc, **values):
@@ -14,7 +21,7 @@ def document_view(model, doc, **values):
     no others: the OpenAPI document and the responses cannot drift apart.
     """
     data = {}
-    for name in model.model_fields:
+    for name in _field_names(model):
         value = values[name] if name in values else doc.get(name)
         data[name] = rfc3339(value) if isinstance(value, dt.datetime) else value
     return model.model_validate(data).model_dump()

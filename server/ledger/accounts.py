@@ -1,7 +1,9 @@
 """Account documents: one per user plus the system treasury."""
 
-from ..kernel.clock import rfc3339, utcnow
+from ..kernel.clock import utcnow
 from ..kernel.collections import ACCOUNTS
+from ..kernel.views import document_view
+from .models import Account
 
 COLLECTION = ACCOUNTS
 TREASURY_ID = "treasury"
@@ -25,11 +27,4 @@ def new_account(owner_id, username, currency, kind="user"):
 
 
 def account_view(account_id, doc):
-    return {
-        "id": account_id,
-        "owner_id": doc.get("owner_id"),
-        "username": doc["username"],
-        "currency": doc["currency"],
-        "balance": doc["balance"],
-        "updated_at": rfc3339(doc["updated_at"]),
-    }
+    return document_view(Account, doc, id=account_id)

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from ..kernel.audit import audit_document
 from ..kernel.clock import rfc3339
 from ..kernel.collections import ACCOUNTS, AUDIT, IDEMPOTENCY, POSTINGS, TRANSFERS  # noqa: F401  (engine.X for callers)
+from ..kernel.views import document_view
 from .accounts import TREASURY_ID
+from .models import Posting, Transfer
 
 # Refusals that are a request's final answer, replayed like a success.
 REMEMBERED_FAILURES = {"insufficient_funds", "conflict"}
@@ -91,40 +93,19 @@ def posting_hash(posting):
 
 def first_response(transfer_id, doc):
     """A transfer's creation response, as a replay of its key repeats it (status as it was then)."""
-    return {"transfer": dict(transfer_view(transfer_id, doc), status="posted")}
+    return {"transfer": transfer_view(transfer_id, doc, status="posted")}
 
 
 def posting_id(account_id, seq):
     return f"{account_id}_{seq:012d}"
 
 
-def transfer_view(transfer_id, doc):
-    return {
-        "id": transfer_id,
-        "from_account": doc["from_account"],
-        "to_account": doc["to_account"],
-        "from_username": doc["from_username"],
-        "to_username": doc["to_username"],
-        "amount": doc["amount"],
-        "currency": doc["currency"],
-        "memo": doc.get("memo"),
-        "kind": doc["kind"],
-        "status": doc["status"],
-        "reverses": doc.get("reverses"),
-        "created_at": rfc3339(doc["created_at"]),
-    }
+def transfer_view(transfer_id, doc, **values):
+    return document_view(Transfer, doc, id=transfer_id, **values)
 
 
 def posting_view(posting_id_, doc):
-    return {
-        "id": posting_id_,
-        "account_id": doc["account_id"],
-        "transfer_id": doc["transfer_id"],
-        "amount": doc["amount"],
-        "balance_after": doc["balance_after"],
-        "created_at": rfc3339(doc["created_at"]),
-        "hash": doc["hash"],
-    }
+    return document_view(Posting, doc, id=posting_id_)
 
 
 class _Failure(Exception):
