@@ -17,8 +17,18 @@ import firebase_admin.exceptions
 import google.auth.credentials
 from firebase_admin import auth, credentials, firestore
 from flask import current_app
+from google.api_core import exceptions as gexc
 
 from .kernel.paging import decode_cursor, encode_cursor, invalid_cursor
+
+# Datastore failures that a retry (with the same Idempotency-Key) may cure.
+TRANSIENT_ERRORS = (
+    gexc.ServiceUnavailable,
+    gexc.DeadlineExceeded,
+    gexc.Aborted,
+    gexc.InternalServerError,
+    gexc.RetryError,
+)
 
 SERVER_TIMESTAMP = firestore.SERVER_TIMESTAMP
 Increment = firestore.Increment

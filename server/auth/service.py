@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import bcrypt
 import jwt
 
-from ..datastore import FirebaseAuthUnavailable, FirebaseTokenRefused
 from ..kernel.caller import CLI, NO_ORIGIN, Caller, Origin
 from ..kernel.clock import rfc3339, utcnow
 from ..kernel.errors import DomainError, conflict, unauthenticated, unavailable, validation_error
@@ -33,7 +32,7 @@ from ..kernel.ids import is_doc_id, new_id
 from ..kernel.views import document_view
 from ..ledger.accounts import account_view, new_account
 from .models import User
-from .store import AlreadyExists, AuthStore
+from .store import AlreadyExists, AuthStore, FirebaseAuthUnavailable, FirebaseTokenRefused
 
 log = logging.getLogger(__name__)
 
