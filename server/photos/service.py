@@ -84,7 +84,7 @@ class PhotoService:
         now = utcnow()
         image, thumbnail = cleaned.image, cleaned.thumbnail
         doc = {
-            "owner_id": caller["id"], "owner_username": caller["username"],
+            "owner_id": caller.id, "owner_username": caller.username,
             "caption": fields.caption, "tags": fields.tags,
             "content_type": image.content_type, "width": image.width, "height": image.height,
             "bytes": len(image.data), "status": "pending", "comment_count": 0,
@@ -118,7 +118,7 @@ class PhotoService:
     def delete_photo(self, caller, photo_id):
         def decide(doc):
             _require_visible(doc, caller)
-            if doc["owner_id"] != caller["id"] and not is_admin(caller):
+            if doc["owner_id"] != caller.id and not is_admin(caller):
                 raise forbidden("Only the owner or an admin can delete a photo.")
             return Change("photo.delete", None, {"status": doc["status"], "comment_count": doc["comment_count"],
                                                  "owner_id": doc["owner_id"]})
@@ -136,7 +136,7 @@ class PhotoService:
                                                      owner_username=query.owner, tag=query.tag), photo_view)
 
     def list_mine(self, caller, query):
-        return page_response(self.store.photos_where(query.limit, query.cursor, owner_id=caller["id"]),
+        return page_response(self.store.photos_where(query.limit, query.cursor, owner_id=caller.id),
                              photo_view)
 
     def list_queue(self, query):
@@ -150,7 +150,7 @@ class PhotoService:
         if photo is None or photo["status"] != "approved":
             raise not_found("No such photo, or it does not take comments.")
         comment_id = new_id()
-        doc = {"photo_id": photo_id, "author_id": caller["id"], "author_username": caller["username"],
+        doc = {"photo_id": photo_id, "author_id": caller.id, "author_username": caller.username,
                "body": body.body, "created_at": utcnow()}
         try:
             self.store.add_comment(comment_id, doc, caller)

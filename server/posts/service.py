@@ -44,7 +44,7 @@ class PostService:
         now = utcnow()
         post_id = new_id()
         doc = {
-            "author_id": caller["id"], "author_username": caller["username"],
+            "author_id": caller.id, "author_username": caller.username,
             "title": body.title, "body": body.body, "status": "pending", "comment_count": 0,
             "created_at": now, "updated_at": now, "moderation": None,
         }
@@ -63,7 +63,7 @@ class PostService:
 
         def decide(doc):
             _require_visible(doc, caller)
-            if doc["author_id"] != caller["id"]:
+            if doc["author_id"] != caller.id:
                 raise forbidden("Only the author can edit a post.")
             return Change("post.update", {**changes, "status": "pending", "moderation": None, "updated_at": utcnow()},
                           {"fields": sorted(changes), "from_status": doc["status"]})
@@ -73,7 +73,7 @@ class PostService:
     def delete_post(self, caller, post_id):
         def decide(doc):
             _require_visible(doc, caller)
-            if doc["author_id"] != caller["id"] and not is_admin(caller):
+            if doc["author_id"] != caller.id and not is_admin(caller):
                 raise forbidden("Only the author or an admin can delete a post.")
             return Change("post.delete", None, {"status": doc["status"], "comment_count": doc["comment_count"],
                                                 "author_id": doc["author_id"]})
@@ -90,7 +90,7 @@ class PostService:
         return page_response(self.store.posts_with_status("approved", query.limit, query.cursor), post_view)
 
     def list_mine(self, caller, query):
-        return page_response(self.store.posts_of(caller["id"], query.limit, query.cursor), post_view)
+        return page_response(self.store.posts_of(caller.id, query.limit, query.cursor), post_view)
 
     def list_queue(self, query):
         return page_response(self.store.posts_with_status(query.status, query.limit, query.cursor), post_view)
@@ -101,7 +101,7 @@ class PostService:
         if post is None or post["status"] != "approved":
             raise not_found("No such post, or it does not take comments.")
         comment_id = new_id()
-        doc = {"post_id": post_id, "author_id": caller["id"], "author_username": caller["username"],
+        doc = {"post_id": post_id, "author_id": caller.id, "author_username": caller.username,
                "body": body.body, "created_at": utcnow()}
         try:
             self.store.add_comment(comment_id, doc, caller)
