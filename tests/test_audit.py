@@ -126,7 +126,7 @@ def assert_reported(report, kind, document):
 
 def test_verifier_passes_after_a_mixed_workload(world):
     treasury_events = [e for e in world.audit_events() if e["target"] == "accounts/treasury"]
-    assert [e["action"] for e in treasury_events] == ["account.create"]  # the first deposit made it, audited
+    assert [e["action"] for e in treasury_events] == ["account.create"]  # made with the first admin, audited
     report = world.verify()
     assert report["ok"] is True, report["problems"]
     assert report["problems"] == [] and report["problem_count"] == 0

@@ -3,8 +3,9 @@
 import uuid
 
 import pytest
-from conftest import unique_name
+from conftest import PASSWORD, make_test_config, unique_name
 
+from server import create_app
 from server.ledger import engine
 
 
@@ -263,6 +264,70 @@ def test_admin_lists_accounts_with_the_treasury(live_server, funded):
     by_id = {a["id"]: a for a in pages}
     assert by_id["treasury"]["balance"] < 0
     assert by_id[funded[0]["user"]["id"]]["balance"] == 1000
+
+
+def every_document(db):
+    """{path: update time} of every document of a project: equal before and after means nothing was written."""
+    return {snap.reference.path: snap.update_time for coll in db.collections() for snap in coll.stream()}
+
+
+def fresh_project(emulator, project=None):
+    app = create_app(make_test_config(emulator, project or f"demo-ledger-{uuid.uuid4().hex[:8]}"))
+    return app, app.test_client(), app.extensions["datastore"].client
+
+
+def admin_login(app, client, name):
+    app.extensions["auth"].create_admin(name, PASSWORD)
+    return client.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD}).json["token"]
+
+
+def list_accounts(client, token):
+    resp = client.get("/api/v1/admin/accounts", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200, resp.json
+    return resp.json["items"]
+
+
+def test_the_first_admin_brings_the_treasury_and_listing_it_writes_nothing(emulator):
+    app, client, db = fresh_project(emulator)
+    try:
+        assert not db.collection("accounts").document("treasury").get().exists
+        token = admin_login(app, client, unique_name("admin"))
+        treasury = db.collection("accounts").document("treasury").get()
+        assert treasury.exists and treasury.get("balance") == 0
+        events = [e.to_dict() for e in db.collection("audit").stream()]
+        assert [e["action"] for e in events if e["target"] == "accounts/treasury"] == ["account.create"]
+        before = every_document(db)
+        listed = list_accounts(client, token)
+        assert listed == list_accounts(client, token)
+        assert every_document(db) == before
+        assert [(a["id"], a["owner_id"], a["username"], a["balance"]) for a in listed if a["id"] == "treasury"] \
+            == [("treasury", None, "treasury", 0)]
+    finally:
+        app.extensions["shutdown"]()
+
+
+def test_a_listing_never_creates_the_treasury_a_deposit_still_does(emulator):
+    """A project whose admin predates admin-made treasuries: a GET leaves it so, a deposit creates it."""
+    project = f"demo-ledger-{uuid.uuid4().hex[:8]}"
+    app, client, db = fresh_project(emulator, project)
+    try:
+        token = admin_login(app, client, unique_name("admin"))
+        alice = client.post("/api/v1/auth/signup", json={"username": unique_name(), "password": PASSWORD}).json
+        db.collection("accounts").document("treasury").delete()
+    finally:
+        app.extensions["shutdown"]()
+    app, client, db = fresh_project(emulator, project)  # a new process, which has not made the treasury yet
+    try:
+        before = every_document(db)
+        stored = {path.removeprefix("accounts/") for path in before if path.startswith("accounts/")}
+        assert {a["id"] for a in list_accounts(client, token)} == stored
+        assert every_document(db) == before and "treasury" not in stored
+        resp = client.post("/api/v1/admin/deposits", json={"to": alice["user"]["username"], "amount": 70},
+                           headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key()})
+        assert resp.status_code == 201, resp.json
+        assert db.collection("accounts").document("treasury").get().get("balance") == -70
+    finally:
+        app.extensions["shutdown"]()
 
 
 def chain_of(app, account_id):

@@ -195,8 +195,11 @@ class RevocationWatch:
 
 class AuthService:
     def __init__(self, store: AuthStore, *, secret_key, token_ttl, cache_seconds, bcrypt_rounds,
-                 currency, watch_revocations=False):
+                 currency, watch_revocations=False, admin_prerequisites=()):
         self.store = store
+        # Called before an admin is made: what an admin's requests need must exist by then
+        # (the ledger's treasury), so that none of those requests has to create it.
+        self.admin_prerequisites = admin_prerequisites
         self.secret_key = secret_key
         self.token_ttl = token_ttl
         self.cache_seconds = cache_seconds
@@ -385,6 +388,8 @@ class AuthService:
 
     def create_admin(self, username, password=None):
         """Promotes an existing user, or creates a new admin; returns (user_id, created)."""
+        for prerequisite in self.admin_prerequisites:
+            prerequisite()
         user_id, user_doc = self.find_user_by_username(username)
         if user_id is None:
             if password is None:
@@ -404,7 +409,8 @@ def init_app(app):
         AuthStore(app.extensions["datastore"]), secret_key=config["SECRET_KEY"],
         token_ttl=config["TOKEN_TTL_SECONDS"], cache_seconds=config["SESSION_CACHE_SECONDS"],
         bcrypt_rounds=config["BCRYPT_ROUNDS"], currency=config["LEDGER_CURRENCY"],
-        watch_revocations=config["SESSION_REVOCATION_WATCH"])
+        watch_revocations=config["SESSION_REVOCATION_WATCH"],
+        admin_prerequisites=app.extensions.setdefault("admin_prerequisites", []))
     app.extensions["authenticate"] = service.authenticate
     app.extensions.setdefault("shutdown_hooks", []).append(service.stop)
     return service

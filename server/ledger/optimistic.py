@@ -129,7 +129,7 @@ class OptimisticCommitter:
     def run(self, ops):
         """Outcomes of `ops`, with None for each operation that met another writer (retry it)."""
         if any(op.from_account == TREASURY_ID for op in ops):
-            self.store.ensure_treasury()  # once per process; a no-op after the first deposit
+            self.store.ensure_treasury()  # once per process: for projects whose admin predates it
         view = self._read(ops)
         now = self.clock()
         hot = [i for i, op in enumerate(ops)

@@ -106,5 +106,7 @@ def init_app(app):
                                    max_attempts=config["LEDGER_MAX_ATTEMPTS"],
                                    conflict_seconds=config["LEDGER_CONFLICT_SECONDS"])
     app.extensions["ledger"] = Ledger(store, writer)
+    # The treasury exists before any admin can list accounts or deposit: reads never create it.
+    app.extensions.setdefault("admin_prerequisites", []).append(store.ensure_treasury)
     app.extensions.setdefault("shutdown_hooks", []).append(writer.stop)
 

@@ -42,7 +42,12 @@ class LedgerStore:
             self.counts.update(amounts)
 
     def ensure_treasury(self):
-        """Creates the treasury account, with its audit event, unless a deposit already did."""
+        """Creates the treasury account, with its audit event, unless it exists already.
+
+        Run (once per process) before an admin is created or promoted
+        (AuthService.create_admin), and before a deposit for projects whose
+        admins are older than that; a read never runs it.
+        """
         if self._treasury_exists:
             return
         batch = self.datastore.batch()
@@ -111,7 +116,7 @@ class LedgerStore:
         exceptions otherwise; the caller decides whether to retry.
         """
         if any(op.from_account == TREASURY_ID for op in ops):
-            self.ensure_treasury()  # once per process; a no-op after the first deposit
+            self.ensure_treasury()  # once per process: for projects whose admin predates it
         transaction = self.client.transaction(max_attempts=max_attempts)
 
         @gfs.transactional
@@ -160,7 +165,6 @@ class LedgerStore:
         return paginate(query, ref, limit, cursor)
 
     def all_accounts(self, limit, cursor):
-        self.ensure_treasury()
         ref = self.datastore.collection(ACCOUNTS)
         query = ref.order_by("created_at", direction=gfs.Query.DESCENDING)
         return paginate(query, ref, limit, cursor)
