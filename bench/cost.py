@@ -27,6 +27,7 @@ from google.cloud.firestore_v1 import client as client_module
 from google.cloud.firestore_v1 import transaction as transaction_module
 
 from server import emulator as harness
+from server.kernel.caller import Caller
 
 COUNTS = Counter()
 
@@ -71,7 +72,7 @@ def run(store_run, n_accounts, batch, batches, hot, rng):
                 a, b = rng.sample(ids[1:], 2)
             amount = rng.randint(1, 100)
             ops.append(engine.Operation(
-                kind="transfer", caller={"id": a, "username": a}, idempotency_key=uuid.uuid4().hex,
+                kind="transfer", caller=Caller(a, a), idempotency_key=uuid.uuid4().hex,
                 request_hash=engine.request_hash("transfer", to=b, amount=amount, memo=None),
                 from_account=a, to_account=b, amount=amount))
         outcomes = store_run(ops)

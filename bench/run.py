@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from server import emulator as harness
+from server.kernel.caller import Caller
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = "bench-secret-key-with-at-least-32-bytes-of-entropy"
@@ -482,7 +483,7 @@ def run_raw(emu, args, log, n_users):
     committer = OptimisticCommitter(store)
     ids = [f"raw{i:05d}" for i in range(n_users)]
     rng = random.Random(args.seed)
-    admin = {"id": "bench-admin", "username": "bench_admin"}
+    admin = Caller("bench-admin", "bench_admin", role="admin")
 
     def op(kind, caller, source, target, amount):
         return engine.Operation(kind=kind, caller=caller, idempotency_key=uuid.uuid4().hex,
@@ -505,7 +506,7 @@ def run_raw(emu, args, log, n_users):
             ops = []
             for _ in range(args.raw_batch):
                 a, b = rng.sample(ids, 2)
-                ops.append(op("transfer", {"id": a, "username": a}, a, b, rng.randint(1, 100)))
+                ops.append(op("transfer", Caller(a, a), a, b, rng.randint(1, 100)))
             t0 = time.perf_counter()
             try:
                 outcomes = committer.run(ops)

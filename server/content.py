@@ -12,6 +12,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
+from .kernel.caller import is_admin
 from .kernel.clock import rfc3339, utcnow
 from .kernel.errors import conflict, not_found
 from .kernel.models import StrictModel, envelope_model
@@ -74,7 +75,7 @@ def response_models(kind, item_model, comment_model):
 
 def moderation_record(admin, at, reason=None):
     """What a moderation decision stores on the item."""
-    return {"by": admin["username"], "by_id": admin["id"], "at": at, "reason": reason}
+    return {"by": admin.username, "by_id": admin.id, "at": at, "reason": reason}
 
 
 def moderation_view(moderation):
@@ -101,15 +102,11 @@ class Change:
         return self.updates is None
 
 
-def is_admin(caller):
-    return bool(caller) and caller["role"] == "admin"
-
-
 def visible(doc, caller, owner_field):
     """Whether `caller` (None when anonymous) may see the item at all: approved, or theirs, or an admin."""
     if doc is None:
         return False
-    return doc["status"] == "approved" or is_admin(caller) or bool(caller and caller["id"] == doc[owner_field])
+    return doc["status"] == "approved" or is_admin(caller) or (caller is not None and caller.id == doc[owner_field])
 
 
 def moderation_decision(kind, admin, status, reason=None):

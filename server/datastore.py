@@ -17,14 +17,24 @@ import firebase_admin.exceptions
 import google.auth.credentials
 from firebase_admin import auth, credentials, firestore
 from flask import current_app
+from google.api_core import exceptions as gexc
 
 from .kernel.paging import decode_cursor, encode_cursor, invalid_cursor
+
+# Datastore failures that a retry (with the same Idempotency-Key) may cure.
+TRANSIENT_ERRORS = (
+    gexc.ServiceUnavailable,
+    gexc.DeadlineExceeded,
+    gexc.Aborted,
+    gexc.InternalServerError,
+    gexc.RetryError,
+)
 
 SERVER_TIMESTAMP = firestore.SERVER_TIMESTAMP
 Increment = firestore.Increment
 
 
-class _AnonymousCredential(credentials.Base):
+class AnonymousCredential(credentials.Base):
     """The emulator accepts any caller; firebase-admin still insists on a credential."""
 
     def get_credential(self):
@@ -32,8 +42,9 @@ class _AnonymousCredential(credentials.Base):
 
 
 @contextlib.contextmanager
-def _env(variable, value):
-    """Sets (or removes, for None) one environment variable for a moment."""
+def scoped_env(variable, value):
+    """Sets (or removes, for None) one environment variable for a moment: the Firestore
+    and Cloud Storage clients read their emulator host once, when they are built."""
     previous = os.environ.get(variable)
     if value:
         os.environ[variable] = value
@@ -54,7 +65,7 @@ def _emulator_env(emulator_host):
     Set it for that moment only, so apps of one process (tests) can use
     different emulators, or one the emulator and another real Firestore.
     """
-    return _env("FIRESTORE_EMULATOR_HOST", emulator_host)
+    return scoped_env("FIRESTORE_EMULATOR_HOST", emulator_host)
 
 
 # firebase-admin's auth module reads FIREBASE_AUTH_EMULATOR_HOST on every call
@@ -85,7 +96,7 @@ class FirebaseAuth:
 
     @contextlib.contextmanager
     def _scope(self):
-        with _AUTH_ENV_LOCK, _env("FIREBASE_AUTH_EMULATOR_HOST", self.emulator_host):
+        with _AUTH_ENV_LOCK, scoped_env("FIREBASE_AUTH_EMULATOR_HOST", self.emulator_host):
             yield
 
     def verify_id_token(self, id_token):
@@ -123,7 +134,7 @@ class Datastore:
     def __init__(self, project_id, emulator_host=None, auth_emulator_host=None):
         self.project_id = project_id
         self.emulator_host = emulator_host
-        credential = _AnonymousCredential() if emulator_host else credentials.ApplicationDefault()
+        credential = AnonymousCredential() if emulator_host else credentials.ApplicationDefault()
         self._firebase_app = firebase_admin.initialize_app(
             credential,
             options={"projectId": project_id},

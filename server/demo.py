@@ -10,6 +10,7 @@ from flask import current_app
 from PIL import Image
 
 from .content import CommentCreate
+from .kernel.caller import Caller
 from .kernel.errors import DomainError
 from .kernel.paging import ListQuery
 from .ledger.models import TransferRequest
@@ -29,7 +30,7 @@ def _ensure_user(username, admin=False):
         else:
             user_id = current_app.extensions["auth"].create_user(username, DEMO_PASSWORD)[0]
         _, doc = current_app.extensions["auth"].find_user_by_username(username)
-    return {"id": user_id, "username": username, "role": doc["role"]}
+    return Caller(user_id, username, doc["role"])
 
 
 def _money(create, caller, key, to, amount, memo):

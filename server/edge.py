@@ -2,20 +2,27 @@
 
 create_app wires the authenticator (auth's service) into
 `app.extensions["authenticate"]`: a function of the Authorization header that
-returns the caller (a dict, see kernel/caller.py) or None, or raises
-unauthenticated. The result is kept on `g` for the rest of the request.
+returns the `Caller` (kernel/caller.py) or None, or raises unauthenticated.
+The edge attaches the request's `Origin` and keeps the result on `g` for the
+rest of the request.
 """
 
 from flask import current_app, g, request
 
-from .kernel.caller import is_admin, requires  # noqa: F401  (routes tag views with it)
+from .kernel.caller import Origin, is_admin, requires  # noqa: F401  (routes tag views with it)
 from .kernel.errors import forbidden, unauthenticated
+
+
+def request_origin() -> Origin:
+    """The request id (web.py assigns one to every request) and the client's address."""
+    return Origin(g.get("request_id"), request.remote_addr)
 
 
 def current_caller():
     """The caller behind the request's bearer token, or None when there is none."""
     if "user" not in g:
-        g.user = current_app.extensions["authenticate"](request.headers.get("Authorization", ""))
+        caller = current_app.extensions["authenticate"](request.headers.get("Authorization", ""))
+        g.user = caller.acting_from(request_origin()) if caller is not None else None
     return g.user
 
 

@@ -3,10 +3,10 @@
 import logging
 
 from flask import has_request_context, jsonify, request
-from google.api_core import exceptions as gexc
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from .datastore import TRANSIENT_ERRORS
 from .kernel.errors import (  # noqa: F401  (re-exported for the edge)
     DomainError,
     conflict,
@@ -36,14 +36,6 @@ _HTTP_CODES = {
     429: "rate_limited",
 }
 
-# Datastore failures that a retry with the same Idempotency-Key may cure.
-DATASTORE_UNAVAILABLE = (
-    gexc.ServiceUnavailable,
-    gexc.DeadlineExceeded,
-    gexc.Aborted,
-    gexc.InternalServerError,
-    gexc.RetryError,
-)
 
 
 def _size(n):
@@ -103,7 +95,7 @@ def init_app(app):
         log.warning("datastore unavailable: %r", error)
         return _respond(unavailable())
 
-    for exc_class in DATASTORE_UNAVAILABLE:
+    for exc_class in TRANSIENT_ERRORS:
         app.register_error_handler(exc_class, handle_datastore_down)
 
     @app.errorhandler(Exception)

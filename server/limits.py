@@ -15,7 +15,7 @@ def username_key():
 
 def caller_key():
     user = g.get("user")
-    return f"uid:{user['id']}" if user else f"addr:{get_remote_address()}"
+    return f"uid:{user.id}" if user else f"addr:{get_remote_address()}"
 
 
 def login_limit():

@@ -7,7 +7,8 @@ approved items only. How the documents change together is
 server/moderated_store.py's.
 """
 
-from .content import Change, is_admin, moderation_decision, visible
+from .content import Change, moderation_decision, visible
+from .kernel.caller import is_admin
 from .kernel.clock import utcnow
 from .kernel.errors import forbidden, not_found
 from .kernel.ids import new_id
@@ -63,7 +64,7 @@ class ModeratedService:
 
         def decide(doc):
             self.require_visible(doc, caller)
-            if doc[owner] != caller["id"] and not is_admin(caller):
+            if doc[owner] != caller.id and not is_admin(caller):
                 raise forbidden(f"Only the {owner.removesuffix('_id')} or an admin can delete a {self.kind}.")
             return Change(f"{self.kind}.delete", None, {"status": doc["status"], "comment_count": doc["comment_count"],
                                                         owner: doc[owner]})
@@ -78,7 +79,7 @@ class ModeratedService:
 
     def list_mine(self, caller, query):
         """The caller's own items in any status, newest first."""
-        return self.page(self.store.newest_where(self.owner_field, caller["id"], query.limit, query.cursor))
+        return self.page(self.store.newest_where(self.owner_field, caller.id, query.limit, query.cursor))
 
     def list_queue(self, query):
         """Items in one status, newest first (the moderation queue)."""
@@ -92,7 +93,7 @@ class ModeratedService:
         if item is None or item["status"] != "approved":
             raise not_found(refused)
         comment_id = new_id()
-        doc = {f"{self.kind}_id": item_id, "author_id": caller["id"], "author_username": caller["username"],
+        doc = {f"{self.kind}_id": item_id, "author_id": caller.id, "author_username": caller.username,
                "body": body.body, "created_at": utcnow()}
         try:
             self.store.add_comment(comment_id, doc, caller)

@@ -9,9 +9,7 @@ is the project's default one and credentials are Application Default
 Credentials.
 """
 
-import contextlib
 import logging
-import os
 import threading
 import uuid
 
@@ -20,28 +18,9 @@ from firebase_admin import credentials, storage
 from flask import current_app
 from google.api_core import exceptions as gexc
 
-from .datastore import _AnonymousCredential
+from .datastore import AnonymousCredential, scoped_env
 
 log = logging.getLogger(__name__)
-
-_ENV = "STORAGE_EMULATOR_HOST"
-
-
-@contextlib.contextmanager
-def _emulator_env(emulator_host):
-    previous = os.environ.get(_ENV)
-    if emulator_host:
-        os.environ[_ENV] = emulator_host
-    else:
-        os.environ.pop(_ENV, None)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(_ENV, None)
-        else:
-            os.environ[_ENV] = previous
-
 
 class ObjectStore:
     """Owns the bucket of one Flask app: put, get, delete and list objects."""
@@ -49,7 +28,7 @@ class ObjectStore:
     def __init__(self, project_id, bucket_name, emulator_host=None):
         self.bucket_name = bucket_name or f"{project_id}.appspot.com"
         self.emulator_host = emulator_host
-        credential = _AnonymousCredential() if emulator_host else credentials.ApplicationDefault()
+        credential = AnonymousCredential() if emulator_host else credentials.ApplicationDefault()
         self._firebase_app = firebase_admin.initialize_app(
             credential,
             options={"projectId": project_id, "storageBucket": self.bucket_name},
@@ -65,7 +44,7 @@ class ObjectStore:
             return self._bucket
         with self._lock:
             if self._bucket is None:
-                with _emulator_env(self.emulator_host):
+                with scoped_env("STORAGE_EMULATOR_HOST", self.emulator_host):
                     bucket = storage.bucket(app=self._firebase_app)
                 if self.emulator_host:
                     try:

@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 from .datastore import get_datastore
 from .edge import enforce_view_role
 from .errors import ApiError, validation_error
-from .kernel import context
 from .kernel.models import ErrorInfo
 from .openapi import no_datastore
 
@@ -27,14 +26,6 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 def _assign_request_id():
     supplied = request.headers.get("X-Request-ID", "")
     g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
-    # What services and the audit-event builder know of the request (kernel/context.py).
-    g.request_context = context.enter(context.RequestContext(g.request_id, request.remote_addr))
-
-
-def _leave_request_context(_exc):
-    token = g.pop("request_context", None)
-    if token is not None:
-        context.leave(token)
 
 
 def accepts_upload(max_bytes):
@@ -185,6 +176,5 @@ def init_app(app):
     app.before_request(enforce_view_role)
     app.before_request(_check_json_body)
     app.after_request(_finish)
-    app.teardown_request(_leave_request_context)
     _register_health(app)
     _register_client(app)

@@ -452,3 +452,37 @@ def test_every_filter_combination_has_a_declared_composite_index():
             continue  # ordered by `at` alone: the built-in single-field index
         needed = tuple((f, "ASCENDING") for f in fields) + (("at", "DESCENDING"),)
         assert needed in declared, needed
+
+
+def test_every_event_carries_the_request_id_of_the_request_behind_it(live_server):
+    """The edge hands the request's origin to the use cases with the caller: no event loses it."""
+    audit = live_server.app.extensions["datastore"].collection("audit")
+    name, other = unique_name("rid"), live_server.signup()
+    admin = live_server.admin_token()
+
+    def call(action, method, path, bearer=None, status=200, **kwargs):
+        request_id = f"rid-{uuid.uuid4().hex}"
+        resp = live_server.api(method, path, bearer, headers={"X-Request-ID": request_id, **kwargs.pop("headers", {})},
+                               **kwargs)
+        assert resp.status_code == status, resp.text
+        events = [s.to_dict() for s in audit.where(filter=FieldFilter("request_id", "==", request_id)).stream()]
+        assert [e["action"] for e in events] == [action], (path, events)
+        return resp.json() if resp.content else None
+
+    token = call("user.signup", "POST", "/api/v1/auth/signup", status=201,
+                 json={"username": name, "password": PASSWORD})["token"]
+    call("user.login_failed", "POST", "/api/v1/auth/login", status=401, json={"username": name, "password": "x" * 12})
+    token = call("user.login", "POST", "/api/v1/auth/login", json={"username": name, "password": PASSWORD})["token"]
+    call("deposit.create", "POST", "/api/v1/admin/deposits", admin, status=201,
+         headers={"Idempotency-Key": uuid.uuid4().hex}, json={"to": name, "amount": 500})
+    call("transfer.create", "POST", "/api/v1/transfers", token, status=201,
+         headers={"Idempotency-Key": uuid.uuid4().hex}, json={"to": other["user"]["username"], "amount": 5})
+    post = call("post.create", "POST", "/api/v1/posts", token, status=201, json={"title": "t", "body": "b"})["post"]
+    call("post.approve", "POST", f"/api/v1/admin/posts/{post['id']}/approve", admin)
+    conversation = call("conversation.create", "POST", "/api/v1/conversations", token, status=201,
+                        json={"with": other["user"]["username"]})["conversation"]
+    call("message.create", "POST", f"/api/v1/conversations/{conversation['id']}/messages", token, status=201,
+         json={"body": "hi"})
+    call("user.password_change", "POST", "/api/v1/auth/password", token, status=204,
+         json={"current_password": PASSWORD, "new_password": PASSWORD + "-2"})
+    call("user.logout", "POST", "/api/v1/auth/logout", token, status=204)

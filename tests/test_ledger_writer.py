@@ -15,6 +15,7 @@ from collections import Counter
 import pytest
 from google.api_core import exceptions as gexc
 
+from server.kernel.caller import Caller
 from server.ledger import engine
 from server.ledger.accounts import new_account
 from server.ledger.engine import Operation
@@ -84,7 +85,7 @@ class FakeStore:
 
 
 def transfer(src, dst, amount, key):
-    return Operation(kind="transfer", caller={"id": src, "username": src}, idempotency_key=key,
+    return Operation(kind="transfer", caller=Caller(src, src), idempotency_key=key,
                      request_hash=engine.request_hash("transfer", to=dst, amount=amount, memo=None),
                      from_account=src, to_account=dst, amount=amount)
 

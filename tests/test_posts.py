@@ -9,6 +9,7 @@ from google.cloud.firestore_v1 import FieldFilter
 from rest import UserRest
 
 from server import create_app
+from server.kernel.caller import Caller
 
 XSS_TITLE = "<img src=x onerror=alert(1)>"
 XSS_BODY = '<script>alert("x")</script>\n<img src=x onerror=alert(1)> &amp; \'q\' \\ \u2028 😀 \t  '
@@ -255,8 +256,8 @@ def test_comment_fails_whole_when_post_stops_being_approved(live_server, user, o
 
     from server.posts.store import Gone
 
-    caller = {"id": other["user"]["id"], "username": other["user"]["username"]}
-    doc = {"post_id": pid, "author_id": caller["id"], "author_username": caller["username"],
+    caller = Caller(other["user"]["id"], other["user"]["username"])
+    doc = {"post_id": pid, "author_id": caller.id, "author_username": caller.username,
            "body": "raced", "created_at": stored(app, "posts", pid)["updated_at"]}
     with app.app_context(), pytest.raises(Gone):
         app.extensions["posts"].add_comment("racedcomment" + pid[:8], doc, caller)
@@ -523,7 +524,7 @@ def test_post_and_comment_creation_is_rate_limited_per_user(emulator, project_id
     assert created.status_code == 201  # another user's quota
     pid = created.json["post"]["id"]
     with app.app_context():
-        admin = {"id": "admin-test", "username": "admin-test", "role": "admin"}
+        admin = Caller("admin-test", "admin-test", role="admin")
         app.extensions["posts_service"].approve(admin, pid)
     statuses = [client.post(f"/api/v1/posts/{pid}/comments", json={"body": "c"}, headers=first).status_code
                 for _ in range(4)]

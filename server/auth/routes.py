@@ -1,9 +1,9 @@
 """HTTP routes of users and sessions."""
 
-from flask import current_app, request
+from flask import current_app
 
 from .. import limits
-from ..edge import require_user, requires
+from ..edge import request_origin, require_user, requires
 from ..kernel.models import ErrorBody
 from ..limits import limiter
 from ..openapi import BEARER, api_blueprint
@@ -20,14 +20,14 @@ def auth() -> AuthService:
 @bp.post("/auth/signup", responses={201: Session, 409: ErrorBody, 429: ErrorBody})
 @limiter.limit(limits.signup_limit)
 def signup(body: Credentials):
-    return auth().signup(body.username, body.password), 201
+    return auth().signup(body.username, body.password, request_origin()), 201
 
 
 @bp.post("/auth/login", responses={200: Session, 429: ErrorBody})
 @limiter.limit(limits.login_limit, key_func=limits.username_key)
 @limiter.limit(limits.login_ip_limit)
 def login(body: Credentials):
-    return auth().login(body.username, body.password, request.remote_addr)
+    return auth().login(body.username, body.password, request_origin())
 
 
 @bp.post("/auth/firebase", responses={200: Session, 201: Session, 409: ErrorBody, 429: ErrorBody,
@@ -35,7 +35,7 @@ def login(body: Credentials):
 @limiter.limit(limits.login_ip_limit)
 def firebase_sign_in(body: FirebaseSignIn):
     """Exchanges a Firebase ID token for a session of this API (201 when the user is new)."""
-    return auth().firebase_sign_in(body.id_token, body.username, request.remote_addr)
+    return auth().firebase_sign_in(body.id_token, body.username, request_origin())
 
 
 @bp.post("/auth/firebase-token", responses={200: CustomToken, 503: ErrorBody}, security=BEARER)
@@ -51,7 +51,7 @@ def firebase_token():
 @limiter.limit(limits.login_ip_limit)
 def change_password(body: PasswordChange):
     """New password; every other session of the caller ends at once."""
-    auth().change_password(require_user(), body.current_password, body.new_password, request.remote_addr)
+    auth().change_password(require_user(), body.current_password, body.new_password)
     return "", 204
 
 

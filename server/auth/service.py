@@ -13,7 +13,7 @@ and who has no password (`password_hash` None): password login refuses it
 like a wrong password.
 
 No Flask here: the edge passes the Authorization header, the caller and the
-client's address in; init_app builds the service from the app's config.
+request's origin (id, client address) in; init_app builds the service from the app's config.
 """
 
 import datetime as dt
@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 import bcrypt
 import jwt
 
-from ..datastore import FirebaseAuthUnavailable, FirebaseTokenRefused
+from ..kernel.caller import CLI, NO_ORIGIN, Caller, Origin
 from ..kernel.clock import rfc3339, utcnow
 from ..kernel.errors import DomainError, conflict, unauthenticated, unavailable, validation_error
 from ..kernel.ids import is_doc_id, new_id
 from ..kernel.views import document_view
 from ..ledger.accounts import account_view, new_account
 from .models import User
-from .store import AlreadyExists, AuthStore
+from .store import AlreadyExists, AuthStore, FirebaseAuthUnavailable, FirebaseTokenRefused
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,6 @@ RESERVED_USERNAMES = {"treasury", "system", "cli"}
 # Compared against when the username is unknown, so both failures cost one bcrypt
 # check at the configured cost: response time does not reveal which names exist.
 _DUMMY_HASHES = {}
-
-CLI_ACTOR = {"id": None, "username": "cli"}
 
 
 def _dummy_hash(rounds):
@@ -93,8 +91,8 @@ def session_caller(sid, user_id, session, user):
         return None
     if predates_password_change(session, sid, user):
         return None
-    return {"id": user_id, "sid": sid, "username": user["username"], "role": user["role"],
-            "created_at": user["created_at"]}
+    return Caller(id=user_id, username=user["username"], role=user["role"], sid=sid,
+                  created_at=user["created_at"])
 
 
 def bearer_token(header):
@@ -229,41 +227,44 @@ class AuthService:
     def _session_response(user_id, user_doc, token, expires_at):
         return {"user": user_view(user_id, user_doc), "token": token, "expires_at": rfc3339(expires_at)}
 
-    def _commit_new_user(self, user_id, user_doc, actor, details):
-        """The user with its account and first session; returns (account_doc, token, expires_at)."""
+    def _commit_new_user(self, user_id, user_doc, actor, origin, details):
+        """The user with its account and first session; returns (account_doc, token, expires_at).
+
+        The event's actor is `actor` (the CLI creating an admin) or the new user.
+        """
         username = user_doc["username"]
         account_doc = new_account(user_id, username, self.currency)
         sid, session_doc, token, expires_at = self._new_session(user_id)
         self.store.create_user(user_id, user_doc, account_doc, sid, session_doc, {
             "action": "user.signup", "target": f"users/{user_id}",
-            "actor": actor or {"id": user_id, "username": username},
+            "actor": actor or Caller(user_id, username, user_doc["role"]), "origin": origin,
             "details": {"username": username, "role": user_doc["role"], **details}})
         return account_doc, token, expires_at
 
-    def _start_session(self, user_id, user_doc, client, details):
+    def _start_session(self, user_id, user_doc, origin, details):
         """A new session of an existing user, with its `user.login` event."""
         sid, session_doc, token, expires_at = self._new_session(user_id)
         self.store.start_session(sid, session_doc, {
             "action": "user.login", "target": f"users/{user_id}",
-            "actor": {"id": user_id, "username": user_doc["username"]},
-            "details": {"ip": client, **details}})
+            "actor": Caller(user_id, user_doc["username"], user_doc["role"], sid=sid), "origin": origin,
+            "details": {"ip": origin.client_address, **details}})
         return self._session_response(user_id, user_doc, token, expires_at)
 
     # Use cases.
-    def create_user(self, username, password, role="user", actor=None):
+    def create_user(self, username, password, role="user", actor=None, origin=NO_ORIGIN):
         """Creates a password user with its account; returns (user_id, user_doc, account_doc, token, expires_at)."""
         if username in RESERVED_USERNAMES:
             raise _username_taken()
         user_id = new_id()
         user_doc = new_user(username, hash_password(password, self.rounds), role)
         try:
-            account_doc, token, expires_at = self._commit_new_user(user_id, user_doc, actor, {})
+            account_doc, token, expires_at = self._commit_new_user(user_id, user_doc, actor, origin, {})
         except AlreadyExists as exc:  # the username claim lost the race
             raise _username_taken() from exc
         return user_id, user_doc, account_doc, token, expires_at
 
-    def signup(self, username, password):
-        user_id, user_doc, _account, token, expires_at = self.create_user(username, password)
+    def signup(self, username, password, origin: Origin = NO_ORIGIN):
+        user_id, user_doc, _account, token, expires_at = self.create_user(username, password, origin=origin)
         return self._session_response(user_id, user_doc, token, expires_at)
 
     def find_user_by_username(self, username):
@@ -272,15 +273,16 @@ class AuthService:
         user_doc = self.store.user(user_id) if user_id else None
         return (user_id, user_doc) if user_doc else (None, None)
 
-    def login(self, username, password, client=None):
+    def login(self, username, password, origin: Origin = NO_ORIGIN):
         user_id, user_doc = self.find_user_by_username(username)
         if not password_matches(password, user_doc and user_doc.get("password_hash"), self.rounds):
-            self.store.record({"action": "user.login_failed", "target": f"usernames/{username}",
-                               "details": {"username": username, "ip": client, "known_user": user_doc is not None}})
+            self.store.record({"action": "user.login_failed", "target": f"usernames/{username}", "origin": origin,
+                               "details": {"username": username, "ip": origin.client_address,
+                                           "known_user": user_doc is not None}})
             raise _invalid_credentials("Wrong username or password.")
-        return self._start_session(user_id, user_doc, client, {})
+        return self._start_session(user_id, user_doc, origin, {})
 
-    def firebase_sign_in(self, id_token, username, client=None):
+    def firebase_sign_in(self, id_token, username, origin: Origin = NO_ORIGIN):
         """Our session for a Firebase user: (response, 201) the first time, (response, 200) later."""
         try:
             claims = self.store.verify_id_token(id_token)
@@ -301,7 +303,7 @@ class AuthService:
         details = {"provider": "firebase"}
         existing = self.store.user(uid)
         if existing is not None:
-            return self._start_session(uid, existing, client, details), 200
+            return self._start_session(uid, existing, origin, details), 200
         if username is None:
             raise validation_error("A username is needed the first time a Firebase user signs in.",
                                    [{"field": "username", "message": "required on first sign-in",
@@ -310,11 +312,11 @@ class AuthService:
             raise _username_taken()
         user_doc = new_user(username, None, "user", provider="firebase")
         try:
-            _account, token, expires_at = self._commit_new_user(uid, user_doc, None, details)
+            _account, token, expires_at = self._commit_new_user(uid, user_doc, None, origin, details)
         except AlreadyExists as exc:
             existing = self.store.user(uid)
             if existing is not None:  # the same Firebase user, signing in twice at once
-                return self._start_session(uid, existing, client, details), 200
+                return self._start_session(uid, existing, origin, details), 200
             if self.store.user_id_of(username) is not None:
                 raise _username_taken() from exc
             raise conflict("This Firebase user id is already in use here.") from exc
@@ -323,39 +325,40 @@ class AuthService:
     def firebase_custom_token(self, user):
         """A custom token whose uid is the caller's id, and no claims: roles stay in our user document."""
         try:
-            return {"custom_token": self.store.create_custom_token(user["id"])}
+            return {"custom_token": self.store.create_custom_token(user.id)}
         except FirebaseAuthUnavailable as exc:
             log.warning("custom token failed: %s", exc)
             raise unavailable("Firebase Auth is not available; try again.") from exc
 
-    def change_password(self, user, current_password, new_password, client=None):
+    def change_password(self, user: Caller, current_password, new_password):
         """Sets a new password and revokes every other session of the user, in one commit.
 
         The user document is updated with an update-time precondition, so two
         concurrent changes cannot both pass the check of the current password.
         """
-        stored, update_time = self.store.password_state(user["id"])
+        client = user.origin.client_address
+        stored, update_time = self.store.password_state(user.id)
         if not stored:
             raise conflict("This user signs in through Firebase and has no password to change.")
         if not password_matches(current_password, stored, self.rounds):
-            self.store.record({"action": "user.password_change_failed", "target": f"users/{user['id']}",
+            self.store.record({"action": "user.password_change_failed", "target": f"users/{user.id}",
                                "actor": user, "details": {"ip": client}})
             raise _invalid_credentials("The current password is wrong.")
         now = utcnow()
-        others = [sid for sid in self.store.live_sessions_of(user["id"], now) if sid != user["sid"]]
+        others = [sid for sid in self.store.live_sessions_of(user.id, now) if sid != user.sid]
         fields = {"password_hash": hash_password(new_password, self.rounds), "password_changed_at": now,
-                  "password_changed_by": user["sid"]}
-        self.store.change_password(user["id"], fields, update_time, others, now, {
-            "action": "user.password_change", "target": f"users/{user['id']}", "actor": user,
+                  "password_changed_by": user.sid}
+        self.store.change_password(user.id, fields, update_time, others, now, {
+            "action": "user.password_change", "target": f"users/{user.id}", "actor": user,
             "details": {"ip": client, "revoked_sessions": len(others)}})
         # This process at once; the others through the revocation listener.
         for sid in others:
             self.cache.put(sid, None, self.token_ttl)
 
     def logout(self, user):
-        self.store.revoke_session(user["sid"], utcnow(), {
-            "action": "user.logout", "target": f"sessions/{user['sid']}", "actor": user})
-        self.cache.put(user["sid"], None, self.token_ttl)
+        self.store.revoke_session(user.sid, utcnow(), {
+            "action": "user.logout", "target": f"sessions/{user.sid}", "actor": user})
+        self.cache.put(user.sid, None, self.token_ttl)
 
     def authenticate(self, authorization_header):
         """The caller behind an Authorization header, or None when there is none."""
@@ -376,8 +379,9 @@ class AuthService:
         return user
 
     def me(self, user):
-        account_id, account = self.store.account(user["id"])
-        return {"user": user_view(user["id"], user), "account": account_view(account_id, account)}
+        account_id, account = self.store.account(user.id)
+        user_doc = {"username": user.username, "role": user.role, "created_at": user.created_at}
+        return {"user": user_view(user.id, user_doc), "account": account_view(account_id, account)}
 
     def create_admin(self, username, password=None):
         """Promotes an existing user, or creates a new admin; returns (user_id, created)."""
@@ -385,10 +389,10 @@ class AuthService:
         if user_id is None:
             if password is None:
                 raise DomainError(422, "validation_error", "A password is needed to create a new admin.")
-            user_id, *_ = self.create_user(username, password, role="admin", actor=CLI_ACTOR)
+            user_id, *_ = self.create_user(username, password, role="admin", actor=CLI)
             return user_id, True
         self.store.set_role(user_id, "admin", {
-            "action": "user.promote", "target": f"users/{user_id}", "actor": CLI_ACTOR,
+            "action": "user.promote", "target": f"users/{user_id}", "actor": CLI,
             "details": {"username": username, "from": user_doc["role"], "to": "admin"}})
         return user_id, False
 

@@ -6,6 +6,7 @@ import logging
 from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1 import FieldFilter
 
+from ..datastore import FirebaseAuthUnavailable, FirebaseTokenRefused  # noqa: F401  (raised through the store)
 from ..kernel.audit import write_event
 from ..kernel.collections import ACCOUNTS, SESSIONS, USERS
 from ..kernel.directory import username_ref

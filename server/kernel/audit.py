@@ -1,25 +1,28 @@
 """The audit-event builder: every domain writes its events through it, in the
 same batch or transaction as the change it records."""
 
+from .caller import NO_ORIGIN, Caller, Origin
 from .clock import utcnow
 from .collections import AUDIT
-from .context import current_request_id
 from .ids import new_id
 
 
-def audit_document(action, target, actor=None, details=None, at=None, request_id=None):
+def audit_document(action, target, actor: Caller | None = None, details=None, at=None,
+                   origin: Origin | None = None):
     """The audit document of one event.
 
-    `actor` is a dict with "id" and "username" (None for the system or an
-    anonymous caller).
+    `actor` is None for an anonymous caller (a failed login); the request id
+    comes from `origin` when given, else from the actor's origin.
     """
+    if origin is None:
+        origin = actor.origin if actor is not None else NO_ORIGIN
     return {
         "at": at or utcnow(),
-        "actor_id": actor["id"] if actor else None,
-        "actor_username": actor["username"] if actor else None,
+        "actor_id": actor.id if actor else None,
+        "actor_username": actor.username if actor else None,
         "action": action,
         "target": target,
-        "request_id": request_id if request_id is not None else current_request_id(),
+        "request_id": origin.request_id,
         "details": details or {},
     }
 

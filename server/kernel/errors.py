@@ -44,7 +44,10 @@ def too_large(message):
     return DomainError(413, "payload_too_large", message)
 
 
-def unavailable(message="The datastore is unavailable; retry with the same Idempotency-Key."):
+UNAVAILABLE_MESSAGE = "The datastore is unavailable; retry with the same Idempotency-Key."
+
+
+def unavailable(message=UNAVAILABLE_MESSAGE):
     return DomainError(503, "unavailable", message, headers={"Retry-After": "1"})
 
 

@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 
 from ..kernel.audit import audit_document
+from ..kernel.caller import Caller
 from ..kernel.clock import rfc3339
 from ..kernel.collections import ACCOUNTS, AUDIT, IDEMPOTENCY, POSTINGS, TRANSFERS  # noqa: F401  (engine.X for callers)
 from .accounts import TREASURY_ID
@@ -35,7 +36,7 @@ class Operation:
     """One money-moving request, validated and with usernames resolved."""
 
     kind: str  # "transfer" | "deposit" | "reverse"
-    caller: dict  # {"id", "username"}
+    caller: Caller  # its origin's request id goes into the transfer and its audit event
     idempotency_key: str
     request_hash: str
     from_account: str | None = None
@@ -43,11 +44,10 @@ class Operation:
     amount: int | None = None
     memo: str | None = None
     reverses: str | None = None
-    request_id: str | None = None
 
     @property
     def idempotency_id(self):
-        return idempotency_id(self.caller["id"], self.idempotency_key)
+        return idempotency_id(self.caller.id, self.idempotency_key)
 
 
 @dataclass
@@ -258,9 +258,9 @@ def _apply(op: Operation, state: _BatchState):
         "reverses": op.reverses,
         "reversed_by": None,
         "created_at": at,
-        "created_by": op.caller["id"],
+        "created_by": op.caller.id,
         "audit_event_id": audit_id,
-        "request_id": op.request_id,
+        "request_id": op.caller.origin.request_id,
         "request_hash": op.request_hash,
     }
     state.post(source_id, transfer_id, -amount, at)
@@ -273,7 +273,7 @@ def _apply(op: Operation, state: _BatchState):
         state.writes.append(("update", TRANSFERS, op.reverses,
                              {"status": "reversed", "reversed_by": transfer_id}))
     state.writes.append(("create", AUDIT, audit_id, audit_document(
-        ACTIONS[op.kind], f"{TRANSFERS}/{transfer_id}", actor=op.caller, at=at, request_id=op.request_id,
+        ACTIONS[op.kind], f"{TRANSFERS}/{transfer_id}", actor=op.caller, at=at,
         details={"amount": amount, "from_account": source_id, "to_account": target_id,
                  "reverses": op.reverses, "memo": op.memo})))
     return Outcome(201, body={"transfer": transfer_view(transfer_id, transfer)})
@@ -282,7 +282,7 @@ def _apply(op: Operation, state: _BatchState):
 def _remember(op, outcome, state, at, transfer_id=None):
     """Stores a refusal with its key, in the same commit, for replays (a success is its transfer)."""
     record = {
-        "caller_id": op.caller["id"],
+        "caller_id": op.caller.id,
         "key": op.idempotency_key,
         "request_hash": op.request_hash,
         "status": outcome.status,

@@ -3,7 +3,6 @@
 from flask import current_app
 
 from ..edge import require_admin, require_user, requires
-from ..kernel.context import current_request_id
 from ..kernel.errors import DomainError
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
@@ -59,7 +58,7 @@ def my_postings(query: ListQuery):
 @requires("user")
 def create_transfer(header: IdempotencyHeader, body: TransferRequest):
     """Moves money from the caller to another user, exactly once per Idempotency-Key."""
-    return _respond(ledger().create_transfer(require_user(), header.idempotency_key, body, current_request_id()))
+    return _respond(ledger().create_transfer(require_user(), header.idempotency_key, body))
 
 
 @bp.get("/transfers", responses={200: TransferPage})
@@ -81,7 +80,7 @@ admin_bp = api_blueprint("ledger_admin", __name__, "admin", admin=True, security
 @requires("admin")
 def create_deposit(header: IdempotencyHeader, body: TransferRequest):
     """Issues money from the treasury to a user."""
-    return _respond(ledger().create_deposit(require_admin(), header.idempotency_key, body, current_request_id()))
+    return _respond(ledger().create_deposit(require_admin(), header.idempotency_key, body))
 
 
 @admin_bp.post("/transfers/<transfer_id>/reverse", responses={201: TransferEnvelope, **MONEY_ERRORS})
@@ -89,7 +88,7 @@ def create_deposit(header: IdempotencyHeader, body: TransferRequest):
 def reverse_transfer(path: TransferPath, header: IdempotencyHeader, body: ReverseRequest):
     """Moves the money back in a new transfer; the original becomes `reversed`."""
     return _respond(ledger().reverse_transfer(require_admin(), header.idempotency_key, path.transfer_id,
-                                              body.reason, current_request_id()))
+                                              body.reason))
 
 
 @admin_bp.get("/accounts", responses={200: AccountPage})

@@ -1,12 +1,13 @@
 """Ledger use cases: turn validated requests into operations, and return their outcomes.
 
-No Flask here: the caller and the request id are passed in; each money call
+No Flask here: the caller (with its request's origin) is passed in; each money call
 returns the engine's Outcome (body, status, error, replayed), which
 ledger/routes.py turns into the HTTP response (status, Idempotent-Replayed).
 """
 
 import threading
 
+from ..kernel.caller import Caller
 from ..kernel.directory import username_ref
 from ..kernel.errors import not_found, validation_error
 from ..kernel.paging import page_response
@@ -42,50 +43,50 @@ class Ledger:
 
     # --- money: each returns an engine.Outcome --------------------------------
 
-    def create_transfer(self, caller, idempotency_key, body, request_id=None):
+    def create_transfer(self, caller: Caller, idempotency_key, body):
         to = body.to.lower()
-        if to == caller["username"]:
+        if to == caller.username:
             raise validation_error("You cannot send money to yourself.",
                                    [{"field": "to", "message": "is the caller"}])
         return self.writer.submit(engine.Operation(
             kind="transfer", caller=caller, idempotency_key=idempotency_key,
             request_hash=engine.request_hash("transfer", to=to, amount=body.amount, memo=body.memo),
-            from_account=caller["id"], to_account=self.account_id_of(to),
-            amount=body.amount, memo=body.memo, request_id=request_id))
+            from_account=caller.id, to_account=self.account_id_of(to),
+            amount=body.amount, memo=body.memo))
 
-    def create_deposit(self, caller, idempotency_key, body, request_id=None):
+    def create_deposit(self, caller: Caller, idempotency_key, body):
         to = body.to.lower()
         return self.writer.submit(engine.Operation(
             kind="deposit", caller=caller, idempotency_key=idempotency_key,
             request_hash=engine.request_hash("deposit", to=to, amount=body.amount, memo=body.memo),
             from_account=TREASURY_ID, to_account=self.account_id_of(to),
-            amount=body.amount, memo=body.memo, request_id=request_id))
+            amount=body.amount, memo=body.memo))
 
-    def reverse_transfer(self, caller, idempotency_key, transfer_id, reason, request_id=None):
+    def reverse_transfer(self, caller: Caller, idempotency_key, transfer_id, reason):
         return self.writer.submit(engine.Operation(
             kind="reverse", caller=caller, idempotency_key=idempotency_key,
             request_hash=engine.request_hash("reverse", transfer=transfer_id, reason=reason),
-            reverses=transfer_id, memo=reason, request_id=request_id))
+            reverses=transfer_id, memo=reason))
 
     # --- reads -----------------------------------------------------------------
 
     def my_account(self, caller):
-        doc = self.store.account(caller["id"])
+        doc = self.store.account(caller.id)
         if doc is None:
             raise not_found("You have no account.")
-        return account_view(caller["id"], doc)
+        return account_view(caller.id, doc)
 
     def get_transfer(self, caller, transfer_id):
         doc = self.store.transfer(transfer_id)
-        if doc is None or (caller["role"] != "admin" and caller["id"] not in doc.get("parties", [])):
+        if doc is None or (not caller.is_admin and caller.id not in doc.get("parties", [])):
             raise not_found("No such transfer.")
         return {"transfer": engine.transfer_view(transfer_id, doc)}
 
     def list_transfers(self, caller, query):
-        return page_response(self.store.transfers_of(caller["id"], query.limit, query.cursor), engine.transfer_view)
+        return page_response(self.store.transfers_of(caller.id, query.limit, query.cursor), engine.transfer_view)
 
     def list_postings(self, caller, query):
-        return page_response(self.store.postings_of(caller["id"], query.limit, query.cursor), engine.posting_view)
+        return page_response(self.store.postings_of(caller.id, query.limit, query.cursor), engine.posting_view)
 
     def list_accounts(self, query):
         return page_response(self.store.all_accounts(query.limit, query.cursor), account_view)

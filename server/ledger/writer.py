@@ -30,7 +30,8 @@ from dataclasses import dataclass, field, replace
 
 from google.api_core import exceptions as gexc
 
-from ..errors import DATASTORE_UNAVAILABLE
+from ..datastore import TRANSIENT_ERRORS
+from ..kernel.errors import UNAVAILABLE_MESSAGE
 from .engine import Outcome
 from .optimistic import jitter
 
@@ -42,10 +43,9 @@ WRITES_PER_OPERATION = 5  # transfer, 2 postings, audit, reversed original (refu
 BYTES_PER_OPERATION = 6 * 1024  # generous: memos are at most 140 characters
 
 # Worth retrying: contention, a datastore hiccup.
-RETRYABLE = DATASTORE_UNAVAILABLE + (gexc.Conflict, gexc.TooManyRequests)
+RETRYABLE = TRANSIENT_ERRORS + (gexc.Conflict, gexc.TooManyRequests)
 
-UNAVAILABLE = Outcome(503, error=(503, "unavailable",
-                                  "The datastore is unavailable; retry with the same Idempotency-Key."))
+UNAVAILABLE = Outcome(503, error=(503, "unavailable", UNAVAILABLE_MESSAGE))
 INTERNAL = Outcome(500, error=(500, "internal", "Internal server error."))
 
 

@@ -4,7 +4,6 @@ from flask import current_app
 
 from .. import limits
 from ..edge import require_user, requires
-from ..kernel.context import current_request_id
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
 from ..limits import limiter
@@ -47,7 +46,7 @@ def list_conversations(query: ListQuery):
 @limiter.limit(limits.message_limit, key_func=limits.caller_key)
 def send_message(path: ConversationPath, body: MessageCreate):
     """Members only (404 otherwise). Concurrent sends get distinct, gap-free seq values."""
-    return messages().send(require_user(), path.conversation_id, body.body, current_request_id()), 201
+    return messages().send(require_user(), path.conversation_id, body.body), 201
 
 
 @bp.get("/conversations/<conversation_id>/messages", responses={200: MessagePage})

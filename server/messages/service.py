@@ -55,29 +55,28 @@ class MessageService:
 
     def start_conversation(self, caller, with_username):
         """({"conversation"}, 201) when created, (..., 200) when it existed."""
-        if with_username == caller["username"]:
+        if with_username == caller.username:
             raise validation_error("You cannot start a conversation with yourself.",
                                    [{"field": "with", "message": "is the caller"}])
         other_id = self.store.user_id_of(with_username)
-        if other_id is None or other_id == caller["id"]:
+        if other_id is None or other_id == caller.id:
             raise not_found(f"No user named {with_username!r}.")
-        conv_id = conversation_id(caller["id"], other_id)
+        conv_id = conversation_id(caller.id, other_id)
         existing = self.store.conversation(conv_id)
         if existing is None:
-            doc = new_conversation([(caller["id"], caller["username"]), (other_id, with_username)])
+            doc = new_conversation([(caller.id, caller.username), (other_id, with_username)])
             if self.store.create_conversation(conv_id, doc, caller):
                 return {"conversation": conversation_view(conv_id, doc)}, 201
             existing = self.store.conversation(conv_id)  # the other member won the race
         return {"conversation": conversation_view(conv_id, existing)}, 200
 
     def list_conversations(self, caller, query):
-        return page_response(self.store.conversations_of(caller["id"], query.limit, query.cursor),
+        return page_response(self.store.conversations_of(caller.id, query.limit, query.cursor),
                              conversation_view)
 
-    def send(self, caller, conv_id, body, request_id=None):
+    def send(self, caller, conv_id, body):
         self._require_member(caller, conv_id)
-        draft = {"author_id": caller["id"], "author_username": caller["username"], "body": body,
-                 "request_id": request_id}
+        draft = {"author": caller, "body": body}
         seq, doc = self.funnel.submit(conv_id, draft)
         return {"message": message_view(message_id(seq), doc)}
 
@@ -103,7 +102,7 @@ class MessageService:
                 if len(self._members) > 100_000:
                     self._members.clear()
                 self._members[conv_id] = members
-        if caller["id"] not in members:
+        if caller.id not in members:
             raise not_found(NO_CONVERSATION)
 
 

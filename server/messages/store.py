@@ -56,11 +56,11 @@ def plan_messages(conversation_id, message_count, drafts, now):
     """The message documents a batch of drafts becomes after `message_count` messages.
 
     Pure: seqs are message_count+1, +2... in the drafts' order; every draft is
-    a dict with author_id, author_username, body.
+    a dict with its "author" (the sending Caller) and "body".
     """
     return [(message_count + i, {
         "conversation_id": conversation_id, "seq": message_count + i,
-        "author_id": d["author_id"], "author_username": d["author_username"],
+        "author_id": d["author"].id, "author_username": d["author"].username,
         "body": d["body"], "created_at": now,
     }) for i, d in enumerate(drafts, start=1)]
 
@@ -117,10 +117,10 @@ class MessageStore:
                 batch.create(self._message_ref(conversation_id, seq), doc)
                 write_event(batch, self.datastore, "message.create",
                             f"{CONVERSATIONS}/{conversation_id}/{MESSAGES}/{message_id(seq)}",
-                            actor={"id": doc["author_id"], "username": doc["author_username"]},
+                            actor=draft["author"],
                             details={"conversation_id": conversation_id, "seq": seq,
                                      "body_length": len(doc["body"])},
-                            at=doc["created_at"], request_id=draft.get("request_id"))
+                            at=doc["created_at"])
             last_seq, last_doc = planned[-1]
             batch.update(ref, {"message_count": last_seq, "last_message_at": last_doc["created_at"],
                                "activity_at": last_doc["created_at"]},

@@ -81,7 +81,7 @@ class PhotoService(ModeratedService):
         now = utcnow()
         image, thumbnail = cleaned.image, cleaned.thumbnail
         doc = {
-            "owner_id": caller["id"], "owner_username": caller["username"],
+            "owner_id": caller.id, "owner_username": caller.username,
             "caption": fields.caption, "tags": fields.tags,
             "content_type": image.content_type, "width": image.width, "height": image.height,
             "bytes": len(image.data), "status": "pending", "comment_count": 0,

@@ -33,7 +33,7 @@ class PostService(ModeratedService):
         now = utcnow()
         post_id = new_id()
         doc = {
-            "author_id": caller["id"], "author_username": caller["username"],
+            "author_id": caller.id, "author_username": caller.username,
             "title": body.title, "body": body.body, "status": "pending", "comment_count": 0,
             "created_at": now, "updated_at": now, "moderation": None,
         }
@@ -45,7 +45,7 @@ class PostService(ModeratedService):
 
         def decide(doc):
             self.require_visible(doc, caller)
-            if doc["author_id"] != caller["id"]:
+            if doc["author_id"] != caller.id:
                 raise forbidden("Only the author can edit a post.")
             return Change("post.update", {**changes, "status": "pending", "moderation": None, "updated_at": utcnow()},
                           {"fields": sorted(changes), "from_status": doc["status"]})

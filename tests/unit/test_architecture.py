@@ -2,7 +2,8 @@
 
 - no import cycle between the packages of server/ (a domain may use the
   kernel and, one way only, another domain's narrow interface);
-- services and stores know nothing of Flask;
+- services and stores know nothing of Flask, and services nothing of the HTTP
+  edge or of the adapters (they reach Firestore through their store);
 - Firestore and Cloud Storage are reached only from datastore.py and the stores.
 """
 
@@ -96,6 +97,18 @@ def test_services_and_stores_know_nothing_of_flask():
                  if path.name in ("service.py", "store.py") or path.parent.name == "kernel"
                  if any(i == "flask" or i.startswith("flask.") or i.startswith("flask_") for i in _imports(name, path))]
     assert offenders == []
+
+
+# The HTTP edge and the adapters, as modules: a service reaches neither.
+EDGE_AND_ADAPTERS = {"server.edge", "server.web", "server.errors", "server.limits", "server.openapi",
+                     "server.datastore", "server.objectstore", "server.ledger.wire"}
+
+
+def test_services_reach_neither_the_edge_nor_an_adapter():
+    offenders = {name: sorted(hits) for name, path in _modules() if path.name == "service.py"
+                 if (hits := {i for i in _imports(name, path) if i in EDGE_AND_ADAPTERS
+                              or i.rpartition(".")[0] in EDGE_AND_ADAPTERS})}
+    assert offenders == {}
 
 
 # Adapters of Google's clients (datastore, Cloud Storage, the ledger's private write

@@ -15,6 +15,7 @@ from server.auth.service import (
     session_caller,
     token_claims,
 )
+from server.kernel.caller import Origin
 from server.kernel.errors import DomainError
 from server.kernel.text import normalize_username
 
@@ -136,7 +137,7 @@ def test_token_claims_refuse_forged_expired_and_odd_ids():
 def test_session_caller_rules():
     user = {"username": "alice", "role": "user", "created_at": T0}
     session = {"user_id": "u1", "created_at": T0, "revoked_at": None}
-    assert session_caller("s1", "u1", session, user)["username"] == "alice"
+    assert session_caller("s1", "u1", session, user).username == "alice"
     assert session_caller("s1", "u1", {**session, "revoked_at": T0}, user) is None
     assert session_caller("s1", "u2", session, user) is None  # a session of another user
     assert session_caller("s1", "u1", None, user) is None
@@ -148,20 +149,21 @@ def test_session_caller_rules():
 
 def test_signup_login_and_reserved_names(auth):
     body = auth.signup("alice", "correct-horse-battery")
-    assert caller_of(auth, body["token"])["username"] == "alice"
+    assert caller_of(auth, body["token"]).username == "alice"
     assert [e["action"] for e in auth.store.events] == ["user.signup"]
     with pytest.raises(DomainError) as err:
         auth.signup("treasury", "correct-horse-battery")
     assert (err.value.status, err.value.code) == (409, "username_taken")
-    assert auth.login("alice", "correct-horse-battery", "10.0.0.1")["user"]["username"] == "alice"
+    assert auth.login("alice", "correct-horse-battery", Origin("r1", "10.0.0.1"))["user"]["username"] == "alice"
     assert auth.store.events[-1]["details"]["ip"] == "10.0.0.1"
+    assert auth.store.events[-1]["origin"].request_id == "r1"
 
 
 @pytest.mark.parametrize("username", ["alice", "nobody"])
 def test_failed_login_is_audited_and_does_not_say_which_part_was_wrong(auth, username):
     auth.signup("alice", "correct-horse-battery")
     with pytest.raises(DomainError) as err:
-        auth.login(username, "wrong-password-here", "10.0.0.2")
+        auth.login(username, "wrong-password-here", Origin("r2", "10.0.0.2"))
     assert (err.value.status, err.value.code, err.value.message) == (
         401, "invalid_credentials", "Wrong username or password.")
     event = auth.store.events[-1]
@@ -186,7 +188,7 @@ def test_password_change_revokes_the_other_sessions_not_this_one(auth):
         auth.change_password(caller, "not-the-password", "a-new-password-1")
     assert err.value.code == "invalid_credentials"
     auth.change_password(caller, "correct-horse-battery", "a-new-password-1")
-    assert caller_of(auth, first)["username"] == "alice"
+    assert caller_of(auth, first).username == "alice"
     with pytest.raises(DomainError):
         caller_of(auth, second)
     assert auth.store.events[-1]["details"]["revoked_sessions"] == 1

@@ -5,6 +5,7 @@ import itertools
 
 import pytest
 
+from server.kernel.caller import Caller
 from server.ledger import engine
 from server.ledger.accounts import GENESIS_HASH, TREASURY_ID, new_account
 from server.ledger.engine import Operation, plan_batch
@@ -34,7 +35,7 @@ def accounts(**balances):
 
 
 def transfer(src, dst, amount, key=None, memo=None):
-    return Operation(kind="transfer", caller={"id": src, "username": src},
+    return Operation(kind="transfer", caller=Caller(src, src),
                      idempotency_key=key or f"{src}-{dst}-{amount}",
                      request_hash=engine.request_hash("transfer", to=dst, amount=amount, memo=memo),
                      from_account=src, to_account=dst, amount=amount, memo=memo)
@@ -113,7 +114,7 @@ def test_exact_balance_can_be_spent_but_not_one_cent_more():
 
 
 def test_treasury_may_go_negative():
-    deposit = Operation(kind="deposit", caller={"id": "adm", "username": "adm"}, idempotency_key="d",
+    deposit = Operation(kind="deposit", caller=Caller("adm", "adm"), idempotency_key="d",
                         request_hash="h", from_account=TREASURY_ID, to_account="bob", amount=500)
     result = plan([deposit], accounts(treasury=0, bob=0))
     assert result.outcomes[0].status == 201
@@ -167,7 +168,7 @@ def _original(amount=300, status="posted", kind="transfer"):
 
 
 def reverse(transfer_id="t1", key="r"):
-    return Operation(kind="reverse", caller={"id": "adm", "username": "adm"}, idempotency_key=key,
+    return Operation(kind="reverse", caller=Caller("adm", "adm"), idempotency_key=key,
                      request_hash=engine.request_hash("reverse", transfer=transfer_id, key=key),
                      reverses=transfer_id, memo="oops")
 
@@ -215,7 +216,7 @@ def test_transfers_name_their_parties_and_postings_their_owner():
     assert writes_of(result, "transfers")[0][3]["parties"] == ["alice", "bob"]
     assert {w[3]["account_id"]: w[3]["owner_id"] for w in writes_of(result, "postings")} == \
         {"alice": "alice", "bob": "bob"}
-    deposit = Operation(kind="deposit", caller={"id": "adm", "username": "adm"}, idempotency_key="d",
+    deposit = Operation(kind="deposit", caller=Caller("adm", "adm"), idempotency_key="d",
                         request_hash="h", from_account=TREASURY_ID, to_account="bob", amount=5)
     result = plan([deposit], accounts(treasury=0, bob=0))
     assert writes_of(result, "transfers")[0][3]["parties"] == ["bob"]  # never the treasury

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from server.kernel.caller import Caller
 from server.kernel.ids import is_doc_id
 from server.messages.funnel import Funnel
 from server.messages.service import conversation_id, new_conversation
@@ -31,7 +32,7 @@ def test_new_conversation_orders_members_by_id():
 
 
 def test_plan_messages_continues_after_the_count_in_order():
-    drafts = [{"author_id": f"u{i}", "author_username": f"n{i}", "body": f"b{i}", "request_id": "r"}
+    drafts = [{"author": Caller(f"u{i}", f"n{i}"), "body": f"b{i}"}
               for i in range(3)]
     planned = plan_messages("c1", 41, drafts, "NOW")
     assert [seq for seq, _ in planned] == [42, 43, 44]

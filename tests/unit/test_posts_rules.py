@@ -5,18 +5,19 @@ import datetime as dt
 import pytest
 
 from server.content import Change, CommentCreate, moderation_decision, visible
+from server.kernel.caller import Caller
 from server.kernel.errors import DomainError
 from server.posts.models import Post, PostUpdate
 from server.posts.service import PostService, post_view
 
-AUTHOR = {"id": "author1", "username": "author", "role": "user"}
-OTHER = {"id": "other1", "username": "other", "role": "user"}
-ADMIN = {"id": "admin1", "username": "boss", "role": "admin"}
+AUTHOR = Caller("author1", "author")
+OTHER = Caller("other1", "other")
+ADMIN = Caller("admin1", "boss", role="admin")
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
 def post(status="pending", **extra):
-    return {"author_id": AUTHOR["id"], "author_username": AUTHOR["username"], "title": "t", "body": "b",
+    return {"author_id": AUTHOR.id, "author_username": AUTHOR.username, "title": "t", "body": "b",
             "status": status, "comment_count": 0, "created_at": NOW, "updated_at": NOW, "moderation": None,
             **extra}
 
