@@ -8,15 +8,15 @@ is refused.
 
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
 from .kernel.caller import is_admin
 from .kernel.clock import rfc3339, utcnow
 from .kernel.errors import conflict, not_found
-from .kernel.models import StrictModel
-from .kernel.paging import ListQuery
+from .kernel.models import StrictModel, envelope_model
+from .kernel.paging import ListQuery, page_model
 from .kernel.text import text_field
 from .kernel.views import document_view
 
@@ -51,6 +51,26 @@ class Moderation(BaseModel):
     by_id: str | None = Field(description="User id of the moderator.")
     at: str
     reason: str | None
+
+
+class ResponseModels(NamedTuple):
+    """The envelope and page models of one kind of content and of its comments."""
+
+    envelope: type[BaseModel]
+    page: type[BaseModel]
+    comment_envelope: type[BaseModel]
+    comment_page: type[BaseModel]
+
+
+def response_models(kind, item_model, comment_model):
+    """`{kind: item}`, `{"comment": comment}` and the pages of both, named after their
+    models as the OpenAPI components are (Post: PostEnvelope, PostPage; Comment:
+    CommentEnvelope, CommentPage)."""
+    item_name, comment_name = item_model.__name__, comment_model.__name__
+    return ResponseModels(envelope_model(f"{item_name}Envelope", kind, item_model),
+                          page_model(item_model, f"{item_name}Page"),
+                          envelope_model(f"{comment_name}Envelope", "comment", comment_model),
+                          page_model(comment_model, f"{comment_name}Page"))
 
 
 def moderation_record(admin, at, reason=None):

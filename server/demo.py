@@ -9,12 +9,13 @@ import io
 from flask import current_app
 from PIL import Image
 
+from .content import CommentCreate
 from .kernel.caller import Caller
 from .kernel.errors import DomainError
 from .kernel.paging import ListQuery
 from .ledger.models import TransferRequest
 from .photos.models import PhotoFields
-from .posts.models import CommentCreate, PostCreate
+from .posts.models import PostCreate
 
 DEMO_PASSWORD = "demo-password"
 ADMIN = "admin"
@@ -58,7 +59,7 @@ def _seed_posts(admin, users):
         return
     welcome = posts.create_post(users["alice"], PostCreate(
         title="Hello from alice", body="Money and posts here move only through the trusted API."))["post"]
-    posts.approve_post(admin, welcome["id"])
+    posts.approve(admin, welcome["id"])
     posts.add_comment(users["bob"], welcome["id"], CommentCreate(body="Welcome! <b>not bold</b>"))
     posts.create_post(users["carol"], PostCreate(
         title="Waiting for a moderator", body="<script>alert('shown as text')</script>"))
@@ -81,7 +82,7 @@ def _seed_photos(admin, users):
         return
     sunset = photos.create_photo(users["alice"], PhotoFields(caption="Sunset over the ledger", tags="sunset,demo"),
                                  _demo_image((230, 120, 40)))["photo"]
-    photos.approve_photo(admin, sunset["id"])
+    photos.approve(admin, sunset["id"])
     photos.add_comment(users["bob"], sunset["id"], CommentCreate(body="Lovely colours"))
     photos.create_photo(users["carol"], PhotoFields(caption="Waiting for a moderator", tags="demo"),
                         _demo_image((40, 120, 220)))

@@ -140,6 +140,14 @@ class ModeratedStore:
                 batch.delete(self.datastore.doc(self.comments, comment_id))
             batch.commit()
 
+    def newest_where(self, field_name, value, limit, cursor):
+        """Items whose `field_name` is `value`, newest first: (status | owner ASC, created_at DESC),
+        each backed by a composite index in firestore.indexes.json."""
+        ref = self.datastore.collection(self.collection)
+        query = (ref.where(filter=FieldFilter(field_name, "==", value))
+                 .order_by("created_at", direction=gfs.Query.DESCENDING))
+        return paginate(query, ref, limit, cursor)
+
     def comments_of(self, item_id, limit, cursor):
         """(parent_field ASC, created_at ASC): oldest first."""
         ref = self.datastore.collection(self.comments)

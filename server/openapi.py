@@ -11,7 +11,19 @@ route, derived from that same machinery so that the two cannot drift:
 - 414 everywhere: the HTTP server in front of the app (gunicorn's
   limit_request_line, 4094 bytes; Werkzeug's 65536) refuses a too-long request
   line before the app runs, with its own small HTML page, not the JSON error shape.
+
+It also holds what every domain's routes declare alike: the bearer security, the
+error responses most routes share and `api_blueprint`.
 """
+
+from flask_openapi3 import APIBlueprint, Tag
+
+from .kernel.models import ErrorBody
+
+BEARER = [{"bearer": []}]
+# The errors most routes can answer; routes that change things add WRITE_ERRORS.
+ERRORS = {401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 503: ErrorBody}
+WRITE_ERRORS = {403: ErrorBody, 429: ErrorBody}
 
 # A token is optional (`{}`: none at all) but checked when sent: a bad one is a 401.
 OPTIONAL_BEARER = [{}, {"bearer": []}]
@@ -33,6 +45,13 @@ REQUEST_ID_HEADER = {"X-Request-ID": {
     "required": True, "schema": {"type": "string"}}}
 RETRY_AFTER_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}}
 URI_TOO_LONG = {"description": _DESCRIPTIONS[414], "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def api_blueprint(name, import_name, tag=None, *, admin=False, security=None, responses=ERRORS):
+    """A blueprint of the API under /api/v1 (/api/v1/admin for `admin`), its routes tagged `tag`
+    (default: `name`), with `security` and `responses` on every route besides the route's own."""
+    return APIBlueprint(name, import_name, url_prefix="/api/v1/admin" if admin else "/api/v1",
+                        abp_tags=[Tag(name=tag or name)], abp_security=security, abp_responses=responses)
 
 
 def no_datastore(view):

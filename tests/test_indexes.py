@@ -56,7 +56,7 @@ def captured(monkeypatch):
         queries.append(query)
         return [], None
 
-    for module in (ledger_store, posts_store, audit_store, messages_store, photos_store, moderated):
+    for module in (ledger_store, audit_store, messages_store, photos_store, moderated):
         monkeypatch.setattr(module, "paginate", fake_paginate)
     return queries
 
@@ -68,13 +68,13 @@ def test_every_list_query_has_its_composite_index(app, captured):
     ledger.postings_of("u1", 10, None)
     ledger.all_accounts(10, None)
     posts = posts_store.PostStore(datastore)
-    posts.posts_with_status("approved", 10, None)
-    posts.posts_of("u1", 10, None)
+    posts.newest_where("status", "approved", 10, None)
+    posts.newest_where("author_id", "u1", 10, None)
     posts.comments_of("p1", 10, None)
     photos = photos_store.PhotoStore(datastore, objects=None)
+    photos.newest_where("status", "pending", 10, None)
+    photos.newest_where("owner_id", "u1", 10, None)
     photos.photos_where(10, None, status="approved")
-    photos.photos_where(10, None, status="pending")
-    photos.photos_where(10, None, owner_id="u1")
     photos.photos_where(10, None, status="approved", owner_username="alice")
     photos.photos_where(10, None, status="approved", tag="cats")
     photos.photos_where(10, None, status="approved", owner_username="alice", tag="cats")

@@ -6,6 +6,7 @@ import sys
 import unicodedata
 
 import pytest
+from flask_limiter.util import get_qualified_name
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -131,6 +132,28 @@ def test_every_operation_lists_the_shared_statuses(spec):
             assert response["headers"]["X-Request-ID"]["required"], where
             if status.startswith(("4", "5")):
                 assert response["content"]["application/json"]["schema"]["$ref"], where
+
+
+SHARED_CONTENT_VIEWS = ("delete_{kind}", "create_comment", "list_comments", "list_my_{kind}s", "get_{kind}")
+SHARED_ADMIN_VIEWS = ("moderation_queue", "approve_{kind}", "reject_{kind}")
+
+
+def test_shared_content_routes_are_each_kinds_own(spec):
+    """Posts and photos get these routes from one definition (server/moderated_routes.py); each
+    view is still its kind's: its own endpoint, operationId and module, and its own rate limit
+    (flask-limiter keys a view's limits by module and name: shared names would count twice)."""
+    app, document = spec
+    operation_ids = [operation["operationId"] for _path, _method, operation in _operations(document)]
+    assert len(operation_ids) == len(set(operation_ids))
+    for kind in ("post", "photo"):
+        endpoints = [f"{kind}s.{view.format(kind=kind)}" for view in SHARED_CONTENT_VIEWS] + \
+                    [f"{kind}s_admin.{view.format(kind=kind)}" for view in SHARED_ADMIN_VIEWS]
+        for endpoint in endpoints:
+            view = app.view_functions[endpoint]
+            assert view.__module__ == f"server.{kind}s.routes", endpoint
+            assert view.__qualname__ == endpoint.rpartition(".")[2], endpoint
+    comment_views = {app.view_functions[f"{kind}s.create_comment"] for kind in ("post", "photo")}
+    assert len({get_qualified_name(view) for view in comment_views}) == 2
 
 
 def test_health_and_client_config_have_their_real_responses(spec):

@@ -525,7 +525,7 @@ def test_post_and_comment_creation_is_rate_limited_per_user(emulator, project_id
     pid = created.json["post"]["id"]
     with app.app_context():
         admin = Caller("admin-test", "admin-test", role="admin")
-        app.extensions["posts_service"].approve_post(admin, pid)
+        app.extensions["posts_service"].approve(admin, pid)
     statuses = [client.post(f"/api/v1/posts/{pid}/comments", json={"body": "c"}, headers=first).status_code
                 for _ in range(4)]
     assert statuses == [201, 201, 201, 429]

@@ -1,21 +1,18 @@
 """HTTP routes of the operator's audit endpoints: the filtered trail and the verifier."""
 
 from flask import current_app
-from flask_openapi3 import APIBlueprint, Tag
 
 from ..datastore import get_datastore
 from ..edge import requires
 from ..kernel.models import ErrorBody
 from ..kernel.paging import page_response
+from ..openapi import BEARER, api_blueprint
 from . import store
 from .models import AuditPage, AuditQuery, VerifyReport
 from .verify import verify_datastore
 
-BEARER = [{"bearer": []}]
-ERRORS = {401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 503: ErrorBody}
-
-admin_bp = APIBlueprint("audit_admin", __name__, url_prefix="/api/v1/admin", abp_tags=[Tag(name="audit")],
-                        abp_security=BEARER, abp_responses=ERRORS)
+admin_bp = api_blueprint("audit_admin", __name__, "audit", admin=True, security=BEARER,
+                         responses={401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 503: ErrorBody})
 
 
 @admin_bp.get("/audit", responses={200: AuditPage})

@@ -1,18 +1,16 @@
 """HTTP routes of users and sessions."""
 
 from flask import current_app
-from flask_openapi3 import APIBlueprint, Tag
 
 from .. import limits
 from ..edge import request_origin, require_user, requires
 from ..kernel.models import ErrorBody
 from ..limits import limiter
+from ..openapi import BEARER, api_blueprint
 from .models import Credentials, CustomToken, FirebaseSignIn, Me, PasswordChange, Session
 from .service import AuthService
 
-bp = APIBlueprint("auth", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="auth")],
-                  abp_responses={401: ErrorBody, 422: ErrorBody})
-BEARER = [{"bearer": []}]
+bp = api_blueprint("auth", __name__, responses={401: ErrorBody, 422: ErrorBody})
 
 
 def auth() -> AuthService:

@@ -1,12 +1,12 @@
 """HTTP routes of the ledger: accounts, transfers, deposits and reversals."""
 
 from flask import current_app
-from flask_openapi3 import APIBlueprint, Tag
 
 from ..edge import require_admin, require_user, requires
 from ..kernel.errors import DomainError
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
+from ..openapi import BEARER, ERRORS, api_blueprint
 from .models import (
     Account,
     AccountPage,
@@ -20,8 +20,7 @@ from .models import (
 )
 from .service import Ledger
 
-BEARER = [{"bearer": []}]
-ERRORS = {401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody, 503: ErrorBody}
+LEDGER_ERRORS = {**ERRORS, 403: ErrorBody}
 MONEY_ERRORS = {409: ErrorBody, 503: ErrorBody}
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -40,8 +39,7 @@ def _respond(outcome):
     return outcome.body, outcome.status, headers
 
 
-bp = APIBlueprint("ledger", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="ledger")],
-                  abp_security=BEARER, abp_responses=ERRORS)
+bp = api_blueprint("ledger", __name__, security=BEARER, responses=LEDGER_ERRORS)
 
 
 @bp.get("/accounts/me", responses={200: Account})
@@ -75,8 +73,7 @@ def get_transfer(path: TransferPath):
     return ledger().get_transfer(require_user(), path.transfer_id)
 
 
-admin_bp = APIBlueprint("ledger_admin", __name__, url_prefix="/api/v1/admin", abp_tags=[Tag(name="admin")],
-                        abp_security=BEARER, abp_responses=ERRORS)
+admin_bp = api_blueprint("ledger_admin", __name__, "admin", admin=True, security=BEARER, responses=LEDGER_ERRORS)
 
 
 @admin_bp.post("/deposits", responses={201: TransferEnvelope, **MONEY_ERRORS})

@@ -1,13 +1,13 @@
 """HTTP routes of conversations and messages."""
 
 from flask import current_app
-from flask_openapi3 import APIBlueprint, Tag
 
 from .. import limits
 from ..edge import require_user, requires
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
 from ..limits import limiter
+from ..openapi import BEARER, api_blueprint
 from .models import (
     ConversationCreate,
     ConversationEnvelope,
@@ -20,11 +20,7 @@ from .models import (
 )
 from .service import MessageService
 
-BEARER = [{"bearer": []}]
-ERRORS = {401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 503: ErrorBody}
-
-bp = APIBlueprint("messages", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="messages")],
-                  abp_security=BEARER, abp_responses=ERRORS)
+bp = api_blueprint("messages", __name__, security=BEARER)
 
 
 def messages() -> MessageService:

@@ -9,10 +9,10 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..content import Moderation, Status, check_encodable
+from ..content import Moderation, Status, check_encodable, response_models
 from ..kernel.ids import DocId
-from ..kernel.models import AuthoredText, StrictModel, envelope_model
-from ..kernel.paging import ListQuery, page_model
+from ..kernel.models import AuthoredText, StrictModel
+from ..kernel.paging import ListQuery
 
 MAX_TAGS = 10
 TAG_PATTERN = re.compile(r"^[a-z0-9_]{1,30}$")
@@ -115,7 +115,5 @@ class PhotoComment(AuthoredText):
     photo_id: str
 
 
-PhotoEnvelope = envelope_model("PhotoEnvelope", "photo", Photo)
-PhotoCommentEnvelope = envelope_model("PhotoCommentEnvelope", "comment", PhotoComment)
-PhotoPage = page_model(Photo, "PhotoPage")
-PhotoCommentPage = page_model(PhotoComment, "PhotoCommentPage")
+PHOTO_RESPONSES = response_models("photo", Photo, PhotoComment)
+PhotoEnvelope, PhotoPage, PhotoCommentEnvelope, PhotoCommentPage = PHOTO_RESPONSES

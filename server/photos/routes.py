@@ -1,34 +1,20 @@
 """HTTP routes of photos, their comments and moderation."""
 
 from flask import current_app, make_response, request
-from flask_openapi3 import APIBlueprint, Tag
 
 from .. import limits
-from ..content import CommentCreate, ModerationQuery, RejectRequest
-from ..edge import current_caller, require_admin, require_user, requires
+from ..edge import current_caller, require_user, requires
 from ..kernel.errors import validation_error
 from ..kernel.models import ErrorBody
-from ..kernel.paging import ListQuery
 from ..limits import limiter
-from ..openapi import OPTIONAL_BEARER
+from ..moderated_routes import ModeratedRoutes
+from ..openapi import BEARER, OPTIONAL_BEARER, WRITE_ERRORS
 from ..web import accepts_upload
 from . import images
-from .models import (
-    PhotoCommentEnvelope,
-    PhotoCommentPage,
-    PhotoEnvelope,
-    PhotoFields,
-    PhotoPage,
-    PhotoPath,
-    PhotoQuery,
-    PhotoUploadForm,
-)
+from .models import PHOTO_RESPONSES, PhotoEnvelope, PhotoFields, PhotoPage, PhotoPath, PhotoQuery, PhotoUploadForm
 from .service import PhotoService
 from .store import PhotoStore
 
-BEARER = [{"bearer": []}]
-ERRORS = {401: ErrorBody, 404: ErrorBody, 422: ErrorBody, 503: ErrorBody}
-WRITE_ERRORS = {403: ErrorBody, 429: ErrorBody}
 # The image part may be MAX_BYTES; the rest of the form (boundaries, headers, caption, tags) fits in 64 KiB.
 UPLOAD_REQUEST_LIMIT = images.MAX_BYTES + 64 * 1024
 UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": PhotoUploadForm.model_json_schema()}}}
@@ -38,14 +24,13 @@ IMAGE_RESPONSE = {"description": "The image bytes, with their stored content typ
 # Object names are never reused, so an approved photo's bytes never change under its URL.
 PUBLIC_CACHE = "public, max-age=31536000, immutable"
 
-bp = APIBlueprint("photos", __name__, url_prefix="/api/v1", abp_tags=[Tag(name="photos")],
-                  abp_responses=ERRORS)
-admin_bp = APIBlueprint("photos_admin", __name__, url_prefix="/api/v1/admin", abp_tags=[Tag(name="admin")],
-                        abp_security=BEARER, abp_responses={**ERRORS, 403: ErrorBody, 409: ErrorBody})
-
 
 def photos() -> PhotoService:
     return current_app.extensions["photos"]
+
+
+shared = ModeratedRoutes("photo", __name__, PhotoPath, PHOTO_RESPONSES, photos, owner="owner")
+bp, admin_bp = shared.bp, shared.admin_bp
 
 
 def _upload_parts():
@@ -96,17 +81,7 @@ def list_photos(query: PhotoQuery):
     return photos().list_gallery(query)
 
 
-@bp.get("/photos/mine", responses={200: PhotoPage}, security=BEARER)
-@requires("user")
-def list_my_photos(query: ListQuery):
-    """The caller's own photos in any status, newest first."""
-    return photos().list_mine(require_user(), query)
-
-
-@bp.get("/photos/<photo_id>", responses={200: PhotoEnvelope}, security=OPTIONAL_BEARER)
-def get_photo(path: PhotoPath):
-    """An approved photo for anyone; a pending or rejected one for its owner and admins only."""
-    return photos().get_photo(current_caller(), path.photo_id)
+shared.add_item_routes()
 
 
 @bp.get("/photos/<photo_id>/image", responses={"200": IMAGE_RESPONSE, 304: None}, security=OPTIONAL_BEARER)
@@ -122,47 +97,8 @@ def photo_thumbnail(path: PhotoPath):
     return _image_response(photos().get_image(current_caller(), path.photo_id, "thumbnail"))
 
 
-@bp.delete("/photos/<photo_id>", responses={204: None, 403: ErrorBody}, security=BEARER)
-@requires("user")
-def delete_photo(path: PhotoPath):
-    """Owner or admin; the stored image, thumbnail and comments go with it."""
-    photos().delete_photo(require_user(), path.photo_id)
-    return "", 204
-
-
-@bp.post("/photos/<photo_id>/comments", responses={201: PhotoCommentEnvelope, **WRITE_ERRORS}, security=BEARER)
-@requires("user")
-@limiter.limit(limits.content_limit, key_func=limits.caller_key)
-def create_comment(path: PhotoPath, body: CommentCreate):
-    """Approved photos only (404 otherwise); `comment_count` rises by exactly one."""
-    return photos().add_comment(require_user(), path.photo_id, body), 201
-
-
-@bp.get("/photos/<photo_id>/comments", responses={200: PhotoCommentPage}, security=OPTIONAL_BEARER)
-def list_comments(path: PhotoPath, query: ListQuery):
-    """Comments of a photo the caller may see, oldest first."""
-    return photos().list_comments(current_caller(), path.photo_id, query)
-
-
-@admin_bp.get("/photos", responses={200: PhotoPage})
-@requires("admin")
-def moderation_queue(query: ModerationQuery):
-    """Photos in one status (default `pending`), newest first."""
-    return photos().list_queue(query)
-
-
-@admin_bp.post("/photos/<photo_id>/approve", responses={200: PhotoEnvelope})
-@requires("admin")
-def approve_photo(path: PhotoPath):
-    """Makes the photo public. 409 when it is already approved."""
-    return photos().approve_photo(require_admin(), path.photo_id)
-
-
-@admin_bp.post("/photos/<photo_id>/reject", responses={200: PhotoEnvelope})
-@requires("admin")
-def reject_photo(path: PhotoPath, body: RejectRequest):
-    """Hides the photo (also an approved one) with a reason. 409 when it is already rejected."""
-    return photos().reject_photo(require_admin(), path.photo_id, body.reason)
+shared.add_comment_and_moderation_routes(
+    delete_doc="Owner or admin; the stored image, thumbnail and comments go with it.")
 
 
 def init_app(app):

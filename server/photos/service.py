@@ -1,9 +1,9 @@
-"""Photos, their comments and moderation: who may see and do what, and what gets stored.
+"""Photos: uploading them, their image bytes and the check of storage against Firestore;
+seeing, deleting, moderating and commenting are ModeratedService's (server/moderated.py).
 
 Visibility (as for posts): an approved photo, its image, thumbnail and
 comments are public; a pending or rejected one exists only for its owner and
 admins (404 for everyone else, never 403, so its existence does not leak).
-Comments are accepted on approved photos only.
 
 Uploads: the image is checked and re-encoded by `images.clean` before
 anything is stored; at most `decode_slots` images are decoded at once per
@@ -15,15 +15,15 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 
-from ..content import Change, comment_view, is_admin, moderation_decision, moderation_view, visible
+from ..content import comment_view, moderation_view
 from ..kernel.clock import utcnow
-from ..kernel.errors import DomainError, forbidden, not_found, too_large
+from ..kernel.errors import DomainError, not_found, too_large
 from ..kernel.ids import new_id
-from ..kernel.paging import page_response
 from ..kernel.views import document_view
+from ..moderated import ModeratedService
 from . import images
 from .models import Photo, PhotoComment
-from .store import Gone, object_names, photo_id_of
+from .store import object_names, photo_id_of
 
 API_PREFIX = "/api/v1/photos"
 KINDS = {"image": "image_object", "thumbnail": "thumbnail_object"}
@@ -42,13 +42,6 @@ def photo_view(photo_id, doc):
 photo_comment_view = comment_view(PhotoComment)
 
 
-def _require_visible(doc, caller):
-    """The photo itself, or 404 (never 403) for anyone who may not see it."""
-    if not visible(doc, caller, "owner_id"):
-        raise not_found("No such photo.")
-    return doc
-
-
 @dataclass(frozen=True)
 class StoredImage:
     """Bytes to send, with what the HTTP layer needs to label and cache them."""
@@ -59,13 +52,17 @@ class StoredImage:
     public: bool  # approved: the same bytes for everyone, for as long as the name lives
 
 
-class PhotoService:
-    def __init__(self, store, decode_slots=2):
-        self.store = store
-        self._decode_slots = threading.BoundedSemaphore(decode_slots)
+class PhotoService(ModeratedService):
+    """The use cases of photos and their comments over a PhotoStore."""
 
-    def _visible_photo(self, photo_id, caller):
-        return _require_visible(self.store.get(photo_id), caller)
+    kind = "photo"
+    owner_field = "owner_id"
+    item_view = staticmethod(photo_view)
+    comment_view = staticmethod(photo_comment_view)
+
+    def __init__(self, store, decode_slots=2):
+        super().__init__(store)
+        self._decode_slots = threading.BoundedSemaphore(decode_slots)
 
     # --- photos -------------------------------------------------------------------
 
@@ -97,70 +94,21 @@ class PhotoService:
             (image_name, image.data, image.content_type),
             (thumbnail_name, thumbnail.data, thumbnail.content_type),
         ], caller)
-        return {"photo": photo_view(photo_id, doc)}
-
-    def get_photo(self, caller, photo_id):
-        return {"photo": photo_view(photo_id, self._visible_photo(photo_id, caller))}
+        return self.envelope(photo_id, doc)
 
     def get_image(self, caller, photo_id, kind):
         """The image or thumbnail bytes of a photo the caller may see."""
-        doc = self._visible_photo(photo_id, caller)
+        doc = self.visible_item(caller, photo_id)
         name = doc[KINDS[kind]]
         data = self.store.object_bytes(name)
         if data is None:  # the photo is being deleted, or storage lost it (photos verify says which)
             raise not_found("No such photo.")
         return StoredImage(data, doc["content_type"], name.rsplit("/", 1)[-1], doc["status"] == "approved")
 
-    def _change(self, photo_id, caller, decide):
-        doc = self.store.change(photo_id, decide, caller)
-        return None if doc is None else {"photo": photo_view(photo_id, doc)}
-
-    def delete_photo(self, caller, photo_id):
-        def decide(doc):
-            _require_visible(doc, caller)
-            if doc["owner_id"] != caller.id and not is_admin(caller):
-                raise forbidden("Only the owner or an admin can delete a photo.")
-            return Change("photo.delete", None, {"status": doc["status"], "comment_count": doc["comment_count"],
-                                                 "owner_id": doc["owner_id"]})
-
-        self._change(photo_id, caller, decide)
-
-    def approve_photo(self, admin, photo_id):
-        return self._change(photo_id, admin, moderation_decision("photo", admin, "approved"))
-
-    def reject_photo(self, admin, photo_id, reason):
-        return self._change(photo_id, admin, moderation_decision("photo", admin, "rejected", reason))
-
     def list_gallery(self, query):
-        return page_response(self.store.photos_where(query.limit, query.cursor, status="approved",
-                                                     owner_username=query.owner, tag=query.tag), photo_view)
-
-    def list_mine(self, caller, query):
-        return page_response(self.store.photos_where(query.limit, query.cursor, owner_id=caller.id),
-                             photo_view)
-
-    def list_queue(self, query):
-        return page_response(self.store.photos_where(query.limit, query.cursor, status=query.status),
-                             photo_view)
-
-    # --- comments -----------------------------------------------------------------
-
-    def add_comment(self, caller, photo_id, body):
-        photo = self.store.get(photo_id)
-        if photo is None or photo["status"] != "approved":
-            raise not_found("No such photo, or it does not take comments.")
-        comment_id = new_id()
-        doc = {"photo_id": photo_id, "author_id": caller.id, "author_username": caller.username,
-               "body": body.body, "created_at": utcnow()}
-        try:
-            self.store.add_comment(comment_id, doc, caller)
-        except Gone as exc:
-            raise not_found("No such photo, or it does not take comments.") from exc
-        return {"comment": photo_comment_view(comment_id, doc)}
-
-    def list_comments(self, caller, photo_id, query):
-        self._visible_photo(photo_id, caller)
-        return page_response(self.store.comments_of(photo_id, query.limit, query.cursor), photo_comment_view)
+        """Approved photos, newest first, optionally of one tag and/or owner."""
+        return self.page(self.store.photos_where(query.limit, query.cursor, status="approved",
+                                                 owner_username=query.owner, tag=query.tag))
 
     # --- consistency ----------------------------------------------------------------
 

@@ -22,7 +22,7 @@ Nothing half-stored:
   precondition on the document's update time, then delete the objects. A
   failure there leaves unreachable objects, listed by the same verifier.
 
-Comments, the gate and approve/reject/delete commits are server/moderated.py's.
+Comments, the gate and approve/reject/delete commits are server/moderated_store.py's.
 """
 
 import secrets
@@ -107,12 +107,12 @@ class PhotoStore(ModeratedStore):
     # --- queries -----------------------------------------------------------------
     # Each is backed by a composite index in firestore.indexes.json.
 
-    def photos_where(self, limit, cursor, status=None, owner_username=None, owner_id=None, tag=None):
-        """Newest first, filtered by any of: status, owner, tag (filters in this order, as the indexes)."""
+    def photos_where(self, limit, cursor, status=None, owner_username=None, tag=None):
+        """Newest first, filtered by any of: status, owner, tag (filters in this order, as the indexes).
+        The gallery's query; the caller's own photos and the moderation queue are newest_where's."""
         ref = self.datastore.collection(PHOTOS)
         query = ref
-        for field_name, value in (("status", status), ("owner_username", owner_username),
-                                  ("owner_id", owner_id)):
+        for field_name, value in (("status", status), ("owner_username", owner_username)):
             if value is not None:
                 query = query.where(filter=FieldFilter(field_name, "==", value))
         if tag is not None:

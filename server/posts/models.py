@@ -10,15 +10,10 @@ import unicodedata
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..content import CommentCreate, Moderation, ModerationQuery, RejectRequest, Status
+from ..content import Moderation, Status, response_models
 from ..kernel.ids import DocId
-from ..kernel.models import AuthoredText, StrictModel, envelope_model
-from ..kernel.paging import page_model
+from ..kernel.models import AuthoredText, StrictModel
 from ..kernel.text import INVISIBLE_RANGES, char_class, check_text, text_field
-
-# Shared with other kinds of content; routes import them from here.
-__all__ = ["CommentCreate", "ModerationQuery", "RejectRequest"]
-
 
 _LINE_BREAKING = {"Cc", "Zl", "Zp"}
 
@@ -86,7 +81,5 @@ class Comment(AuthoredText):
     post_id: str
 
 
-PostEnvelope = envelope_model("PostEnvelope", "post", Post)
-CommentEnvelope = envelope_model("CommentEnvelope", "comment", Comment)
-PostPage = page_model(Post, "PostPage")
-CommentPage = page_model(Comment, "CommentPage")
+POST_RESPONSES = response_models("post", Post, Comment)
+PostEnvelope, PostPage, CommentEnvelope, CommentPage = POST_RESPONSES

@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 
-from server.content import Change, moderation_decision, visible
+from server.content import Change, CommentCreate, moderation_decision, visible
 from server.kernel.caller import Caller
 from server.kernel.errors import DomainError
-from server.posts.models import CommentCreate, Post, PostUpdate
+from server.posts.models import Post, PostUpdate
 from server.posts.service import PostService, post_view
 
 AUTHOR = Caller("author1", "author")
@@ -68,9 +68,9 @@ def test_a_missing_item_is_visible_to_nobody():
 def test_hidden_post_is_404_never_403(service):
     service.store.posts["p1"] = post("pending")
     with pytest.raises(DomainError) as err:
-        service.get_post(OTHER, "p1")
+        service.get(OTHER, "p1")
     assert (err.value.status, err.value.code) == (404, "not_found")
-    assert service.get_post(AUTHOR, "p1")["post"]["id"] == "p1"
+    assert service.get(AUTHOR, "p1")["post"]["id"] == "p1"
 
 
 def test_only_the_author_edits_and_an_edit_goes_back_to_pending(service):
@@ -86,8 +86,8 @@ def test_only_the_author_edits_and_an_edit_goes_back_to_pending(service):
 def test_an_admin_may_delete_another_users_post_a_user_may_not(service):
     service.store.posts["p1"] = post("approved")
     with pytest.raises(DomainError):
-        service.delete_post(OTHER, "p1")
-    service.delete_post(ADMIN, "p1")
+        service.delete(OTHER, "p1")
+    service.delete(ADMIN, "p1")
     assert "p1" not in service.store.posts and service.store.changes == ["post.delete"]
 
 
