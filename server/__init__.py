@@ -41,26 +41,11 @@ def create_app(test_config=None):
         CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
              expose_headers=["X-Request-ID", "Idempotent-Replayed"])
 
-    from . import cli
-    from .audit import routes as audit_routes
-    from .auth import routes as auth_routes
-    from .auth import service as auth_service
-    from .ledger import routes as ledger_routes
-    from .ledger import service as ledger_service
-    from .messages import routes as messages_routes
-    from .messages import service as messages_service
-    from .photos import routes as photos_routes
-    from .posts import routes as posts_routes
-    from .posts import service as posts_service
+    from . import audit, auth, cli, ledger, messages, photos, posts
 
-    auth_service.init_app(app)
-    ledger_service.init_app(app)
-    posts_service.init_app(app)
-    messages_service.init_app(app)
-    photos_routes.init_app(app)
-    for blueprint in (auth_routes.bp, ledger_routes.bp, ledger_routes.admin_bp,
-                      posts_routes.bp, posts_routes.admin_bp, audit_routes.admin_bp, messages_routes.bp):
-        app.register_api(blueprint)
+    # Each domain builds its store and service from the config and registers its routes.
+    for domain in (auth, ledger, posts, audit, messages, photos):
+        domain.init_app(app)
     cli.init_app(app)
     app.extensions["shutdown"] = lambda: _shutdown(app)
     app.add_url_rule("/api/v1/openapi.json", "openapi_document", lambda: _openapi_document(app))

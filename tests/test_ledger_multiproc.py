@@ -11,7 +11,6 @@ from conftest import make_test_config
 from multiproc import Client, Servers, bank_plan, bank_workload, check_answers, check_bank
 
 from server import create_app
-from server.audit.verify import verify_datastore
 from server.ledger import engine
 
 START_BALANCE = 5_000
@@ -132,7 +131,7 @@ def test_kill_9_of_one_server_mid_load_every_transfer_exactly_once(stack, emulat
             assert exists == (answers == {(201, None)})
         transfers_ok = sum(1 for seen in attempts.values() if seen[0][0] == 201)
         check_bank(datastore, users, START_BALANCE, transfers_ok)
-        report = verify_datastore(datastore, app.config)
+        report = app.extensions["audit"].verify()
         assert report["ok"], report
     finally:
         started.stop_all()

@@ -8,10 +8,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..datastore import get_datastore
 from .models import parse_rfc3339
-from .store import export_events
-from .verify import MAX_PROBLEMS, verify_datastore
+from .verify import MAX_PROBLEMS
 
 CSV_FIELDS = ["id", "at", "actor_id", "actor_username", "action", "target", "request_id", "details"]
 
@@ -43,8 +41,8 @@ def verify_command(progress, max_problems):
     """Verify hash chains, balances, transfers and ledger audit events; exit 1 on any problem."""
     if progress is None:
         progress = click.get_text_stream("stderr").isatty()
-    report = verify_datastore(get_datastore(), current_app.config, max_problems=max_problems,
-                              progress=ProgressLines() if progress else None)
+    report = current_app.extensions["audit"].verify(max_problems=max_problems,
+                                                    progress=ProgressLines() if progress else None)
     click.echo(json.dumps(report, indent=2))
     raise SystemExit(0 if report["ok"] else 1)
 
@@ -77,7 +75,7 @@ def export_command(since, until, fmt):
     if writer:
         writer.writerow(CSV_FIELDS)
     count = 0
-    for event in export_events(get_datastore(), since, until):
+    for event in current_app.extensions["audit"].export(since, until):
         if writer:
             writer.writerow(_csv_row(event))
         else:

@@ -2,14 +2,16 @@
 
 from flask import current_app
 
-from ..datastore import get_datastore
 from ..edge import requires
 from ..kernel.models import ErrorBody
-from ..kernel.paging import page_response
 from ..openapi import BEARER, api_blueprint
-from . import store
 from .models import AuditPage, AuditQuery, VerifyReport
-from .verify import verify_datastore
+from .service import AuditService
+
+
+def audit() -> AuditService:
+    return current_app.extensions["audit"]
+
 
 admin_bp = api_blueprint("audit_admin", __name__, "audit", admin=True, security=BEARER,
                          responses={401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 503: ErrorBody})
@@ -20,11 +22,11 @@ admin_bp = api_blueprint("audit_admin", __name__, "audit", admin=True, security=
 def list_audit(query: AuditQuery):
     """Audit events, newest first. `actor` is a username (case-insensitive) or a user id (32 hex
     characters); `since` is inclusive, `until` exclusive; filters combine with AND."""
-    return page_response(store.list_events(get_datastore(), query), store.event_view)
+    return audit().list_events(query)
 
 
 @admin_bp.get("/audit/verify", responses={200: VerifyReport})
 @requires("admin")
 def verify_audit():
     """Proves the books: hash chains, balances, transfers and their audit events (see the report's problems)."""
-    return verify_datastore(get_datastore(), current_app.config)
+    return audit().verify()

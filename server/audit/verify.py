@@ -407,13 +407,3 @@ class _EventPass(_Pass):
 def verify(client, **kwargs):
     """Runs the verifier over one Firestore client's database; returns the report dict."""
     return Verifier(client, **kwargs).run()
-
-
-def verify_datastore(datastore, config, progress=None, max_problems=MAX_PROBLEMS):
-    """The verifier as the endpoint and the command line run it.
-
-    Sizes from the app's config: AUDIT_VERIFY_PAGE_SIZE, AUDIT_VERIFY_QUERY_SIZE.
-    """
-    return verify(datastore.client, page_size=config.get("AUDIT_VERIFY_PAGE_SIZE", PAGE_SIZE),
-                  query_size=config.get("AUDIT_VERIFY_QUERY_SIZE", QUERY_SIZE),
-                  max_problems=max_problems, progress=progress)

@@ -400,17 +400,3 @@ class AuthService:
             "action": "user.promote", "target": f"users/{user_id}", "actor": CLI,
             "details": {"username": username, "from": user_doc["role"], "to": "admin"}})
         return user_id, False
-
-
-def init_app(app):
-    """Builds the service from the app's config and wires its authenticator into the edge."""
-    config = app.config
-    service = app.extensions["auth"] = AuthService(
-        AuthStore(app.extensions["datastore"]), secret_key=config["SECRET_KEY"],
-        token_ttl=config["TOKEN_TTL_SECONDS"], cache_seconds=config["SESSION_CACHE_SECONDS"],
-        bcrypt_rounds=config["BCRYPT_ROUNDS"], currency=config["LEDGER_CURRENCY"],
-        watch_revocations=config["SESSION_REVOCATION_WATCH"],
-        admin_prerequisites=app.extensions.setdefault("admin_prerequisites", []))
-    app.extensions["authenticate"] = service.authenticate
-    app.extensions.setdefault("shutdown_hooks", []).append(service.stop)
-    return service

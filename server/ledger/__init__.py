@@ -1,0 +1,35 @@
+"""The ledger: accounts, transfers and postings in double entry.
+
+engine (pure rules over documents already read), optimistic (the committer) and
+writer (group commit), wire (the adapter over Firestore's private write
+encoding), store, service (use cases, no Flask), routes (HTTP only), accounts
+(the narrow interface other domains use); init_app wires them into an app.
+"""
+
+
+def init_app(app):
+    """Builds store, writer and service from the app's config and registers the routes."""
+    from .optimistic import OptimisticCommitter
+    from .routes import admin_bp, bp
+    from .service import Ledger
+    from .store import LedgerStore
+    from .writer import DirectWriter, GroupCommitWriter
+
+    config = app.config
+    store = LedgerStore(app.extensions["datastore"], config["IDEMPOTENCY_TTL_HOURS"], config["LEDGER_CURRENCY"],
+                        fast_writes=config["LEDGER_FAST_WRITES"])
+    if config["LEDGER_MODE"] == "naive":
+        writer = DirectWriter(store)
+    else:
+        committer = OptimisticCommitter(store, split=config["LEDGER_SPLIT_CONFLICTS"],
+                                        cache=config["LEDGER_ACCOUNT_CACHE"])
+        writer = GroupCommitWriter(committer, batch_max=config["LEDGER_BATCH_MAX"],
+                                   linger_ms=config["LEDGER_LINGER_MS"],
+                                   max_attempts=config["LEDGER_MAX_ATTEMPTS"],
+                                   conflict_seconds=config["LEDGER_CONFLICT_SECONDS"])
+    app.extensions["ledger"] = Ledger(store, writer)
+    # The treasury exists before any admin can list accounts or deposit: reads never create it.
+    app.extensions.setdefault("admin_prerequisites", []).append(store.ensure_treasury)
+    app.extensions.setdefault("shutdown_hooks", []).append(writer.stop)
+    for blueprint in (bp, admin_bp):
+        app.register_api(blueprint)

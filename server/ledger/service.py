@@ -8,14 +8,10 @@ ledger/routes.py turns into the HTTP response (status, Idempotent-Replayed).
 import threading
 
 from ..kernel.caller import Caller
-from ..kernel.directory import username_ref
 from ..kernel.errors import not_found, validation_error
 from ..kernel.paging import page_response
 from . import engine
 from .accounts import TREASURY_ID, account_view
-from .optimistic import OptimisticCommitter
-from .store import LedgerStore
-from .writer import DirectWriter, GroupCommitWriter
 
 
 class Ledger:
@@ -31,10 +27,9 @@ class Ledger:
         """The account id of a username (usernames never change owner, so cached)."""
         account_id = self._usernames.get(username)
         if account_id is None:
-            claim = username_ref(self.store.datastore, username).get()
-            if not claim.exists:
+            account_id = self.store.account_id_of(username)
+            if account_id is None:
                 raise not_found(f"No user named {username!r}.")
-            account_id = claim.get("user_id")
             with self._lock:
                 if len(self._usernames) > 200_000:
                     self._usernames.clear()
@@ -90,23 +85,3 @@ class Ledger:
 
     def list_accounts(self, query):
         return page_response(self.store.all_accounts(query.limit, query.cursor), account_view)
-
-
-def init_app(app):
-    config = app.config
-    store = LedgerStore(app.extensions["datastore"], config["IDEMPOTENCY_TTL_HOURS"], config["LEDGER_CURRENCY"],
-                        fast_writes=config["LEDGER_FAST_WRITES"])
-    if config["LEDGER_MODE"] == "naive":
-        writer = DirectWriter(store)
-    else:
-        committer = OptimisticCommitter(store, split=config["LEDGER_SPLIT_CONFLICTS"],
-                                        cache=config["LEDGER_ACCOUNT_CACHE"])
-        writer = GroupCommitWriter(committer, batch_max=config["LEDGER_BATCH_MAX"],
-                                   linger_ms=config["LEDGER_LINGER_MS"],
-                                   max_attempts=config["LEDGER_MAX_ATTEMPTS"],
-                                   conflict_seconds=config["LEDGER_CONFLICT_SECONDS"])
-    app.extensions["ledger"] = Ledger(store, writer)
-    # The treasury exists before any admin can list accounts or deposit: reads never create it.
-    app.extensions.setdefault("admin_prerequisites", []).append(store.ensure_treasury)
-    app.extensions.setdefault("shutdown_hooks", []).append(writer.stop)
-

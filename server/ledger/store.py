@@ -12,6 +12,7 @@ from google.cloud.firestore_v1 import FieldFilter
 from ..datastore import paginate
 from ..kernel.audit import write_event
 from ..kernel.clock import utcnow
+from ..kernel.directory import username_ref
 from ..kernel.ids import new_id
 from . import engine
 from .accounts import COLLECTION as ACCOUNTS
@@ -143,6 +144,11 @@ class LedgerStore:
         return unit_of_work(transaction)
 
     # --- reads -----------------------------------------------------------------
+
+    def account_id_of(self, username):
+        """The account id of the user who holds `username` (their user id), or None."""
+        claim = username_ref(self.datastore, username).get()
+        return claim.get("user_id") if claim.exists else None
 
     def account(self, account_id):
         snap = self.datastore.doc(ACCOUNTS, account_id).get()

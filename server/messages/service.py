@@ -104,8 +104,3 @@ class MessageService:
                 self._members[conv_id] = members
         if caller.id not in members:
             raise not_found(NO_CONVERSATION)
-
-
-def init_app(app):
-    store = MessageStore(app.extensions["datastore"], max_attempts=app.config["MESSAGE_MAX_ATTEMPTS"])
-    app.extensions["messages"] = MessageService(store, batch_max=app.config["MESSAGE_BATCH_MAX"])

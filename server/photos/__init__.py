@@ -1,0 +1,16 @@
+"""Photos: uploads checked and re-encoded (images.py, pure), their comments and moderation.
+
+models, service (use cases; the shared ones are server/moderated.py's), store
+(Firestore and Cloud Storage), routes (HTTP); init_app wires them into an app.
+"""
+
+
+def init_app(app):
+    from .routes import admin_bp, bp
+    from .service import PhotoService
+    from .store import PhotoStore
+
+    store = PhotoStore(app.extensions["datastore"], app.extensions["objectstore"])
+    app.extensions["photos"] = PhotoService(store, decode_slots=app.config["PHOTO_DECODE_SLOTS"])
+    for blueprint in (bp, admin_bp):
+        app.register_api(blueprint)

@@ -13,7 +13,6 @@ from ..web import accepts_upload
 from . import images
 from .models import PHOTO_RESPONSES, PhotoEnvelope, PhotoFields, PhotoPage, PhotoPath, PhotoQuery, PhotoUploadForm
 from .service import PhotoService
-from .store import PhotoStore
 
 # The image part may be MAX_BYTES; the rest of the form (boundaries, headers, caption, tags) fits in 64 KiB.
 UPLOAD_REQUEST_LIMIT = images.MAX_BYTES + 64 * 1024
@@ -99,10 +98,3 @@ def photo_thumbnail(path: PhotoPath):
 
 shared.add_comment_and_moderation_routes(
     delete_doc="Owner or admin; the stored image, thumbnail and comments go with it.")
-
-
-def init_app(app):
-    store = PhotoStore(app.extensions["datastore"], app.extensions["objectstore"])
-    app.extensions["photos"] = PhotoService(store, decode_slots=app.config["PHOTO_DECODE_SLOTS"])
-    for blueprint in (bp, admin_bp):
-        app.register_api(blueprint)

@@ -1,0 +1,17 @@
+"""Posts, their comments and moderation.
+
+models, service (use cases; the shared ones are server/moderated.py's), store
+(Firestore; server/moderated_store.py), routes (HTTP; shared ones from
+server/moderated_routes.py); init_app wires them into an app.
+"""
+
+
+def init_app(app):
+    from .routes import admin_bp, bp
+    from .service import PostService
+    from .store import PostStore
+
+    store = app.extensions["posts"] = PostStore(app.extensions["datastore"])
+    app.extensions["posts_service"] = PostService(store)
+    for blueprint in (bp, admin_bp):
+        app.register_api(blueprint)

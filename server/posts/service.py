@@ -11,7 +11,6 @@ from ..kernel.ids import new_id
 from ..kernel.views import document_view
 from ..moderated import ModeratedService
 from .models import Comment, Post
-from .store import PostStore
 
 
 def post_view(post_id, doc):
@@ -55,8 +54,3 @@ class PostService(ModeratedService):
     def list_feed(self, query):
         """The public feed: approved posts, newest first."""
         return self.page(self.store.newest_where("status", "approved", query.limit, query.cursor))
-
-
-def init_app(app):
-    store = app.extensions["posts"] = PostStore(app.extensions["datastore"])
-    app.extensions["posts_service"] = PostService(store)
