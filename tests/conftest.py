@@ -152,6 +152,25 @@ def auth(token):
     return {"Authorization": f"Bearer {token}"}
 
 
+def created(resp, key):
+    """The `key` part of a 201 answer."""
+    assert resp.status_code == 201, resp.text
+    return resp.json()[key]
+
+
+def moderate_item(live, item_id, verb, reason=None, token=None, *, kind):
+    """An admin's approve or reject of a post or a photo (`kind`), as the API answers it."""
+    body = {"reason": reason} if reason is not None else None
+    return live.api("POST", f"/api/v1/admin/{kind}s/{item_id}/{verb}", token or live.admin_token(), json=body)
+
+
+def approve_item(live, kind, item):
+    """Approves a post or photo just created; its body afterwards."""
+    resp = moderate_item(live, item["id"], "approve", kind=kind)
+    assert resp.status_code == 200, resp.text
+    return resp.json()[kind]
+
+
 @pytest.fixture(scope="session")
 def admin(live_server):
     return live_server.make_admin()

@@ -4,6 +4,7 @@ What is stored is read back from the bucket and checked with Pillow: the
 tests look at the bytes a viewer would get, not at what the server says.
 """
 
+import functools
 import io
 import json
 import struct
@@ -11,7 +12,7 @@ import threading
 
 import photo_samples as samples
 import pytest
-from conftest import PASSWORD, auth, make_test_config, unique_name
+from conftest import PASSWORD, approve_item, auth, created, make_test_config, moderate_item, unique_name
 from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1 import FieldFilter
 from PIL import Image
@@ -32,21 +33,14 @@ def upload(live, token, data, filename="photo.jpg", content_type="image/jpeg", c
 
 
 def uploaded(live, token, data=None, **kwargs):
-    resp = upload(live, token, data or samples.encode(samples.marked((64, 48)), "JPEG"), **kwargs)
-    assert resp.status_code == 201, resp.text
-    return resp.json()["photo"]
+    return created(upload(live, token, data or samples.encode(samples.marked((64, 48)), "JPEG"), **kwargs), "photo")
 
 
-def moderate(live, photo_id, verb, reason=None, token=None):
-    body = {"reason": reason} if reason is not None else None
-    return live.api("POST", f"/api/v1/admin/photos/{photo_id}/{verb}", token or live.admin_token(), json=body)
+moderate = functools.partial(moderate_item, kind="photo")
 
 
 def approved(live, token, **kwargs):
-    photo = uploaded(live, token, **kwargs)
-    resp = moderate(live, photo["id"], "approve")
-    assert resp.status_code == 200, resp.text
-    return resp.json()["photo"]
+    return approve_item(live, "photo", uploaded(live, token, **kwargs))
 
 
 def photo_doc(app, photo_id):

@@ -1,10 +1,11 @@
 """Posts, comments and moderation per the contract, through HTTP against the real emulator."""
 
+import functools
 import json
 import threading
 
 import pytest
-from conftest import PASSWORD, auth, make_test_config, unique_name
+from conftest import PASSWORD, approve_item, auth, created, make_test_config, moderate_item, unique_name
 from google.cloud.firestore_v1 import FieldFilter
 from rest import UserRest
 
@@ -19,21 +20,14 @@ XSS_BODY = '<script>alert("x")</script>\n<img src=x onerror=alert(1)> &amp; \'q\
 
 
 def new_post(live, token, title="A title", body="A body"):
-    resp = live.api("POST", "/api/v1/posts", token, json={"title": title, "body": body})
-    assert resp.status_code == 201, resp.text
-    return resp.json()["post"]
+    return created(live.api("POST", "/api/v1/posts", token, json={"title": title, "body": body}), "post")
 
 
-def moderate(live, post_id, verb, reason=None, token=None):
-    body = {"reason": reason} if reason is not None else None
-    return live.api("POST", f"/api/v1/admin/posts/{post_id}/{verb}", token or live.admin_token(), json=body)
+moderate = functools.partial(moderate_item, kind="post")
 
 
 def approved_post(live, token, **kwargs):
-    post = new_post(live, token, **kwargs)
-    resp = moderate(live, post["id"], "approve")
-    assert resp.status_code == 200, resp.text
-    return resp.json()["post"]
+    return approve_item(live, "post", new_post(live, token, **kwargs))
 
 
 def get_post(live, post_id, token=None):

@@ -72,3 +72,45 @@ export function moneyForm({ prefix, title, submitLabel, path, currency, describe
   });
   return form;
 }
+
+// Sends the form's request, one at a time: a failure (also one thrown by `send` before
+// any request) is shown in the first box; on success the form is cleared and `done`
+// gets the answer.
+function submitOnce(form, submit, boxes, send, done) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (submit.disabled) return;
+    hide(...boxes);
+    try {
+      const result = await busy(submit, send);
+      form.reset();
+      done(result);
+    } catch (e) {
+      showError(boxes[0], e);
+    }
+  });
+}
+
+// A text box and a button: sends its text (`send(text)`), then clears itself and
+// hands the answer to `done`. Returns the form and its text box.
+export function textForm({ label, submitLabel, testids, send, done }) {
+  const body = h('textarea', { name: 'body', required: true, maxlength: 2000, rows: 3, testid: testids.input });
+  const submit = h('button', { type: 'submit', class: 'btn', testid: testids.submit }, submitLabel);
+  const err = errorBox(testids.error);
+  const form = h('form', { class: 'stack', testid: testids.form }, field(label, body), err, submit);
+  submitOnce(form, submit, [err], () => send(body.value), done);
+  return { form, body };
+}
+
+// The form that submits a new item for review (a post, a photo): test ids from `prefix`
+// (`${prefix}-form`, -submit, -error), a heading, a hint and the fields; `done(answer,
+// notice)` tells the user what became of it in the notice box.
+export function reviewForm({ prefix, noticeTestid, heading, hint, fields, submitLabel, send, done }) {
+  const submit = h('button', { type: 'submit', class: 'btn', testid: `${prefix}-submit` }, submitLabel);
+  const err = errorBox(`${prefix}-error`);
+  const notice = noticeBox(noticeTestid);
+  const form = h('form', { class: 'stack', testid: `${prefix}-form` },
+    h('h2', {}, heading), h('p', { class: 'muted small' }, hint), ...fields, err, notice, submit);
+  submitOnce(form, submit, [err, notice], send, (answer) => done(answer, notice));
+  return form;
+}

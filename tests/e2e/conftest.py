@@ -93,20 +93,20 @@ class Ui:
         page.goto(f"{self.url}/#{route}")
         expect(page.locator("body[data-ready='true']")).to_be_attached()
 
-    def login(self, page, username, password=PASSWORD):
-        self.open(page, "/login")
-        page.get_by_test_id("login-username").fill(username)
-        page.get_by_test_id("login-password").fill(password)
-        page.get_by_test_id("login-submit").click()
+    def _enter(self, page, form, username, password):
+        """Fills the login or signup form; the wallet shows when it worked."""
+        self.open(page, f"/{form}")
+        page.get_by_test_id(f"{form}-username").fill(username)
+        page.get_by_test_id(f"{form}-password").fill(password)
+        page.get_by_test_id(f"{form}-submit").click()
         expect(page.get_by_test_id("view-wallet")).to_be_visible()
+
+    def login(self, page, username, password=PASSWORD):
+        self._enter(page, "login", username, password)
         expect(page.get_by_test_id("nav-user")).to_contain_text(username)
 
     def signup(self, page, username, password=PASSWORD):
-        self.open(page, "/signup")
-        page.get_by_test_id("signup-username").fill(username)
-        page.get_by_test_id("signup-password").fill(password)
-        page.get_by_test_id("signup-submit").click()
-        expect(page.get_by_test_id("view-wallet")).to_be_visible()
+        self._enter(page, "signup", username, password)
 
     def go(self, page, route, view_testid):
         page.evaluate("route => { location.hash = route; }", f"#{route}")

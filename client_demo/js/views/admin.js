@@ -4,6 +4,7 @@ import { formatMoney } from '../money.js';
 import { session } from '../session.js';
 import { moneyForm, guardedSubmit } from '../forms.js';
 import { photoModeration } from './photos.js';
+import { postModeration } from './posts.js';
 
 function tableWrap(testid, headings, body) {
   return h('div', { class: 'table-wrap' },
@@ -11,24 +12,6 @@ function tableWrap(testid, headings, body) {
 }
 
 // ---- Moderation -------------------------------------------------------------
-
-// What the screen shows of each kind of content; photos come from views/photos.js.
-const postModeration = {
-  title: 'Posts',
-  path: '/admin/posts',
-  key: 'post',
-  testid: 'mod-item',
-  listTestid: 'mod-list',
-  pagerTestid: 'mod',
-  listClass: 'stack',
-  idAttr: 'data-post-id',
-  approvedText: 'Approved: it is now in the public feed.',
-  who: (post) => post.author_username,
-  content: (post) => [
-    h('h2', { testid: 'mod-title' }, h('a', { href: `#/post/${encodeURIComponent(post.id)}` }, post.title)),
-    h('div', { class: 'post-text post-body', testid: 'mod-body' }, post.body),
-  ],
-};
 
 function moderationItem(kind, entry) {
   const reason = h('input', { name: 'reason', placeholder: 'Reason for rejecting', maxlength: 500, testid: 'mod-reason' });

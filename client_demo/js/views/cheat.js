@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { h, errorBox, showError, hide, busy, setChildren } from '../dom.js';
+import { h, errorBox, showError, hide, busy } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { session } from '../session.js';
 

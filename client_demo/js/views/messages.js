@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { h, field, errorBox, showError, hide, busy, time, setChildren } from '../dom.js';
 import { session } from '../session.js';
 import { subscribeConversations, subscribeMessages } from '../message-source.js';
+import { textForm } from '../forms.js';
 
 function otherMember(conv) {
   const me = session.user && session.user.id;
@@ -67,22 +68,13 @@ function threadView(conversationId, onStop, live) {
     if (items.length) list.lastElementChild.scrollIntoView({ block: 'nearest' });
   }
 
-  const body = h('textarea', { name: 'body', required: true, maxlength: 2000, rows: 3, testid: 'message-input' });
-  const submit = h('button', { type: 'submit', class: 'btn', testid: 'message-submit' }, 'Send');
-  const sendErr = errorBox('message-error');
-  const form = h('form', { class: 'stack', testid: 'message-form' }, field('Message', body), sendErr, submit);
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    if (submit.disabled) return;
-    hide(sendErr);
-    try {
-      const { message } = await busy(submit, () => api(`/conversations/${encodeURIComponent(conversationId)}/messages`,
-        { method: 'POST', body: { body: body.value } }));
-      form.reset();
-      add([message]);
-    } catch (e) {
-      showError(sendErr, e);
-    }
+  const { form, body } = textForm({
+    label: 'Message',
+    submitLabel: 'Send',
+    testids: { form: 'message-form', input: 'message-input', submit: 'message-submit', error: 'message-error' },
+    send: (text) => api(`/conversations/${encodeURIComponent(conversationId)}/messages`,
+      { method: 'POST', body: { body: text } }),
+    done: ({ message }) => add([message]),
   });
   body.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) form.requestSubmit();

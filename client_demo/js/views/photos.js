@@ -1,14 +1,11 @@
 import { api, API_BASE, token } from '../api.js';
-import { h, field, errorBox, noticeBox, showError, showNotice, hide, busy, pager, time, setChildren } from '../dom.js';
+import { h, field, errorBox, showError, showNotice, hide, busy, pager, time } from '../dom.js';
 import { session } from '../session.js';
-import { commentItem, commentForm } from './posts.js';
+import { reviewForm } from '../forms.js';
+import { itemPage, moderationKind, statusNotice } from './content.js';
 
 const MAX_BYTES = 10 * 1024 * 1024;
 const ACCEPT = 'image/jpeg,image/png,image/webp';
-const STATUS_TEXT = {
-  pending: 'Pending: only you and the moderators can see it until it is approved.',
-  rejected: 'Rejected by a moderator: only you and the moderators can see it.',
-};
 
 const enc = encodeURIComponent;
 
@@ -59,15 +56,6 @@ function uploadForm(onUploaded) {
   const caption = h('textarea', { name: 'caption', maxlength: 500, rows: 2, testid: 'upload-caption' });
   const tags = h('input', { name: 'tags', placeholder: 'sunset, beach', autocomplete: 'off', testid: 'upload-tags' });
   const preview = h('img', { class: 'photo-preview', alt: 'Preview of the chosen image', hidden: true, testid: 'upload-preview' });
-  const submit = h('button', { type: 'submit', class: 'btn', testid: 'upload-submit' }, 'Upload for review');
-  const err = errorBox('upload-error');
-  const ok = noticeBox('upload-notice');
-  const form = h('form', { class: 'stack', testid: 'upload-form' },
-    h('h2', {}, 'Upload a photo'),
-    h('p', { class: 'muted small' }, 'JPEG, PNG or WebP up to 10 MiB. The server re-encodes it and removes all metadata (GPS position included). It is pending until a moderator approves it.'),
-    field('Image', file), preview,
-    field('Caption (optional)', caption), field('Tags (optional)', tags, 'Comma-separated, up to 10: a-z, 0-9 and _'),
-    err, ok, submit);
   let previewUrl = null;
   file.addEventListener('change', () => {
     if (previewUrl) URL.revokeObjectURL(previewUrl);
@@ -77,29 +65,31 @@ function uploadForm(onUploaded) {
     if (previewUrl) preview.src = previewUrl;
     else preview.removeAttribute('src');
   });
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    if (submit.disabled) return;
-    hide(err, ok);
-    const chosen = file.files[0];
-    if (!chosen) return showError(err, new Error('Choose an image.'));
-    if (chosen.size > MAX_BYTES) return showError(err, new Error('The image is larger than 10 MiB.'));
-    const data = new FormData();
-    data.append('image', chosen);
-    data.append('caption', caption.value);
-    data.append('tags', tags.value);
-    try {
-      const { photo } = await busy(submit, () => api('/photos', { method: 'POST', form: data }));
-      form.reset();
+  return reviewForm({
+    prefix: 'upload',
+    noticeTestid: 'upload-notice',
+    heading: 'Upload a photo',
+    hint: 'JPEG, PNG or WebP up to 10 MiB. The server re-encodes it and removes all metadata (GPS position included). It is pending until a moderator approves it.',
+    fields: [field('Image', file), preview,
+      field('Caption (optional)', caption), field('Tags (optional)', tags, 'Comma-separated, up to 10: a-z, 0-9 and _')],
+    submitLabel: 'Upload for review',
+    send: () => {
+      const chosen = file.files[0];
+      if (!chosen) throw new Error('Choose an image.');
+      if (chosen.size > MAX_BYTES) throw new Error('The image is larger than 10 MiB.');
+      const data = new FormData();
+      data.append('image', chosen);
+      data.append('caption', caption.value);
+      data.append('tags', tags.value);
+      return api('/photos', { method: 'POST', form: data });
+    },
+    done: ({ photo }, notice) => {
       file.dispatchEvent(new Event('change'));
-      showNotice(ok, 'Uploaded. It will appear in the gallery once a moderator approves it. ',
+      showNotice(notice, 'Uploaded. It will appear in the gallery once a moderator approves it. ',
         h('a', { href: `#/photo/${enc(photo.id)}`, testid: 'upload-link' }, 'View it'));
       if (onUploaded) onUploaded(photo);
-    } catch (e) {
-      showError(err, e);
-    }
+    },
   });
-  return form;
 }
 
 async function galleryView(root, { tag, owner } = {}) {
@@ -155,63 +145,32 @@ function deleteButton(photo, navigate) {
   return h('div', { class: 'stack' }, err, button);
 }
 
-export async function photoView(root, { params, navigate }) {
-  const [id] = params;
-  const section = h('article', { class: 'card', testid: 'view-photo' }, h('p', { class: 'muted' }, 'Loading…'));
-  root.append(section);
-  let photo;
-  try {
-    ({ photo } = await api(`/photos/${enc(id)}`));
-  } catch (e) {
-    const err = errorBox('photo-error');
-    showError(err, e.status === 404 ? { message: 'This photo does not exist or is not visible to you.' } : e);
-    setChildren(section, err, h('p', {}, h('a', { href: '#/photos' }, '← Back to the photos')));
-    return;
-  }
-  const list = h('ol', { class: 'comments', testid: 'comment-list' });
-  const countEl = h('span', { testid: 'comment-count' }, String(photo.comment_count));
-  const comments = pager({
-    testid: 'comments',
-    container: list,
-    empty: 'No comments yet.',
-    load: (cursor) => api(`/photos/${enc(photo.id)}/comments`, { query: { cursor, limit: 50 } }),
-    renderItem: commentItem,
+export function photoView(root, { params, navigate }) {
+  return itemPage(root, {
+    kind: 'photo',
+    path: `/photos/${enc(params[0])}`,
+    back: ['#/photos', 'photos'],
+    render: (photo) => {
+      const mayDelete = session.signedIn && (session.isAdmin || session.user.id === photo.owner_id);
+      return [
+        h('figure', { class: 'photo-full' }, photoImg(photo, 'image', { testid: 'photo-image', loading: null }),
+          photo.caption ? h('figcaption', { class: 'post-text', testid: 'photo-caption' }, photo.caption) : null),
+        h('p', { class: 'muted small' }, 'by ',
+          h('a', { href: `#/photos/by/${enc(photo.owner_username)}`, testid: 'photo-owner' }, photo.owner_username),
+          ' · ', time(photo.created_at), ' · ', `${photo.width}×${photo.height}`, ' ', tagLinks(photo.tags)),
+        statusNotice(photo, 'photo-status'),
+        mayDelete ? deleteButton(photo, navigate) : null,
+      ];
+    },
   });
-  const mayDelete = session.signedIn && (session.isAdmin || session.user.id === photo.owner_id);
-  setChildren(section,
-    h('p', {}, h('a', { href: '#/photos' }, '← Photos')),
-    h('figure', { class: 'photo-full' }, photoImg(photo, 'image', { testid: 'photo-image', loading: null }),
-      photo.caption ? h('figcaption', { class: 'post-text', testid: 'photo-caption' }, photo.caption) : null),
-    h('p', { class: 'muted small' }, 'by ',
-      h('a', { href: `#/photos/by/${enc(photo.owner_username)}`, testid: 'photo-owner' }, photo.owner_username),
-      ' · ', time(photo.created_at), ' · ', `${photo.width}×${photo.height}`, ' ', tagLinks(photo.tags)),
-    photo.status !== 'approved' ? h('div', { class: 'alert alert-warn', testid: 'photo-status' },
-      h('span', { class: `badge badge-${photo.status}` }, photo.status), ' ', STATUS_TEXT[photo.status] || '',
-      photo.moderation && photo.moderation.reason ? h('span', {}, ' Reason: ', photo.moderation.reason) : null) : null,
-    mayDelete ? deleteButton(photo, navigate) : null,
-    photo.status === 'approved' ? h('section', { class: 'comments-section' },
-      h('h2', {}, 'Comments (', countEl, ')'),
-      list, comments.controls,
-      session.signedIn ? commentForm(photo, list, countEl, comments, `/photos/${enc(photo.id)}/comments`)
-        : h('p', {}, h('a', { href: '#/login' }, 'Log in'), ' to comment.')) : null);
-  if (photo.status === 'approved') await comments.reload();
 }
 
 // What the admin moderation screen shows of a photo (see views/admin.js).
-export const photoModeration = {
-  title: 'Photos',
-  path: '/admin/photos',
-  key: 'photo',
-  testid: 'mod-photo-item',
-  listTestid: 'mod-photo-list',
-  pagerTestid: 'mod-photos',
-  listClass: 'stack',
-  idAttr: 'data-photo-id',
-  approvedText: 'Approved: it is now in the public gallery.',
-  who: (photo) => photo.owner_username,
+export const photoModeration = moderationKind('photo', 'Photos', {
+  testids: ['mod-photo-item', 'mod-photo-list', 'mod-photos'], publicIn: 'public gallery', who: (photo) => photo.owner_username,
   content: (photo) => [
     h('a', { href: `#/photo/${enc(photo.id)}`, class: 'photo-mod-thumb' }, photoImg(photo, 'thumbnail', { testid: 'mod-photo-thumb' })),
     h('p', { class: 'post-text', testid: 'mod-caption' }, photo.caption),
     tagLinks(photo.tags),
   ],
-};
+});
