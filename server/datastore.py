@@ -178,19 +178,28 @@ def get_datastore() -> Datastore:
     return current_app.extensions["datastore"]
 
 
-def paginate(query, collection_ref, limit: int, cursor: str | None):
-    """Runs an ordered query one page at a time.
+def paginate(query, collection_ref, limit: int, cursor: str | None, order_by: str, descending=True):
+    """Runs `query` ordered by `order_by` (then the document id) one page at a time.
 
-    The cursor names the last document of the previous page; its snapshot
-    positions the next page, so equal sort keys never repeat or skip items.
-    Returns (snapshots, next_cursor).
+    The cursor is the position of the previous page's last item (its sort
+    value and id, kernel/paging.py), so equal sort keys never repeat or skip
+    items, and an item that changed or went away since does not move or
+    break the next page. Returns (snapshots, next_cursor).
     """
+    direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
+    query = query.order_by(order_by, direction=direction).order_by("__name__", direction=direction)
     if cursor:
-        last = collection_ref.document(decode_cursor(cursor)).get()
-        if not last.exists:
-            raise invalid_cursor("unknown cursor")
-        query = query.start_after(last)
+        position = decode_cursor(cursor)
+        if isinstance(position, str):  # a document id, as cursors were before positions
+            last = collection_ref.document(position).get()
+            if not last.exists:
+                raise invalid_cursor("unknown cursor")
+            query = query.start_after(last)
+        else:
+            value, doc_id = position
+            query = query.start_after({order_by: value, "__name__": doc_id})
     snapshots = list(query.limit(limit + 1).stream())
     if len(snapshots) > limit:
-        return snapshots[:limit], encode_cursor(snapshots[limit - 1].id)
+        last = snapshots[limit - 1]
+        return snapshots[:limit], encode_cursor(last.get(order_by), last.id)
     return snapshots, None

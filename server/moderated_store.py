@@ -25,7 +25,6 @@ No transactions (no read locks), per FIRESTORE-EMULATOR.md:
 import logging
 
 from google.api_core import exceptions as gexc
-from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
 
 from .datastore import Increment, paginate
@@ -144,13 +143,11 @@ class ModeratedStore:
         """Items whose `field_name` is `value`, newest first: (status | owner ASC, created_at DESC),
         each backed by a composite index in firestore.indexes.json."""
         ref = self.datastore.collection(self.collection)
-        query = (ref.where(filter=FieldFilter(field_name, "==", value))
-                 .order_by("created_at", direction=gfs.Query.DESCENDING))
-        return paginate(query, ref, limit, cursor)
+        query = ref.where(filter=FieldFilter(field_name, "==", value))
+        return paginate(query, ref, limit, cursor, order_by="created_at")
 
     def comments_of(self, item_id, limit, cursor):
         """(parent_field ASC, created_at ASC): oldest first."""
         ref = self.datastore.collection(self.comments)
-        query = (ref.where(filter=FieldFilter(self.parent_field, "==", item_id))
-                 .order_by("created_at", direction=gfs.Query.ASCENDING))
-        return paginate(query, ref, limit, cursor)
+        query = ref.where(filter=FieldFilter(self.parent_field, "==", item_id))
+        return paginate(query, ref, limit, cursor, order_by="created_at", descending=False)

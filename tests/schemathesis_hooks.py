@@ -4,7 +4,8 @@ One narrow exception to `positive_data_acceptance`: a 422 for a schema-valid
 request is kept as a failure unless every field it names breaks a rule that the
 document states in words because JSON Schema cannot state it:
 
-- `cursor`: opaque; a well-formed cursor may name no document (invented, or stale),
+- `cursor`: opaque; a random cursor that fits the pattern is not one the server made (it names no
+  item position, or an old-style document id that does not exist),
   and the contract answers that with 422;
 - `password`, `new_password`: 8-72 bytes in UTF-8; the schema's 2-72 characters is the closest
   bound it can state. Only when the password sent really is outside 8-72 bytes;

@@ -52,8 +52,9 @@ def required_index(query):
 def captured(monkeypatch):
     queries = []
 
-    def fake_paginate(query, collection_ref, limit, cursor):
-        queries.append(query)
+    def fake_paginate(query, collection_ref, limit, cursor, order_by, descending=True):
+        direction = "DESCENDING" if descending else "ASCENDING"
+        queries.append(query.order_by(order_by, direction=direction).order_by("__name__", direction=direction))
         return [], None
 
     for module in (ledger_store, audit_store, messages_store, photos_store, moderated):

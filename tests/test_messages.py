@@ -142,6 +142,26 @@ def test_conversations_listed_by_recent_activity_with_paging(live_server):
     assert [c["id"] for c in theirs["items"]] == [convs[1]["id"]]
 
 
+def test_a_conversation_that_becomes_active_while_paging_moves_no_page(live_server):
+    """The cursor is a position: the next page starts where the last one ended, even when
+    the conversation it ended with has just become the most recent one."""
+    me = live_server.signup()
+    others = [live_server.signup() for _ in range(4)]
+    convs = [conversation_of(live_server, me, o) for o in others]  # newest last: 3, 2, 1, 0 by activity
+
+    def page(cursor=None):
+        resp = live_server.api("GET", f"{API}/conversations", me["token"], params={"limit": 2, "cursor": cursor})
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    first = page()
+    assert [c["id"] for c in first["items"]] == [convs[3]["id"], convs[2]["id"]]
+    assert send(live_server, others[2]["token"], convs[2]["id"], "now the most recent").status_code == 201
+    rest = page(first["next_cursor"])
+    assert [c["id"] for c in rest["items"]] == [convs[1]["id"], convs[0]["id"]]
+    assert rest["next_cursor"] is None
+
+
 # --- sending and reading --------------------------------------------------------------------------
 
 

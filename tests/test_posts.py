@@ -524,3 +524,22 @@ def test_post_and_comment_creation_is_rate_limited_per_user(emulator, project_id
                 for _ in range(4)]
     assert statuses == [201, 201, 201, 429]
     app.extensions["shutdown"]()
+
+
+def test_a_list_pages_on_when_the_last_item_seen_is_gone(live_server, user):
+    """The cursor is a position, not a document: deleting the item a page ended with
+    neither breaks (it used to be a 422) nor shifts the next page."""
+    mine = [new_post(live_server, user["token"], title=f"queued {i}") for i in range(4)]  # newest last
+
+    def page(status, cursor=None):
+        resp = live_server.api("GET", "/api/v1/posts/mine", user["token"], params={"limit": 2, "cursor": cursor})
+        assert resp.status_code == status, resp.text
+        return resp.json()
+
+    first = page(200)
+    assert [p["id"] for p in first["items"]] == [mine[3]["id"], mine[2]["id"]]
+    assert live_server.api("DELETE", f"/api/v1/posts/{mine[2]['id']}", user["token"]).status_code == 204
+    rest = page(200, first["next_cursor"])
+    assert [p["id"] for p in rest["items"]] == [mine[1]["id"], mine[0]["id"]]
+    assert rest["next_cursor"] is None
+

@@ -14,7 +14,6 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
 
 from ..datastore import paginate
@@ -74,8 +73,8 @@ def list_events(datastore, query):
     q = ref
     for name, value in equality_filters(query):
         q = q.where(filter=FieldFilter(name, "==", value))
-    q = _time_range(q, query.since, query.until).order_by("at", direction=gfs.Query.DESCENDING)
-    return paginate(q, ref, query.limit, query.cursor)
+    q = _time_range(q, query.since, query.until)
+    return paginate(q, ref, query.limit, query.cursor, order_by="at")
 
 
 def scan(query, page_size=500, read_time=None, query_size=None):

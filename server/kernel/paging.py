@@ -5,6 +5,8 @@ Running the query is the datastore's job (server/datastore.py: paginate).
 
 import base64
 import binascii
+import datetime as dt
+import json
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
@@ -13,7 +15,7 @@ from .errors import validation_error
 from .ids import is_doc_id
 from .models import SchemaCachedModel
 
-# What encode_cursor hands out: unpadded base64url of an id of at most 128 characters.
+# What encode_cursor hands out: unpadded base64url of at most 128 bytes.
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{0,171}$"
 
 
@@ -23,7 +25,8 @@ class ListQuery(SchemaCachedModel):
     limit: int = Field(20, ge=1, le=100)
     # Documented as the string it is when sent (absent otherwise: no `default: null`).
     cursor: Annotated[str | None, WithJsonSchema({"type": "string", "pattern": CURSOR_PATTERN})] = Field(
-        None, max_length=400, description="Opaque; from next_cursor. An unknown or stale cursor is a 422.",
+        None, max_length=400, description="Opaque; from next_cursor. A malformed or unknown cursor is a 422; "
+                                          "a cursor stays valid when its item changes or is deleted.",
         json_schema_extra=lambda schema: schema.pop("default", None))
 
 
@@ -34,23 +37,49 @@ def page_model(item_model, name):
     })
 
 
-def encode_cursor(doc_id: str) -> str:
-    return base64.urlsafe_b64encode(doc_id.encode()).decode().rstrip("=")
+def encode_cursor(value, doc_id: str) -> str:
+    """The position just after one item: its sort value and its id.
+
+    A position, not a document: when the item changes its sort value (a
+    conversation's activity) or is deleted before the next page is asked
+    for, the next page still starts where this one ended.
+    """
+    key = {"t": value.astimezone(dt.UTC).isoformat()} if isinstance(value, dt.datetime) else value
+    raw = json.dumps([key, doc_id], separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def invalid_cursor(reason="invalid cursor"):
     return validation_error("Invalid cursor.", [{"field": "cursor", "message": reason}])
 
 
-def decode_cursor(cursor: str) -> str:
+def _position(raw):
+    """(sort value, doc id) of a position cursor's JSON; ValueError when it is not one."""
+    key, doc_id = json.loads(raw)
+    if isinstance(key, dict) and set(key) == {"t"} and isinstance(key["t"], str):
+        key = dt.datetime.fromisoformat(key["t"])
+        if key.tzinfo is None:
+            raise ValueError("a time without its zone")
+    elif isinstance(key, bool) or not isinstance(key, int | str):
+        raise ValueError("not a sort value")
+    if not is_doc_id(doc_id):
+        raise ValueError("not a document id")
+    return key, doc_id
+
+
+def decode_cursor(cursor: str):
+    """(sort value, doc id) of a position; a bare document id for a cursor handed
+    out before positions (still honoured); else 422."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        doc_id = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
-        doc_id = ""
-    if not is_doc_id(doc_id):
+        raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+        if raw.startswith("["):
+            return _position(raw)
+    except (binascii.Error, UnicodeError, ValueError, TypeError):
+        raise invalid_cursor() from None
+    if not is_doc_id(raw):
         raise invalid_cursor()
-    return doc_id
+    return raw
 
 
 def page_response(snapshots_and_cursor, view):

@@ -160,17 +160,14 @@ class LedgerStore:
 
     def transfers_of(self, user_id, limit, cursor):
         ref = self.datastore.collection(engine.TRANSFERS)
-        query = (ref.where(filter=FieldFilter("parties", "array_contains", user_id))
-                 .order_by("created_at", direction=gfs.Query.DESCENDING))
-        return paginate(query, ref, limit, cursor)
+        query = ref.where(filter=FieldFilter("parties", "array_contains", user_id))
+        return paginate(query, ref, limit, cursor, order_by="created_at")
 
     def postings_of(self, account_id, limit, cursor):
         ref = self.datastore.collection(engine.POSTINGS)
-        query = (ref.where(filter=FieldFilter("account_id", "==", account_id))
-                 .order_by("seq", direction=gfs.Query.DESCENDING))
-        return paginate(query, ref, limit, cursor)
+        query = ref.where(filter=FieldFilter("account_id", "==", account_id))
+        return paginate(query, ref, limit, cursor, order_by="seq")
 
     def all_accounts(self, limit, cursor):
         ref = self.datastore.collection(ACCOUNTS)
-        query = ref.order_by("created_at", direction=gfs.Query.DESCENDING)
-        return paginate(query, ref, limit, cursor)
+        return paginate(ref, ref, limit, cursor, order_by="created_at")

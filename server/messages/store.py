@@ -27,7 +27,6 @@ import random
 import time
 
 from google.api_core import exceptions as gexc
-from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
 
 from ..datastore import paginate
@@ -142,13 +141,11 @@ class MessageStore:
     def conversations_of(self, user_id, limit, cursor):
         """(member_ids CONTAINS, activity_at DESC): most recent activity first; a composite index."""
         ref = self.datastore.collection(CONVERSATIONS)
-        query = (ref.where(filter=FieldFilter("member_ids", "array_contains", user_id))
-                 .order_by("activity_at", direction=gfs.Query.DESCENDING))
-        return paginate(query, ref, limit, cursor)
+        query = ref.where(filter=FieldFilter("member_ids", "array_contains", user_id))
+        return paginate(query, ref, limit, cursor, order_by="activity_at")
 
     def messages_after(self, conversation_id, after, limit, cursor):
         """seq > after, oldest first: one field, so Firestore's built-in index serves it."""
         ref = self._conversation_ref(conversation_id).collection(MESSAGES)
-        query = (ref.where(filter=FieldFilter("seq", ">", after))
-                 .order_by("seq", direction=gfs.Query.ASCENDING))
-        return paginate(query, ref, limit, cursor)
+        query = ref.where(filter=FieldFilter("seq", ">", after))
+        return paginate(query, ref, limit, cursor, order_by="seq", descending=False)

@@ -27,7 +27,6 @@ Comments, the gate and approve/reject/delete commits are server/moderated_store.
 
 import secrets
 
-from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
 
 from ..datastore import paginate
@@ -117,8 +116,7 @@ class PhotoStore(ModeratedStore):
                 query = query.where(filter=FieldFilter(field_name, "==", value))
         if tag is not None:
             query = query.where(filter=FieldFilter("tags", "array_contains", tag))
-        query = query.order_by("created_at", direction=gfs.Query.DESCENDING)
-        return paginate(query, ref, limit, cursor)
+        return paginate(query, ref, limit, cursor, order_by="created_at")
 
     # --- consistency between Firestore and Cloud Storage ----------------------------
 
