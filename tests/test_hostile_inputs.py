@@ -47,10 +47,17 @@ def test_odd_ids_in_paths(live_server, admin, doc_id):
         assert_client_error(resp)
 
 
-@pytest.mark.parametrize("cursor", [b64(x) for x in RESERVED_IDS] + ["", "====", "not base64!", "A" * 400])
+# Positions the server never made: a sort value of another type than the field's, or out of range.
+FORGED_POSITIONS = [b64(x) for x in ('["zzz","' + "a" * 32 + '"]', '[-99999999999999999999,"x"]',
+                                     '[{"t":"0001-01-01T00:00:00+00:00"},"x"]', '[null,"x"]', '[1e308,"x"]')]
+
+
+@pytest.mark.parametrize("cursor", [b64(x) for x in RESERVED_IDS] + ["", "====", "not base64!", "A" * 400]
+                         + FORGED_POSITIONS)
 def test_odd_cursors(live_server, admin, cursor):
     for path in ("/api/v1/posts", "/api/v1/transfers", "/api/v1/accounts/me/postings",
-                 "/api/v1/admin/accounts", "/api/v1/admin/audit", "/api/v1/admin/posts"):
+                 "/api/v1/admin/accounts", "/api/v1/admin/audit", "/api/v1/admin/posts",
+                 "/api/v1/conversations", "/api/v1/photos"):
         resp = live_server.api("GET", path, admin["token"], params={"cursor": cursor})
         assert resp.status_code in (200, 422), (path, resp.status_code, resp.text)
         if resp.status_code == 422:

@@ -60,8 +60,10 @@ def _position(raw):
         key = dt.datetime.fromisoformat(key["t"])
         if key.tzinfo is None:
             raise ValueError("a time without its zone")
-    elif isinstance(key, bool) or not isinstance(key, int | str):
+    elif isinstance(key, bool) or not (key is None or isinstance(key, int | float | str)):
         raise ValueError("not a sort value")
+    elif isinstance(key, int) and not -2**63 <= key < 2**63:  # Firestore's integers are 64-bit
+        raise ValueError("out of range")
     if not is_doc_id(doc_id):
         raise ValueError("not a document id")
     return key, doc_id
