@@ -49,7 +49,9 @@ def test_odd_ids_in_paths(live_server, admin, doc_id):
 
 # Positions the server never made: a sort value of another type than the field's, or out of range.
 FORGED_POSITIONS = [b64(x) for x in ('["zzz","' + "a" * 32 + '"]', '[-99999999999999999999,"x"]',
-                                     '[{"t":"0001-01-01T00:00:00+00:00"},"x"]', '[null,"x"]', '[1e308,"x"]')]
+                                     '[{"t":"0001-01-01T00:00:00+00:00"},"x"]', '[null,"x"]', '[1e308,"x"]',
+                                     '[{"t":"9999-12-31T23:59:59-01:00"},"x"]',
+                                     '[{"t":"0001-01-01T00:00:00+01:00"},"x"]')]
 
 
 @pytest.mark.parametrize("cursor", [b64(x) for x in RESERVED_IDS] + ["", "====", "not base64!", "A" * 400]

@@ -60,6 +60,7 @@ def _position(raw):
         key = dt.datetime.fromisoformat(key["t"])
         if key.tzinfo is None:
             raise ValueError("a time without its zone")
+        key = key.astimezone(dt.UTC)  # OverflowError past year 1 or 9999 in UTC
     elif isinstance(key, bool) or not (key is None or isinstance(key, int | float | str)):
         raise ValueError("not a sort value")
     elif isinstance(key, int) and not -2**63 <= key < 2**63:  # Firestore's integers are 64-bit
@@ -77,7 +78,7 @@ def decode_cursor(cursor: str):
         raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
         if raw.startswith("["):
             return _position(raw)
-    except (binascii.Error, UnicodeError, ValueError, TypeError):
+    except (binascii.Error, UnicodeError, ValueError, TypeError, OverflowError):
         raise invalid_cursor() from None
     if not is_doc_id(raw):
         raise invalid_cursor()

@@ -41,6 +41,7 @@ def test_a_cursor_of_a_document_id_is_still_honoured():
     "[1]", "[1, 2, 3]", '["x"]', '[true, "abc"]', '[[1], "abc"]',
     '[{"t": "yesterday"}, "abc"]', '[{"t": "2026-11-22T10:00:00"}, "abc"]',  # no zone
     '[{"t": "2026-11-22T10:00:00Z", "x": 1}, "abc"]', '[1, "a/b"]', '[1, "__x__"]', '[1, 7]', "[1, ",
+    '[{"t": "9999-12-31T23:59:59-01:00"}, "abc"]', '[{"t": "0001-01-01T00:00:00+01:00"}, "abc"]',  # not in UTC's range
     "a/b", "__reserved__", "", '[9223372036854775808, "abc"]', '[-9223372036854775809, "abc"]',  # past 64 bits
 ])
 def test_anything_else_is_a_422(raw):
