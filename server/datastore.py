@@ -192,7 +192,7 @@ def paginate(query, collection_ref, limit: int, cursor: str | None, order_by: st
         position = decode_cursor(cursor)
         if isinstance(position, str):  # a document id, as cursors were before positions
             last = collection_ref.document(position).get()
-            if not last.exists:
+            if not last.exists or order_by not in last.to_dict():  # no place in this order
                 raise invalid_cursor("unknown cursor")
             query = query.start_after(last)
         else:

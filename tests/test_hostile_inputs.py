@@ -66,6 +66,19 @@ def test_odd_cursors(live_server, admin, cursor):
             assert_client_error(resp)
 
 
+@pytest.mark.parametrize("cursor", FORGED_POSITIONS)
+def test_forged_positions_on_queries_with_a_range_on_the_sort_field(live_server, admin, cursor):
+    """The cursor's value meets a range filter on the same field (audit `since`, messages `after`)."""
+    other = live_server.signup()
+    conv = live_server.api("POST", "/api/v1/conversations", admin["token"],
+                           json={"with": other["user"]["username"]}).json()["conversation"]
+    live_server.api("POST", f"/api/v1/conversations/{conv['id']}/messages", admin["token"], json={"body": "hi"})
+    for path, params in (("/api/v1/admin/audit", {"since": "2020-01-01T00:00:00Z", "until": "2099-01-01T00:00:00Z"}),
+                         (f"/api/v1/conversations/{conv['id']}/messages", {"after": 0})):
+        resp = live_server.api("GET", path, admin["token"], params={**params, "cursor": cursor})
+        assert resp.status_code in (200, 422), (path, resp.status_code, resp.text)
+
+
 @pytest.mark.parametrize("params", [
     {"since": "0001-01-01T00:00:00+01:00"}, {"until": "9999-12-31T23:59:59-01:00"},
     {"since": "2026-13-45T00:00:00Z"}, {"since": "yesterday"}, {"limit": "1e9"}, {"limit": "-1"},

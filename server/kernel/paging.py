@@ -15,7 +15,9 @@ from .errors import validation_error
 from .ids import is_doc_id
 from .models import SchemaCachedModel
 
-# What encode_cursor hands out: unpadded base64url of at most 128 bytes.
+# What encode_cursor hands out: unpadded base64url of compact JSON, [sort value, id]. Our
+# ids are at most 45 characters and our sort values times or integers, so at most 128
+# bytes; the validator allows up to 400 characters.
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{0,171}$"
 
 
