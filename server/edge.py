@@ -1,6 +1,6 @@
 """The caller at the HTTP edge: routes ask here who is calling.
 
-create_app wires the authenticator (auth's service) into
+auth's init_app (server/auth/__init__.py) wires the authenticator (its service) into
 `app.extensions["authenticate"]`: a function of the Authorization header that
 returns the `Caller` (kernel/caller.py) or None, or raises unauthenticated.
 The edge attaches the request's `Origin` and keeps the result on `g` for the

@@ -20,7 +20,7 @@ from ..datastore import paginate
 from ..kernel.clock import rfc3339, utcnow
 from ..kernel.collections import ACCOUNTS, AUDIT, POSTINGS, TRANSFERS
 from ..kernel.ids import is_doc_id
-from ..kernel.views import document_view
+from ..kernel.views import lenient_view
 from ..ledger.accounts import TREASURY_ID
 from .models import AuditEvent
 
@@ -42,7 +42,7 @@ def jsonable(value):
 
 
 def event_view(event_id, doc):
-    return document_view(AuditEvent, doc, id=event_id, details=jsonable(doc.get("details") or {}))
+    return lenient_view(AuditEvent, jsonable(doc), id=event_id, details=jsonable(doc.get("details") or {}))
 
 
 def actor_filter(actor):

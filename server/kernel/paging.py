@@ -15,10 +15,10 @@ from .errors import validation_error
 from .ids import is_doc_id
 from .models import SchemaCachedModel
 
-# What encode_cursor hands out: unpadded base64url of compact JSON, [sort value, id]. Our
-# ids are at most 45 characters and our sort values times or integers, so at most 128
-# bytes; the validator allows up to 400 characters.
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]{0,171}$"
+# What encode_cursor hands out: unpadded base64url of compact JSON, [sort value, id]. With
+# ids of up to 141 characters (a posting of a 128-character Firebase uid) and a time as the
+# sort value that is under 300 bytes, so within the 400 characters the validator allows.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{0,400}$"
 
 
 class ListQuery(SchemaCachedModel):

@@ -3,7 +3,14 @@
 import datetime as dt
 import functools
 
+from pydantic import ValidationError
+
 from .clock import rfc3339
+
+
+class StoredDocumentInvalid(RuntimeError):
+    """A stored document that does not fit its response model: the server's fault (500,
+    logged), never the client's 422, which is what a pydantic error at the edge means."""
 
 
 @functools.cache
@@ -24,4 +31,17 @@ def document_view(model, doc, **values):
     for name in _field_names(model):
         value = values[name] if name in values else doc.get(name)
         data[name] = rfc3339(value) if isinstance(value, dt.datetime) else value
-    return model.model_validate(data).model_dump()
+    try:
+        return model.model_validate(data).model_dump()
+    except ValidationError as exc:
+        raise StoredDocumentInvalid(f"{model.__name__}: {exc}") from None
+
+
+def lenient_view(model, doc, **values):
+    """As document_view, but a document that does not fit comes back as it is stored
+    (the model's fields only, unchecked): for the audit trail, whose reader must still
+    see a damaged or tampered event rather than lose the page it is on."""
+    try:
+        return document_view(model, doc, **values)
+    except StoredDocumentInvalid:
+        return {name: (values[name] if name in values else doc.get(name)) for name in _field_names(model)}

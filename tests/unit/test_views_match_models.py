@@ -9,13 +9,14 @@ import types
 import typing
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from server.audit.models import AuditEvent
 from server.audit.store import event_view
 from server.auth.models import User
 from server.auth.service import user_view
 from server.kernel.clock import rfc3339
+from server.kernel.views import StoredDocumentInvalid
 from server.ledger.accounts import account_view, new_account
 from server.ledger.engine import first_response, posting_view, transfer_view
 from server.ledger.models import Account, Posting, Transfer
@@ -94,12 +95,17 @@ def test_ledger_and_audit_views_take_every_field_from_the_document(model, view, 
 
 @pytest.mark.parametrize("model, view, doc", LEDGER_AND_AUDIT, ids=[m.__name__ for m, _, _ in LEDGER_AND_AUDIT])
 def test_absent_optional_fields_are_null_and_absent_required_ones_refused(model, view, doc):
+    """A document missing a required field is the server's fault (a logged 500, never the
+    client's 422); the audit trail shows such an event as stored rather than lose its page."""
     for name in doc.keys() & model.model_fields.keys():
         partial = {k: v for k, v in doc.items() if k != name}
         if _nullable(model, name):
             assert view("id1", partial)[name] is None, name
-        elif name != "details":  # an event without details has {} (the view's own default)
-            with pytest.raises(ValidationError):
+        elif model is AuditEvent:
+            if name != "details":  # an event without details has {} (the view's own default)
+                assert view("id1", partial)[name] is None, name
+        else:
+            with pytest.raises(StoredDocumentInvalid):
                 view("id1", partial)
 
 
