@@ -13,7 +13,7 @@ from typing import Literal, NamedTuple
 from pydantic import BaseModel, Field
 
 from .kernel.caller import is_admin
-from .kernel.clock import rfc3339, utcnow
+from .kernel.clock import utcnow
 from .kernel.errors import conflict, not_found
 from .kernel.models import StrictModel, envelope_model
 from .kernel.paging import ListQuery, page_model
@@ -80,10 +80,7 @@ def moderation_record(admin, at, reason=None):
 
 def moderation_view(moderation):
     """The stored record as the API shows it (None when never moderated)."""
-    if not moderation:
-        return None
-    return {"by": moderation["by"], "by_id": moderation.get("by_id"),
-            "at": rfc3339(moderation["at"]), "reason": moderation.get("reason")}
+    return document_view(Moderation, moderation) if moderation else None
 
 
 # --- use-case pieces (no Firestore here: stores apply the plans) -------------------
