@@ -93,7 +93,7 @@ class ModeratedService:
         if item is None or item["status"] != "approved":
             raise not_found(refused)
         comment_id = new_id()
-        doc = {f"{self.kind}_id": item_id, "author_id": caller.id, "author_username": caller.username,
+        doc = {self.store.parent_field: item_id, "author_id": caller.id, "author_username": caller.username,
                "body": body.body, "created_at": utcnow()}
         try:
             self.store.add_comment(comment_id, doc, caller)

@@ -55,7 +55,7 @@ class FakeStore:
         self.before_commit = before_commit  # called once per commit: lets a test slip a rival write in
         self.counts = Counter()
 
-    def ensure_treasury(self):
+    def ensure_treasury_for(self, ops):
         pass
 
     def read(self, keys):

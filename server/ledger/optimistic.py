@@ -50,7 +50,6 @@ from ..kernel.clock import utcnow
 from ..kernel.ids import new_id
 from . import engine
 from .accounts import COLLECTION as ACCOUNTS
-from .accounts import TREASURY_ID
 
 # What a commit with preconditions raises when another writer got there first
 # (Conflict covers ALREADY_EXISTS and ABORTED; NOT_FOUND a document gone since read).
@@ -128,8 +127,7 @@ class OptimisticCommitter:
 
     def run(self, ops):
         """Outcomes of `ops`, with None for each operation that met another writer (retry it)."""
-        if any(op.from_account == TREASURY_ID for op in ops):
-            self.store.ensure_treasury()  # once per process: for projects whose admin predates it
+        self.store.ensure_treasury_for(ops)
         view = self._read(ops)
         now = self.clock()
         hot = [i for i, op in enumerate(ops)

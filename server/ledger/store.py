@@ -42,12 +42,18 @@ class LedgerStore:
         with self._count_lock:
             self.counts.update(amounts)
 
+    def ensure_treasury_for(self, ops):
+        """Before the first deposit a process commits: the treasury, for projects whose
+        admins are older than the rule that makes it with the first admin."""
+        if any(op.from_account == TREASURY_ID for op in ops):
+            self.ensure_treasury()
+
     def ensure_treasury(self):
         """Creates the treasury account, with its audit event, unless it exists already.
 
-        Run (once per process) before an admin is created or promoted
-        (AuthService.create_admin), and before a deposit for projects whose
-        admins are older than that; a read never runs it.
+        Run before an admin is created or promoted (AuthService.create_admin)
+        and before each process's first deposit; a read never runs it. After its
+        first run in a process it is a no-op there.
         """
         if self._treasury_exists:
             return
@@ -116,8 +122,7 @@ class LedgerStore:
         the commit kept aborting after max_attempts, and the datastore's own
         exceptions otherwise; the caller decides whether to retry.
         """
-        if any(op.from_account == TREASURY_ID for op in ops):
-            self.ensure_treasury()  # once per process: for projects whose admin predates it
+        self.ensure_treasury_for(ops)
         transaction = self.client.transaction(max_attempts=max_attempts)
 
         @gfs.transactional

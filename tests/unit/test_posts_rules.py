@@ -25,6 +25,8 @@ def post(status="pending", **extra):
 class FakePostStore:
     """The store's interface over a dict; `change` applies decide() as the real one does in its commit."""
 
+    parent_field = "post_id"
+
     def __init__(self):
         self.posts, self.comments, self.changes = {}, {}, []
 
