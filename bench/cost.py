@@ -26,7 +26,7 @@ from google.cloud.firestore_v1 import batch as batch_module
 from google.cloud.firestore_v1 import client as client_module
 from google.cloud.firestore_v1 import transaction as transaction_module
 
-from server import emulator as harness
+from devstack import emulator as harness
 from server.kernel.caller import Caller
 
 COUNTS = Counter()

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from bench.run import PASSWORD, Server, new_project, server_env
-from server import emulator as harness
+from devstack import emulator as harness
 
 HIGH = "1000000/minute"
 

@@ -17,7 +17,7 @@ import uuid
 
 from google.cloud import firestore as gfs
 
-from server import emulator as harness
+from devstack import emulator as harness
 from server.datastore import Datastore
 
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.photos_memory [--clients 8] [--rounds 3] [--slots 2 8]
 
-Starts the local stack (Firestore and Cloud Storage emulators, server/stack.py)
+Starts the local stack (Firestore and Cloud Storage emulators, devstack/stack.py)
 and, for each value of PHOTO_DECODE_SLOTS, a fresh server under gunicorn with
 the production settings. Each client uploads `rounds` images in a row, all
 clients at once, in two workloads:
@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from PIL import Image
 
 from bench.run import HIGH_LIMIT, PASSWORD, SECRET, Server, api
-from server import stack as local_stack
+from devstack import stack as local_stack
 from server.photos import images
 
 MiB = 1024 * 1024

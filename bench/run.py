@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from server import emulator as harness
+from devstack import emulator as harness
 from server.kernel.caller import Caller
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

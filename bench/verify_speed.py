@@ -136,7 +136,7 @@ def main(argv=None):
 
     from google.cloud import firestore
 
-    from server import emulator as harness
+    from devstack import emulator as harness
     emulator = harness.start(port=0)
     os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
     client = firestore.Client(project=f"demo-verify-bench-{uuid.uuid4().hex[:8]}")

@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-exec .venv/bin/python -m server.devrun "$@"
+exec .venv/bin/python -m devstack.run "$@"

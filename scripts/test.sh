@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --test
-.venv/bin/ruff check server tests bench
+.venv/bin/ruff check server devstack tests bench
 exec .venv/bin/python -m pytest "$@"

@@ -6,7 +6,8 @@ from flask_cors import CORS
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, datastore, errors, limits, objectstore, openapi, web
+from . import config, datastore, objectstore
+from .edge import errors, limits, openapi, web
 from .kernel.models import ErrorBody
 
 

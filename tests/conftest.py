@@ -1,6 +1,6 @@
 """Fixtures shared by every test: the real emulators, the app, a live server.
 
-One local stack serves the whole session (server/stack.py: the Firestore
+One local stack serves the whole session (devstack/stack.py: the Firestore
 emulator, the Firebase Auth emulator, the Cloud Storage emulator and
 redis-server for rate limits, each on a free port, or the one its environment
 variable names). Each session uses its own project id, so runs never see each
@@ -15,9 +15,9 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from devstack import emulator as harness
+from devstack import stack as local_stack
 from server import create_app
-from server import emulator as harness
-from server import stack as local_stack
 
 PASSWORD = "correct-horse-battery"
 SECRET = "test-secret-key-with-at-least-32-bytes"

@@ -10,7 +10,7 @@ import time
 
 import requests
 
-from server import processes
+from devstack import processes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -4,15 +4,15 @@ import uuid
 
 from conftest import make_test_config
 
-from server import create_app, demo
+from devstack import demo_data as demo
+from server import create_app
 
 
 def test_demo_seed_is_idempotent(emulator):
     app = create_app(make_test_config(emulator, f"demo-seed-{uuid.uuid4().hex[:8]}"))
     try:
-        with app.app_context():
-            demo.seed(lambda *_: None)
-            demo.seed(lambda *_: None)
+        demo.seed(app, lambda *_: None)
+        demo.seed(app, lambda *_: None)
         client = app.test_client()
         feed = client.get("/api/v1/posts").json["items"]
         assert [p["title"] for p in feed] == ["Hello from alice"]

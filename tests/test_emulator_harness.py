@@ -12,9 +12,9 @@ import urllib.request
 import pytest
 import redis
 
-from server import emulator as harness
-from server import processes
-from server import stack as local_stack
+from devstack import emulator as harness
+from devstack import processes
+from devstack import stack as local_stack
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,7 +66,7 @@ def test_run_command_ctrl_c_stops_api_and_emulator(tmp_path):
            if k not in ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "STORAGE_EMULATOR_HOST",
                         "RATELIMIT_STORAGE_URI")}
     port = harness.free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "server.devrun", "--port", str(port), "--no-demo-data"],
+    proc = subprocess.Popen([sys.executable, "-m", "devstack.run", "--port", str(port), "--no-demo-data"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     emulator_url, auth, lines = None, None, []
     try:

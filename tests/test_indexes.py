@@ -11,11 +11,11 @@ import os
 import pytest
 from google.cloud.firestore_v1.types import StructuredQuery
 
-from server import moderated_store as moderated
 from server.audit import store as audit_store
 from server.audit.models import AuditQuery
 from server.ledger import store as ledger_store
 from server.messages import store as messages_store
+from server.moderation import store as moderated
 from server.photos import store as photos_store
 from server.posts import store as posts_store
 

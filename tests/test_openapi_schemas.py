@@ -139,7 +139,7 @@ SHARED_ADMIN_VIEWS = ("moderation_queue", "approve_{kind}", "reject_{kind}")
 
 
 def test_shared_content_routes_are_each_kinds_own(spec):
-    """Posts and photos get these routes from one definition (server/moderated_routes.py); each
+    """Posts and photos get these routes from one definition (server/moderation/routes.py); each
     view is still its kind's: its own endpoint, operationId and module, and its own rate limit
     (flask-limiter keys a view's limits by module and name: shared names would count twice)."""
     app, document = spec

@@ -2,9 +2,9 @@
 
 from flask import current_app
 
-from ..edge import requires
+from ..edge.caller import requires
+from ..edge.openapi import BEARER, api_blueprint
 from ..kernel.models import ErrorBody
-from ..openapi import BEARER, api_blueprint
 from .models import AuditPage, AuditQuery, VerifyReport
 from .service import AuditService
 

@@ -2,11 +2,11 @@
 
 from flask import current_app
 
-from .. import limits
-from ..edge import request_origin, require_user, requires
+from ..edge import limits
+from ..edge.caller import request_origin, require_user, requires
+from ..edge.limits import limiter
+from ..edge.openapi import BEARER, api_blueprint
 from ..kernel.models import ErrorBody
-from ..limits import limiter
-from ..openapi import BEARER, api_blueprint
 from .models import Credentials, CustomToken, FirebaseSignIn, Me, PasswordChange, Session
 from .service import AuthService
 

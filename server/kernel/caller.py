@@ -1,6 +1,6 @@
 """Who asks for a use case, and from which request.
 
-The edge (server/edge.py) builds a `Caller` for a signed-in user from the
+The edge (server/edge/caller.py) builds a `Caller` for a signed-in user from the
 session and attaches the request's `Origin`; the CLI and the demo seeding run
 as callers with no origin. Services and stores take the caller as an argument,
 and the audit-event builder names it (and the request id it carries) in every

@@ -1,6 +1,6 @@
 """Domain errors: what went wrong, with the contract's code.
 
-Services raise these; server/errors.py (the edge) turns each into the one JSON
+Services raise these; server/edge/errors.py turns each into the one JSON
 shape {"error": {"code", "message", "details"?}}. The status travels with the
 error so that the edge needs no table per domain.
 """

@@ -2,11 +2,11 @@
 
 from flask import current_app
 
-from ..edge import require_admin, require_user, requires
+from ..edge.caller import require_admin, require_user, requires
+from ..edge.openapi import BEARER, ERRORS, api_blueprint
 from ..kernel.errors import DomainError
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
-from ..openapi import BEARER, ERRORS, api_blueprint
 from .models import (
     Account,
     AccountPage,

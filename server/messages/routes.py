@@ -2,12 +2,12 @@
 
 from flask import current_app
 
-from .. import limits
-from ..edge import require_user, requires
+from ..edge import limits
+from ..edge.caller import require_user, requires
+from ..edge.limits import limiter
+from ..edge.openapi import BEARER, api_blueprint
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
-from ..limits import limiter
-from ..openapi import BEARER, api_blueprint
 from .models import (
     ConversationCreate,
     ConversationEnvelope,

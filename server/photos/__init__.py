@@ -1,6 +1,6 @@
 """Photos: uploads checked and re-encoded (images.py, pure), their comments and moderation.
 
-models, service (use cases; the shared ones are server/moderated.py's), store
+models, service (use cases; the shared ones are server/moderation/service.py's), store
 (Firestore and Cloud Storage), routes (HTTP); init_app wires them into an app.
 """
 

@@ -9,10 +9,10 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..content import Moderation, Status, check_encodable, response_models
 from ..kernel.ids import DocId
 from ..kernel.models import AuthoredText, StrictModel
 from ..kernel.paging import ListQuery
+from ..moderation.models import Moderation, Status, check_encodable, response_models
 
 MAX_TAGS = 10
 TAG_PATTERN = re.compile(r"^[a-z0-9_]{1,30}$")

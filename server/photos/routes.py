@@ -2,14 +2,14 @@
 
 from flask import current_app, make_response, request
 
-from .. import limits
-from ..edge import current_caller, require_user, requires
+from ..edge import limits
+from ..edge.caller import current_caller, require_user, requires
+from ..edge.limits import limiter
+from ..edge.openapi import BEARER, OPTIONAL_BEARER, WRITE_ERRORS
+from ..edge.web import accepts_upload
 from ..kernel.errors import validation_error
 from ..kernel.models import ErrorBody
-from ..limits import limiter
-from ..moderated_routes import ModeratedRoutes
-from ..openapi import BEARER, OPTIONAL_BEARER, WRITE_ERRORS
-from ..web import accepts_upload
+from ..moderation.routes import ModeratedRoutes
 from . import images
 from .models import PHOTO_RESPONSES, PhotoEnvelope, PhotoFields, PhotoPage, PhotoPath, PhotoQuery, PhotoUploadForm
 from .service import PhotoService

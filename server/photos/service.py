@@ -1,5 +1,5 @@
 """Photos: uploading them, their image bytes and the check of storage against Firestore;
-seeing, deleting, moderating and commenting are ModeratedService's (server/moderated.py).
+seeing, deleting, moderating and commenting are ModeratedService's (server/moderation/service.py).
 
 Visibility (as for posts): an approved photo, its image, thumbnail and
 comments are public; a pending or rejected one exists only for its owner and
@@ -15,12 +15,12 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 
-from ..content import comment_view, moderation_view
 from ..kernel.clock import utcnow
 from ..kernel.errors import DomainError, not_found, too_large
 from ..kernel.ids import new_id
 from ..kernel.views import document_view
-from ..moderated import ModeratedService
+from ..moderation.models import comment_view, moderation_view
+from ..moderation.service import ModeratedService
 from . import images
 from .models import Photo, PhotoComment
 from .store import object_names, photo_id_of

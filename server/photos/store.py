@@ -22,7 +22,7 @@ Nothing half-stored:
   precondition on the document's update time, then delete the objects. A
   failure there leaves unreachable objects, listed by the same verifier.
 
-Comments, the gate and approve/reject/delete commits are server/moderated_store.py's.
+Comments, the gate and approve/reject/delete commits are server/moderation/store.py's.
 """
 
 import secrets
@@ -31,7 +31,7 @@ from google.cloud.firestore_v1 import FieldFilter
 
 from ..datastore import paginate
 from ..kernel.audit import write_event
-from ..moderated_store import Gone, ModeratedStore
+from ..moderation.store import Gone, ModeratedStore
 
 # Gone is raised by add_comment; the service catches it.
 __all__ = ["Gone", "PhotoStore", "object_names", "photo_id_of"]

@@ -1,8 +1,8 @@
 """Posts, their comments and moderation.
 
-models, service (use cases; the shared ones are server/moderated.py's), store
-(Firestore; server/moderated_store.py), routes (HTTP; shared ones from
-server/moderated_routes.py); init_app wires them into an app.
+models, service (use cases; the shared ones are server/moderation/service.py's), store
+(Firestore; server/moderation/store.py), routes (HTTP; shared ones from
+server/moderation/routes.py); init_app wires them into an app.
 """
 
 

@@ -10,10 +10,10 @@ import unicodedata
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..content import Moderation, Status, response_models
 from ..kernel.ids import DocId
 from ..kernel.models import AuthoredText, StrictModel
 from ..kernel.text import INVISIBLE_RANGES, char_class, check_text, text_field
+from ..moderation.models import Moderation, Status, response_models
 
 _LINE_BREAKING = {"Cc", "Zl", "Zp"}
 

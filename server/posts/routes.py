@@ -2,12 +2,12 @@
 
 from flask import current_app
 
-from .. import limits
-from ..edge import current_caller, require_user, requires
+from ..edge import limits
+from ..edge.caller import current_caller, require_user, requires
+from ..edge.limits import limiter
+from ..edge.openapi import BEARER, OPTIONAL_BEARER, WRITE_ERRORS
 from ..kernel.paging import ListQuery
-from ..limits import limiter
-from ..moderated_routes import ModeratedRoutes
-from ..openapi import BEARER, OPTIONAL_BEARER, WRITE_ERRORS
+from ..moderation.routes import ModeratedRoutes
 from .models import POST_RESPONSES, PostCreate, PostEnvelope, PostPage, PostPath, PostUpdate
 from .service import PostService
 

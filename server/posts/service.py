@@ -1,15 +1,15 @@
 """Posts: creating and editing them; seeing, deleting, moderating and commenting are
-ModeratedService's (server/moderated.py), with its visibility rules.
+ModeratedService's (server/moderation/service.py), with its visibility rules.
 
 Only the author edits a post, and an edit sends it back to `pending`.
 """
 
-from ..content import Change, comment_view, moderation_view
 from ..kernel.clock import utcnow
 from ..kernel.errors import forbidden
 from ..kernel.ids import new_id
 from ..kernel.views import document_view
-from ..moderated import ModeratedService
+from ..moderation.models import Change, comment_view, moderation_view
+from ..moderation.service import ModeratedService
 from .models import Comment, Post
 
 

@@ -1,11 +1,11 @@
 """Firestore side of posts and comments: documents, commits with their audit events, queries.
 
 Documents: `posts/{id}`, `comments/{id}` (with `post_id`) and the gates
-`approved_posts/{post_id}`; how they change together is server/moderated_store.py's.
+`approved_posts/{post_id}`; how they change together is server/moderation/store.py's.
 """
 
 from ..kernel.audit import write_event
-from ..moderated_store import Gone, ModeratedStore
+from ..moderation.store import Gone, ModeratedStore
 
 # Gone is raised by add_comment; importers of this module catch it.
 __all__ = ["Gone", "PostStore"]

@@ -4,18 +4,24 @@
   kernel and, one way only, another domain's narrow interface);
 - services and stores know nothing of Flask, and services nothing of the HTTP
   edge or of the adapters (they reach Firestore through their store);
-- Firestore and Cloud Storage are reached only from datastore.py and the stores.
+- Firestore and Cloud Storage are reached only from datastore.py and the stores;
+- the production package and the local stack (devstack/) stay apart: server/
+  never imports devstack, devstack reaches the server only through
+  `server.create_app` (and the CLI on the app it makes); server/ keeps at most
+  ten top-level modules beside its packages.
 """
 
 import ast
 import pathlib
 
-SERVER = pathlib.Path(__file__).resolve().parents[2] / "server"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SERVER = ROOT / "server"
+DEVSTACK = ROOT / "devstack"
 
 
-def _modules():
-    for path in sorted(SERVER.rglob("*.py")):
-        rel = path.relative_to(SERVER.parent).with_suffix("")
+def _modules(top=SERVER):
+    for path in sorted(top.rglob("*.py")):
+        rel = path.relative_to(top.parent).with_suffix("")
         parts = list(rel.parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]
@@ -100,20 +106,19 @@ def test_services_and_stores_know_nothing_of_flask():
 
 
 # The HTTP edge and the adapters, as modules: a service reaches neither.
-EDGE_AND_ADAPTERS = {"server.edge", "server.web", "server.errors", "server.limits", "server.openapi",
-                     "server.datastore", "server.objectstore", "server.ledger.wire"}
+EDGE_AND_ADAPTERS = {"server.edge", "server.datastore", "server.objectstore", "server.ledger.wire"}
 
 
 def test_services_reach_neither_the_edge_nor_an_adapter():
     offenders = {name: sorted(hits) for name, path in _modules() if path.name == "service.py"
-                 if (hits := {i for i in _imports(name, path) if i in EDGE_AND_ADAPTERS
-                              or i.rpartition(".")[0] in EDGE_AND_ADAPTERS})}
+                 if (hits := {i for i in _imports(name, path)
+                              if any(i == m or i.startswith(m + ".") for m in EDGE_AND_ADAPTERS)})}
     assert offenders == {}
 
 
 # Adapters of Google's clients (datastore, Cloud Storage, the ledger's private write
-# encoding) and the emulator harness, as paths below server/.
-ADAPTERS = {"datastore.py", "objectstore.py", "emulator.py", "stack.py", "ledger/wire.py"}
+# encoding), as paths below server/.
+ADAPTERS = {"datastore.py", "objectstore.py", "ledger/wire.py"}
 
 
 def _may_reach_firestore(path):
@@ -125,3 +130,21 @@ def test_firestore_only_in_the_datastore_and_the_stores():
     offenders = [name for name, path in _modules() if not _may_reach_firestore(path)
                  if any(i.startswith(("google.cloud", "firebase_admin")) for i in _imports(name, path))]
     assert offenders == []
+
+
+def test_the_server_never_imports_the_local_stack():
+    offenders = {name: sorted(hits) for name, path in _modules()
+                 if (hits := {i for i in _imports(name, path) if i == "devstack" or i.startswith("devstack.")})}
+    assert offenders == {}
+
+
+def test_the_local_stack_reaches_the_server_only_through_create_app():
+    offenders = {name: sorted(hits) for name, path in _modules(DEVSTACK)
+                 if (hits := {i for i in _imports(name, path) if i.partition(".")[0] == "server"
+                              and i not in ("server", "server.create_app")})}
+    assert offenders == {}
+
+
+def test_the_server_package_keeps_a_short_top_level():
+    modules = sorted(p.name for p in SERVER.glob("*.py"))
+    assert len(modules) <= 10, modules

@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 
-from server.content import Change, CommentCreate, moderation_decision, visible
 from server.kernel.caller import Caller
 from server.kernel.errors import DomainError
+from server.moderation.models import Change, CommentCreate, moderation_decision, visible
 from server.posts.models import Post, PostUpdate
 from server.posts.service import PostService, post_view
 

@@ -1,4 +1,4 @@
-// What posts and photos share on screen (as server/content.py does on the server):
+// What posts and photos share on screen (as server/moderation/models.py does on the server):
 // the status notice, comments, the page of one item and the moderation entry.
 import { api } from '../api.js';
 import { h, errorBox, showError, pager, time, setChildren } from '../dom.js';

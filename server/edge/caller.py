@@ -9,8 +9,8 @@ rest of the request.
 
 from flask import current_app, g, request
 
-from .kernel.caller import Origin, is_admin, requires  # noqa: F401  (routes tag views with it)
-from .kernel.errors import forbidden, unauthenticated
+from ..kernel.caller import Origin, is_admin, requires  # noqa: F401  (routes tag views with it)
+from ..kernel.errors import forbidden, unauthenticated
 
 
 def request_origin() -> Origin:

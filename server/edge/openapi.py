@@ -18,7 +18,7 @@ error responses most routes share and `api_blueprint`.
 
 from flask_openapi3 import APIBlueprint, Tag
 
-from .kernel.models import ErrorBody
+from ..kernel.models import ErrorBody
 
 BEARER = [{"bearer": []}]
 # The errors most routes can answer; routes that change things add WRITE_ERRORS.

@@ -8,13 +8,13 @@ and flask-limiter, which keys a view's limits by module and name, gives each kin
 view its own limit.
 """
 
-from . import limits
-from .content import CommentCreate, ModerationQuery, RejectRequest
-from .edge import current_caller, require_admin, require_user, requires
-from .kernel.models import ErrorBody
-from .kernel.paging import ListQuery
-from .limits import limiter
-from .openapi import BEARER, ERRORS, OPTIONAL_BEARER, WRITE_ERRORS, api_blueprint
+from ..edge import limits
+from ..edge.caller import current_caller, require_admin, require_user, requires
+from ..edge.limits import limiter
+from ..edge.openapi import BEARER, ERRORS, OPTIONAL_BEARER, WRITE_ERRORS, api_blueprint
+from ..kernel.models import ErrorBody
+from ..kernel.paging import ListQuery
+from .models import CommentCreate, ModerationQuery, RejectRequest
 
 
 class ModeratedRoutes:

@@ -1,6 +1,6 @@
 """The local stack: every emulator and server the product needs, started by one harness.
 
-- Firestore: the Cloud Firestore emulator (server/emulator.py);
+- Firestore: the Cloud Firestore emulator (devstack/emulator.py);
 - Firebase Auth: the Auth emulator of the project-local firebase-tools (npm);
 - Cloud Storage: `gcp-storage-emulator` (PyPI), in memory;
 - rate limits shared by every process: Debian's `redis-server`, in memory.

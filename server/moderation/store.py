@@ -27,9 +27,9 @@ import logging
 from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1 import FieldFilter
 
-from .datastore import Increment, paginate
-from .kernel.audit import write_event
-from .kernel.errors import unavailable
+from ..datastore import Increment, paginate
+from ..kernel.audit import write_event
+from ..kernel.errors import unavailable
 
 log = logging.getLogger(__name__)
 

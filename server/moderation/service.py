@@ -4,16 +4,16 @@ Visibility: an approved item and its comments are public; a pending or
 rejected one exists only for its owner and admins (404 for everyone else,
 never 403, so its existence does not leak). Comments are accepted on
 approved items only. How the documents change together is
-server/moderated_store.py's.
+server/moderation/store.py's.
 """
 
-from .content import Change, moderation_decision, visible
-from .kernel.caller import is_admin
-from .kernel.clock import utcnow
-from .kernel.errors import forbidden, not_found
-from .kernel.ids import new_id
-from .kernel.paging import page_response
-from .moderated_store import Gone
+from ..kernel.caller import is_admin
+from ..kernel.clock import utcnow
+from ..kernel.errors import forbidden, not_found
+from ..kernel.ids import new_id
+from ..kernel.paging import page_response
+from .models import Change, moderation_decision, visible
+from .store import Gone
 
 
 class ModeratedService:

@@ -11,10 +11,10 @@ from flask import current_app, g, jsonify, request, send_from_directory
 from flask_openapi3 import Tag
 from pydantic import BaseModel, Field
 
-from .datastore import get_datastore
-from .edge import enforce_view_role
+from ..datastore import get_datastore
+from ..kernel.models import ErrorInfo
+from .caller import enforce_view_role
 from .errors import ApiError, validation_error
-from .kernel.models import ErrorInfo
 from .openapi import no_datastore
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The run command: the local stack (unless a datastore is configured), demo data, API and client.
 
-    python -m server.devrun [--port 5000] [--no-demo-data]
+    python -m devstack.run [--port 5000] [--no-demo-data]
 
 With GOOGLE_APPLICATION_CREDENTIALS set nothing local is started and the API
 serves the configured project.
@@ -12,7 +12,10 @@ import signal
 import subprocess
 import sys
 
-from . import config, emulator, stack
+from . import emulator, stack
+
+# The local stack's project: a demo- id never reaches the cloud.
+PROJECT_ID = "demo-trusted-backend"
 
 
 def main(argv=None):
@@ -21,7 +24,7 @@ def main(argv=None):
     parser.add_argument("--no-demo-data", action="store_true")
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("GOOGLE_CLOUD_PROJECT", config.DEFAULT_PROJECT_ID)
+    os.environ.setdefault("GOOGLE_CLOUD_PROJECT", PROJECT_ID)
     local = None
     if not os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
         try:
@@ -35,12 +38,15 @@ def main(argv=None):
     try:
         # Demo users have a published password: never seed a real project.
         if local is not None and not args.no_demo_data:
-            from . import create_app, demo
+            from server import create_app
+
+            from . import demo_data
 
             app = create_app()
-            with app.app_context():
-                demo.seed(print)
-            app.extensions["shutdown"]()
+            try:
+                demo_data.seed(app, print)
+            finally:
+                app.extensions["shutdown"]()
         env = dict(os.environ, BIND=f"127.0.0.1:{args.port}")
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf", "server:create_app()"],

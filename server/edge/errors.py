@@ -6,8 +6,8 @@ from flask import has_request_context, jsonify, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from .datastore import TRANSIENT_ERRORS
-from .kernel.errors import (  # noqa: F401  (re-exported for the edge)
+from ..datastore import TRANSIENT_ERRORS
+from ..kernel.errors import (  # noqa: F401  (re-exported for the edge)
     DomainError,
     conflict,
     forbidden,

@@ -12,13 +12,13 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
-from .kernel.caller import is_admin
-from .kernel.clock import utcnow
-from .kernel.errors import conflict, not_found
-from .kernel.models import StrictModel, envelope_model
-from .kernel.paging import ListQuery, page_model
-from .kernel.text import text_field
-from .kernel.views import document_view
+from ..kernel.caller import is_admin
+from ..kernel.clock import utcnow
+from ..kernel.errors import conflict, not_found
+from ..kernel.models import StrictModel, envelope_model
+from ..kernel.paging import ListQuery, page_model
+from ..kernel.text import text_field
+from ..kernel.views import document_view
 
 Status = Literal["pending", "approved", "rejected"]
 
