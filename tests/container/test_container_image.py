@@ -117,6 +117,7 @@ def scenario(tag, server, container_env):
                          headers={"X-Cloud-Trace-Context": f"{TRACE}/7;o=1"})
     seen["public_metrics"] = api("GET", "/metrics")
     seen["audit"] = server.exec("flask", "--app", "server", "audit", "verify")
+    seen["healthcheck"] = podman("healthcheck", "run", server.id, check=False)  # the image's HEALTHCHECK
     seen["metrics_after"] = scrape(server.metrics_url)
     seen["logs"] = server.logs()
     return seen
@@ -153,6 +154,7 @@ def test_the_scenario_through_the_container(scenario, project_id):
     assert scenario["message"].status_code == 201, scenario["message"].text
     assert scenario["logins"] == [401, 401, 401, 429]
     assert scenario["public_metrics"].status_code == 404  # never on the public port
+    assert scenario["healthcheck"].returncode == 0, scenario["healthcheck"].stdout + scenario["healthcheck"].stderr
     audit = scenario["audit"]
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert json.loads(audit.stdout)["ok"] is True
