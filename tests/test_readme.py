@@ -27,7 +27,7 @@ DOCUMENTED_BASE = "http://127.0.0.1:5000"
 SEPARATOR = "=== next block ==="
 
 TESTED_BLOCK = re.compile(r"<!-- tested: ([\w-]+)[^>]*-->\s*\n```sh\n(.*?)```", re.S)
-LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+LINK = re.compile(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)")
 
 
 def marked_blocks(text):
@@ -88,16 +88,29 @@ def test_the_readme_is_short():
 
 
 def _links(path):
-    return [m for m in LINK.findall(path.read_text(encoding="utf-8")) if "://" not in m]
+    """(target, anchor) of every relative link of a Markdown page; target "" is the page itself."""
+    return [(target, anchor) for target, anchor in LINK.findall(path.read_text(encoding="utf-8"))
+            if "://" not in target and (target or anchor)]
+
+
+def _anchors(path):
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens."""
+    text = re.sub(r"```.*?```", "", path.read_text(encoding="utf-8"), flags=re.S)
+    headings = re.findall(r"^#+ (.+)$", text, re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
 
 
 @pytest.mark.parametrize("page", [README, *sorted(DOCS.glob("*.md"))], ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_every_relative_link_leads_to_a_file(page):
-    broken = [link for link in _links(page) if not (page.parent / link).exists()]
+def test_every_relative_link_leads_somewhere(page):
+    broken = []
+    for target, anchor in _links(page):
+        path = (page.parent / target) if target else page
+        if not path.exists() or (anchor and path.suffix == ".md" and anchor not in _anchors(path)):
+            broken.append(f"{target}#{anchor}" if anchor else target)
     assert not broken, f"{page.name}: {broken}"
 
 
 def test_every_docs_page_is_reachable_from_the_readme():
-    linked = {(ROOT / link).resolve() for link in _links(README)}
+    linked = {(ROOT / target).resolve() for target, _anchor in _links(README) if target}
     unlinked = [p.name for p in sorted(DOCS.glob("*.md")) if p.resolve() not in linked]
     assert not unlinked, f"add {unlinked} to the README's 'Where to read more'"
