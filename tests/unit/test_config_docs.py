@@ -52,7 +52,7 @@ def _is_environ(node):
 def _is_env_get(call):
     func = call.func
     return isinstance(func, ast.Attribute) and (
-        (func.attr == "get" and _is_environ(func.value))
+        (func.attr in ("get", "setdefault") and _is_environ(func.value))
         or (func.attr == "getenv" and isinstance(func.value, ast.Name) and func.value.id == "os"))
 
 
