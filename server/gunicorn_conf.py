@@ -46,7 +46,7 @@ graceful_timeout = 8  # under Cloud Run's 10 s between SIGTERM and SIGKILL
 keepalive = 30
 accesslog = os.environ.get("ACCESS_LOG") or None
 # LOG_FORMAT=json: gunicorn's own lines and the app's as JSON on stdout (Cloud Logging).
-logconfig_dict = logs.gunicorn_logconfig(os.environ.get("LOG_FORMAT") or logs.default_format())
+logconfig_dict = logs.gunicorn_logconfig(os.environ.get("LOG_FORMAT") or logs.default_format(), bool(accesslog))
 
 # Metrics: each worker writes its values to files in PROMETHEUS_MULTIPROC_DIR (set
 # before any worker counts anything) and the master serves their sum on METRICS_PORT.

@@ -86,16 +86,20 @@ def configure(fmt):
     root.setLevel(logging.INFO)
 
 
-def gunicorn_logconfig(fmt):
-    """gunicorn's logconfig_dict: its own lines and the app's through one JSON handler on stdout."""
+def gunicorn_logconfig(fmt, access=False):
+    """gunicorn's logconfig_dict: its own lines and the app's through one JSON handler on stdout.
+
+    gunicorn's access lines (with query strings) only when asked for (ACCESS_LOG): the
+    app's own request line already carries httpRequest.
+    """
     if check_format(fmt) != "json":
         return {}  # gunicorn's default text lines
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "root": {"level": "INFO", "handlers": ["json"]},
-        "loggers": {name: {"level": "INFO", "handlers": [], "propagate": True}
-                    for name in ("gunicorn.error", "gunicorn.access")},
+        "loggers": {"gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+                    "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": access}},
         "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
         "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
     }

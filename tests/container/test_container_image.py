@@ -164,6 +164,7 @@ def test_logs_are_cloud_logging_json_without_secrets(scenario, project_id):
     stdout, stderr = scenario["logs"]
     lines = [json.loads(line) for line in stdout.splitlines() if line.strip()]
     assert lines and all({"severity", "message", "time"} <= set(line) for line in lines)
+    assert [line for line in lines if line["severity"] in ("ERROR", "CRITICAL")] == []
     requests_logged = [line for line in lines if "httpRequest" in line]
     for line in requests_logged:
         assert {"status", "latency", "requestMethod", "requestUrl"} <= set(line["httpRequest"])

@@ -51,5 +51,6 @@ def test_text_on_a_terminal_json_elsewhere_and_nothing_else():
     assert logs.default_format(io.StringIO()) == "json"
     assert logs.gunicorn_logconfig("text") == {}
     assert logs.gunicorn_logconfig("json")["handlers"]["json"]["stream"] == "ext://sys.stdout"
+    assert not logs.gunicorn_logconfig("json")["loggers"]["gunicorn.access"]["propagate"]  # no query strings
     with pytest.raises(ValueError):
         logs.gunicorn_logconfig("xml")
