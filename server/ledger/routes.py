@@ -34,8 +34,7 @@ def _respond(outcome):
     """The HTTP response of a money call's outcome; a replay says so in a header, also on a refusal."""
     headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
     if outcome.error:
-        status, code, message = outcome.error
-        raise DomainError(status, code, message, headers=headers)
+        raise DomainError(outcome.error.status, outcome.error.code, outcome.error.message, headers=headers)
     return outcome.body, outcome.status, headers
 
 
