@@ -20,6 +20,7 @@ from flask import current_app
 from google.api_core import exceptions as gexc
 
 from .kernel.commits import MISSING, LostRace, ReadDoc, RetryBudget, guarded
+from .kernel.errors import FirebaseAuthUnavailable, FirebaseTokenRefused
 from .kernel.paging import decode_cursor, encode_cursor, invalid_cursor
 
 # Datastore failures that a retry (with the same Idempotency-Key) may cure.
@@ -77,14 +78,6 @@ def _emulator_env(emulator_host):
 # firebase-admin's auth module reads FIREBASE_AUTH_EMULATOR_HOST on every call
 # (and, when set, skips signature checks): each call runs with this app's value.
 _AUTH_ENV_LOCK = threading.RLock()
-
-
-class FirebaseTokenRefused(Exception):
-    """A forged, expired, revoked or otherwise unusable Firebase ID token, or a disabled user."""
-
-
-class FirebaseAuthUnavailable(Exception):
-    """Firebase Auth did not answer (or signing failed): safe to retry."""
 
 
 # What verify_id_token raises about the token or its user, rather than about Firebase itself.
@@ -210,9 +203,9 @@ class Datastore:
             raise LostRace(str(exc)) from exc
         return {w.key: r.update_time for w, r in zip(writes, results, strict=True)}
 
-    def guarded(self, keys, decide, budget: RetryBudget):
+    def guarded(self, keys, decide, budget: RetryBudget, stats=None):
         """kernel/commits.guarded over this datastore: read, decide, commit, retry a lost race."""
-        return guarded(self.read, self.commit, keys, decide, budget)
+        return guarded(self.read, self.commit, keys, decide, budget, stats)
 
     def ping(self, timeout=3.0):
         """Raises when Firestore does not answer a tiny read in time."""

@@ -14,6 +14,7 @@ Keys are (collection, document id); a collection may be a path such as
 
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,17 +91,22 @@ class RetryBudget:
         return self.exhausted_error() if self.exhausted_error else unavailable(self.message)
 
 
-def guarded(read, commit, keys, decide, budget: RetryBudget, sleep=time.sleep):
+def guarded(read, commit, keys, decide, budget: RetryBudget, stats=None, sleep=time.sleep):
     """Reads `keys` (read(keys) -> {key: ReadDoc}), plans with decide(docs) -> Plan, commits
     the plan's writes (commit(writes, docs), raising LostRace); retries lost races with full
-    jitter until `budget` is spent, then raises budget.exhausted(). Returns plan.result."""
+    jitter until `budget` is spent, then raises budget.exhausted(). Returns plan.result.
+
+    `stats`, a Counter when given, counts "commits" and "lost_races"."""
+    stats = Counter() if stats is None else stats
     for attempt in range(1, budget.attempts + 1):
         docs = read(keys)
         plan = decide(docs)
         if plan.writes:
             try:
                 commit(plan.writes, docs)
+                stats["commits"] += 1
             except LostRace:
+                stats["lost_races"] += 1
                 if attempt < budget.attempts:
                     sleep(jitter(attempt, budget.base, budget.cap))
                 continue

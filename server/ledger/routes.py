@@ -2,8 +2,9 @@
 
 from flask import current_app
 
-from ..edge.caller import require_admin, require_user, requires
+from ..edge.caller import require_admin, require_user
 from ..edge.openapi import BEARER, ERRORS, api_blueprint
+from ..kernel.caller import requires
 from ..kernel.errors import DomainError
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery

@@ -77,5 +77,5 @@ class FakeDatastore:
         self.counts.update(commits=1, writes=len(writes))
         return {write.key: stamp for write in writes}
 
-    def guarded(self, keys, decide, budget):
-        return guarded(self.read, self.commit, keys, decide, budget, sleep=lambda _seconds: None)
+    def guarded(self, keys, decide, budget, stats=None):
+        return guarded(self.read, self.commit, keys, decide, budget, stats, sleep=lambda _seconds: None)

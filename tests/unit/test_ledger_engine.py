@@ -1,4 +1,4 @@
-"""Unit tests of the ledger's pure rules (the writer's are in test_ledger_writer.py)."""
+"""Unit tests of the ledger's pure rules (the writer's are in tests/unit/test_ledger_writer.py)."""
 
 import datetime as dt
 import itertools
