@@ -44,16 +44,27 @@ def create_app(test_config=None):
     # Each domain builds its store and service from the config and registers its routes.
     for domain in (auth, ledger, posts, audit, messages, photos):
         domain.init_app(app)
+    _wire_domains(app)
     cli.init_app(app)
     app.extensions["shutdown"] = lambda: _shutdown(app)
     app.add_url_rule("/api/v1/openapi.json", "openapi_document", lambda: _openapi_document(app))
     return app
 
 
+def _wire_domains(app):
+    """The hooks one part of the app offers another, named here rather than appended to shared lists."""
+    auth_service, ledger_service = app.extensions["auth"], app.extensions["ledger"]
+    # The edge's authenticator (edge/caller.py): the caller behind an Authorization header.
+    app.extensions["authenticate"] = auth_service.authenticate
+    # The treasury exists before any admin can list accounts or deposit: reads never create it.
+    auth_service.admin_prerequisites.append(ledger_service.ensure_treasury)
+
+
 def _shutdown(app):
-    """Stops background workers (the ledger writer) and closes the datastore."""
-    for hook in app.extensions.get("shutdown_hooks", []):
-        hook()
+    """Stops background workers (the revocation listener, the ledger writer) and closes the adapters."""
+    app.extensions["objectstore"].close()
+    app.extensions["auth"].stop()
+    app.extensions["ledger"].stop()
     app.extensions["datastore"].close()
 
 

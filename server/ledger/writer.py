@@ -31,10 +31,10 @@ from dataclasses import dataclass, field, replace
 from google.api_core import exceptions as gexc
 
 from ..datastore import TRANSIENT_ERRORS
+from ..kernel.commits import jitter
 from ..kernel.errors import UNAVAILABLE_MESSAGE
 from ..observability import metrics
-from .engine import Outcome
-from .optimistic import jitter
+from .engine import Outcome, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,8 @@ BYTES_PER_OPERATION = 6 * 1024  # generous: memos are at most 140 characters
 # Worth retrying: contention, a datastore hiccup.
 RETRYABLE = TRANSIENT_ERRORS + (gexc.Conflict, gexc.TooManyRequests)
 
-UNAVAILABLE = Outcome(503, error=(503, "unavailable", UNAVAILABLE_MESSAGE))
-INTERNAL = Outcome(500, error=(500, "internal", "Internal server error."))
+UNAVAILABLE = Outcome(503, error=Refusal(503, "unavailable", UNAVAILABLE_MESSAGE))
+INTERNAL = Outcome(500, error=Refusal(500, "internal", "Internal server error."))
 
 
 def _is_retryable(exc):

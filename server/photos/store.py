@@ -31,12 +31,9 @@ from google.cloud.firestore_v1 import FieldFilter
 
 from ..datastore import paginate
 from ..kernel.audit import write_event
-from ..moderation.store import Gone, ModeratedStore
+from ..kernel.collections import APPROVED_PHOTOS, PHOTO_COMMENTS, PHOTOS
+from ..moderation.store import ModeratedStore
 
-# Gone is raised by add_comment; the service catches it.
-__all__ = ["Gone", "PhotoStore", "object_names", "photo_id_of"]
-
-PHOTOS = "photos"
 OBJECT_PREFIX = "photos/"
 OBJECT_FIELDS = ("image_object", "thumbnail_object")
 
@@ -55,8 +52,8 @@ def photo_id_of(object_name):
 
 class PhotoStore(ModeratedStore):
     collection = PHOTOS
-    comments = "photo_comments"
-    gates = "approved_photos"
+    comments = PHOTO_COMMENTS
+    gates = APPROVED_PHOTOS
     parent_field = "photo_id"
 
     def __init__(self, datastore, objects, max_attempts=10):

@@ -11,7 +11,6 @@ def init_app(app):
     from .service import PostService
     from .store import PostStore
 
-    store = app.extensions["posts"] = PostStore(app.extensions["datastore"])
-    app.extensions["posts_service"] = PostService(store)
+    app.extensions["posts"] = PostService(PostStore(app.extensions["datastore"]))
     for blueprint in (bp, admin_bp):
         app.register_api(blueprint)

@@ -5,20 +5,14 @@ Documents: `posts/{id}`, `comments/{id}` (with `post_id`) and the gates
 """
 
 from ..kernel.audit import write_event
-from ..moderation.store import Gone, ModeratedStore
-
-# Gone is raised by add_comment; importers of this module catch it.
-__all__ = ["Gone", "PostStore"]
-
-POSTS = "posts"
-COMMENTS = "comments"
-GATES = "approved_posts"
+from ..kernel.collections import APPROVED_POSTS, COMMENTS, POSTS
+from ..moderation.store import ModeratedStore
 
 
 class PostStore(ModeratedStore):
     collection = POSTS
     comments = COMMENTS
-    gates = GATES
+    gates = APPROVED_POSTS
     parent_field = "post_id"
 
     def create_post(self, post_id, doc, actor):
