@@ -86,4 +86,7 @@ def from_environment():
         "CLIENT_DIR": os.environ.get("CLIENT_DIR") or None,
         # Photos: images decoded at once per process: bounds memory whatever the number of uploads.
         "PHOTO_DECODE_SLOTS": _int("PHOTO_DECODE_SLOTS", 2),
+        # Machine labels (the cat-face detector): seconds one labelling may take before the
+        # photo is stored without labels; 0 turns labelling off.
+        "PHOTO_LABEL_TIMEOUT": _float("PHOTO_LABEL_TIMEOUT", 10.0),
     }

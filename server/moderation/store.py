@@ -59,12 +59,14 @@ class ModeratedStore:
         snap = self.ref(item_id).get()
         return snap.to_dict() if snap.exists else None
 
-    def change(self, item_id, decide, actor):
+    def change(self, item_id, decide, actor, along=None):
         """Applies decide(item_dict or None) -> content.Change to one item, optimistically.
 
         `decide` may raise (not found, forbidden, conflict); it is called again
-        on a fresh read whenever the item changed before our commit. Returns
-        the item as written (None once deleted).
+        on a fresh read whenever the item changed before our commit. `along(batch,
+        doc, change)`, when given, adds writes that commit with the change (with
+        their own preconditions: one failing retries everything). Returns the item
+        as written (None once deleted).
         """
         ref = self.ref(item_id)
         for _attempt in range(self.max_attempts):
@@ -88,6 +90,8 @@ class ModeratedStore:
                     batch.set(gate, {self.parent_field: item_id, "approved_at": change.updates["updated_at"]})
                 else:
                     batch.delete(gate)
+            if along is not None:
+                along(batch, doc, change)
             write_event(batch, self.datastore, change.action, f"{self.collection}/{item_id}", actor=actor,
                         details=change.details)
             try:

@@ -11,7 +11,8 @@ def init_app(app):
     from .service import PostService
     from .store import PostStore
 
-    store = app.extensions["posts"] = PostStore(app.extensions["datastore"])
-    app.extensions["posts_service"] = PostService(store)
+    photos = app.extensions["photos"]  # posts show photos: photos/ is set up first
+    store = app.extensions["posts"] = PostStore(app.extensions["datastore"], photos=photos.store)
+    app.extensions["posts_service"] = PostService(store, photos)
     for blueprint in (bp, admin_bp):
         app.register_api(blueprint)
