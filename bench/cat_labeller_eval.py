@@ -8,7 +8,7 @@ Chelsea), the others are not. Each image is also seen through variants: a
 mirror image, crops, scalings, darker and brighter versions and JPEG
 round-trips, as uploads would bring them. Every variant is labelled through
 the server's own code (server/photos/labels.py: the grey copy of at most
-1024 px, then the cascade), so the figures are the server's.
+640 px, then the cascade), so the figures are the server's.
 
 Time per megapixel is the labeller's wall time (and CPU time of the process,
 all threads) over the megapixels of the image it was given, the median over
@@ -107,7 +107,7 @@ def report(rows, by):
              f"| cat | {tp} | {fn} |", f"| not a cat | {fp} | {tn} |",
              "",
              f"precision {precision:.2f}, recall {recall:.2f}",
-             f"median per megapixel of the image given (at most 1 MP is looked at): {ms_per_mp:.0f} ms wall, "
+             f"median per megapixel of the image given (at most 640 px a side is looked at): {ms_per_mp:.0f} ms wall, "
              f"{cpu_per_mp:.0f} ms CPU (all threads)",
              "", "| variant | cats found | false cats |", "|---|---|---|"]
     for variant in VARIANTS:
