@@ -42,7 +42,7 @@ def create_app(test_config=None):
     from . import audit, auth, cli, ledger, messages, photos, posts
 
     # Each domain builds its store and service from the config and registers its routes.
-    for domain in (auth, ledger, posts, audit, messages, photos):
+    for domain in (auth, ledger, photos, posts, audit, messages):
         domain.init_app(app)
     _wire_domains(app)
     cli.init_app(app)

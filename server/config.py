@@ -90,4 +90,7 @@ def from_environment():
         "PHOTO_DECODE_SLOTS": _int("PHOTO_DECODE_SLOTS", 2),
         # json: one Cloud Logging object per line; text: for people (the default on a terminal).
         "LOG_FORMAT": os.environ.get("LOG_FORMAT") or default_format(),
+        # Machine labels (the cat-face detector): seconds one labelling may take before the
+        # photo is stored without labels; 0 turns labelling off.
+        "PHOTO_LABEL_TIMEOUT": _float("PHOTO_LABEL_TIMEOUT", 10.0),
     }

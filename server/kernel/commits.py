@@ -63,11 +63,14 @@ class Plan:
     """What `decide` returns: the writes to commit together and the caller's result.
 
     `refusal`, when set, is raised once the writes committed (a refusal that leaves a
-    record, e.g. the audit event of a failed password check)."""
+    record, e.g. the audit event of a failed password check). `reads` holds documents
+    `decide` read itself once it knew their keys (e.g. a post's photos): their update
+    times guard the writes to them like those of the documents read first."""
 
     writes: list = field(default_factory=list)
     result: Any = None
     refusal: Exception | None = None
+    reads: dict = field(default_factory=dict)
 
 
 def jitter(attempt, base, cap=1.0):
@@ -103,7 +106,7 @@ def guarded(read, commit, keys, decide, budget: RetryBudget, stats=None, sleep=t
         plan = decide(docs)
         if plan.writes:
             try:
-                commit(plan.writes, docs)
+                commit(plan.writes, {**docs, **plan.reads} if plan.reads else docs)
                 stats["commits"] += 1
             except LostRace:
                 stats["lost_races"] += 1

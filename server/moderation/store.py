@@ -59,12 +59,14 @@ class ModeratedStore:
         snap = self.ref(item_id).get()
         return snap.to_dict() if snap.exists else None
 
-    def change(self, item_id, decide, actor):
+    def change(self, item_id, decide, actor, along=None):
         """Applies decide(item_dict or None) -> moderation.models.Change to one item, guarded.
 
         `decide` may raise (not found, forbidden, conflict); it is called again
-        on a fresh read whenever the item changed before our commit. Returns
-        the item as written (None once deleted).
+        on a fresh read whenever the item changed before our commit. `along(doc,
+        change) -> (writes, reads)`, when given, adds writes that commit with the
+        change, guarded by the update times in `reads` (one failing retries
+        everything). Returns the item as written (None once deleted).
         """
         key = (self.collection, item_id)
 
@@ -75,9 +77,10 @@ class ModeratedStore:
             # later has moved the item's update_time and fails our precondition.
             comment_ids = self._comment_ids(item_id, self.delete_chunk) if change.deletes else []
             writes = self._change_writes(item_id, doc, change, comment_ids)
+            extra_writes, extra_reads = along(doc, change) if along is not None else ([], {})
             writes.append(audit_write(change.action, f"{self.collection}/{item_id}", actor=actor,
                                       details=change.details))
-            return Plan(writes, result=(doc, change, comment_ids))
+            return Plan(writes + extra_writes, result=(doc, change, comment_ids), reads=extra_reads)
 
         doc, change, comment_ids = self.datastore.guarded([key], plan, self.budget)
         if change.deletes:

@@ -11,6 +11,7 @@ def init_app(app):
     from .service import PostService
     from .store import PostStore
 
-    app.extensions["posts"] = PostService(PostStore(app.extensions["datastore"]))
+    photos = app.extensions["photos"]  # posts show photos: photos/ is set up first
+    app.extensions["posts"] = PostService(PostStore(app.extensions["datastore"], photos=photos.store), photos)
     for blueprint in (bp, admin_bp):
         app.register_api(blueprint)

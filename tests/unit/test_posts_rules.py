@@ -51,9 +51,19 @@ class FakePostStore(PostStore):
         return [i for i, c in self.datastore.in_collection("comments").items() if c["post_id"] == item_id][:limit]
 
 
+class NoPhotos:
+    """The photos' side of posts when no post names a photo."""
+
+    def require_own(self, caller, photo_ids):
+        assert not photo_ids
+
+    def shown_in_posts(self, posts):
+        return [[] for _post in posts]
+
+
 @pytest.fixture
 def service():
-    return PostService(FakePostStore())
+    return PostService(FakePostStore(), NoPhotos())
 
 
 @pytest.mark.parametrize("status, caller, seen", [
