@@ -8,6 +8,7 @@ TRANSFERS = "transfers"
 POSTINGS = "postings"
 IDEMPOTENCY = "idempotency"
 AUDIT = "audit"
+AUDIT_RUNS = "audit_runs"  # the verifier's last run
 POSTS = "posts"
 PHOTOS = "photos"
 COMMENTS = "comments"
