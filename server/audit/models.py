@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from ..kernel.ids import DocId
 from ..kernel.models import SchemaCachedModel
 from ..kernel.paging import ListQuery, page_model
 
@@ -132,7 +133,8 @@ MAX_BUCKETS = 1440
 
 
 class StatsQuery(SchemaCachedModel):
-    """A window [since, until) cut into buckets. Defaults: until now, 60 minutes or 24 hours back."""
+    """A window [since, until) cut into buckets from since on. Defaults: until now, 60 minutes or
+    24 hours back."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -194,7 +196,7 @@ class StatsReport(BaseModel):
 # ---- Account statement ---------------------------------------------------------------
 
 class StatementAccountPath(BaseModel):
-    account_id: str = Field(max_length=200, pattern=r"^[A-Za-z0-9_-]+$")
+    account_id: DocId
 
 
 class StatementTransfer(BaseModel):

@@ -26,12 +26,11 @@ NOT_RECORDED = ["rate_limited", "unavailable"]
 
 
 def window(query, now):
-    """(since, until, step) of a StatsQuery: since floored to a bucket; defaults end now."""
+    """(since, until, step) of a StatsQuery; the buckets start at since (the defaults: a whole
+    number of buckets ending now)."""
     step = dt.timedelta(seconds=BUCKET_SECONDS[query.bucket])
     until = query.until or now
     since = query.since or until - DEFAULT_BUCKETS[query.bucket] * step
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    since = epoch + ((since - epoch) // step) * step
     return since, until, step
 
 
