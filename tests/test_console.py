@@ -6,19 +6,13 @@ import datetime as dt
 import json
 
 import pytest
-from test_audit import World, _edit_posting_amount, _parse_csv
+import test_audit
+from test_audit import _edit_posting_amount, _parse_csv
 
 from server.kernel.clock import rfc3339
 
 ADMIN = "/api/v1/admin"
-
-
-@pytest.fixture
-def world(emulator):
-    w = World(emulator)
-    w.run_workload()
-    yield w
-    w.close()
+world = test_audit.world  # the same fixture: an app on a project of its own, after a mixed workload
 
 
 def _get(w, path, **params):

@@ -42,8 +42,27 @@ def _or_empty(schema):
     schema["anyOf"] = [*schema.pop("anyOf", [{"type": "string"}]), {"type": "string", "maxLength": 0}]
 
 
-class AuditQuery(ListQuery):
-    """Filters of the audit list; all optional, combined with AND. Empty values are ignored."""
+class _Window(BaseModel):
+    """What a query with `since` and `until` shares: empty values are absent, until after since."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data):
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if not (k in _FILTERS and v in ("", None))}
+        return data
+
+    @field_validator("until", check_fields=False)
+    @classmethod
+    def _after_since(cls, until, info: ValidationInfo):
+        since = info.data.get("since")
+        if until is not None and since is not None and since >= until:
+            raise ValueError("until must be after since")
+        return until
+
+
+class AuditFilters(_Window):
+    """Filters of the audit list and its export; all optional, combined with AND. Empty values are ignored."""
 
     action: str | None = Field(None, max_length=64, pattern=r"^[a-z_]+(\.[a-z_]+)*$",
                                json_schema_extra=_or_empty, description="Exact action, e.g. transfer.create.")
@@ -56,20 +75,9 @@ class AuditQuery(ListQuery):
     until: Rfc3339 | None = Field(None, json_schema_extra=_or_empty,
                                   description="RFC 3339; events strictly before this time.")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _blank_is_absent(cls, data):
-        if isinstance(data, dict):
-            data = {k: v for k, v in data.items() if not (k in _FILTERS and v in ("", None))}
-        return data
 
-    @field_validator("until")
-    @classmethod
-    def _after_since(cls, until, info: ValidationInfo):
-        since = info.data.get("since")
-        if until is not None and since is not None and since >= until:
-            raise ValueError("until must be after since")
-        return until
+class AuditQuery(ListQuery, AuditFilters):
+    """Filters of the audit list; all optional, combined with AND. Empty values are ignored."""
 
 
 class AuditEvent(BaseModel):
@@ -110,8 +118,10 @@ class VerifyReport(BaseModel):
 
 # ---- Export ---------------------------------------------------------------------
 
-class AuditExportQuery(AuditQuery):
+class AuditExportQuery(SchemaCachedModel, AuditFilters):
     """The list's filters (the same semantics), and the file format; no paging."""
+
+    model_config = ConfigDict(extra="ignore")
 
     format: Literal["jsonl", "csv"] = Field("jsonl", description="JSON Lines (one AuditEvent a line) or CSV.")
 
@@ -132,31 +142,16 @@ BUCKET_SECONDS = {"minute": 60, "hour": 3600}
 MAX_BUCKETS = 1440
 
 
-class StatsQuery(SchemaCachedModel):
+class StatsQuery(SchemaCachedModel, _Window):
     """A window [since, until) cut into buckets from since on. Defaults: until now, 60 minutes or
     24 hours back."""
 
     model_config = ConfigDict(extra="ignore")
 
+    bucket: Literal["minute", "hour"] = Field("minute", description=f"Bucket size; at most {MAX_BUCKETS} buckets "
+                                                                     "in the window (else 422 on `since`).")
     since: Rfc3339 | None = Field(None, json_schema_extra=_or_empty, description="RFC 3339; window start (inclusive).")
     until: Rfc3339 | None = Field(None, json_schema_extra=_or_empty, description="RFC 3339; window end (exclusive).")
-    bucket: Literal["minute", "hour"] = Field("minute", description=f"Bucket size; at most {MAX_BUCKETS} buckets.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _blank_is_absent(cls, data):
-        if isinstance(data, dict):
-            data = {k: v for k, v in data.items() if not (k in ("since", "until") and v in ("", None))}
-        return data
-
-    @model_validator(mode="after")
-    def _a_window(self):
-        if self.since is not None and self.until is not None:
-            if self.since >= self.until:
-                raise ValueError("until must be after since")
-            if (self.until - self.since).total_seconds() > MAX_BUCKETS * BUCKET_SECONDS[self.bucket]:
-                raise ValueError(f"at most {MAX_BUCKETS} buckets: a shorter window or a larger bucket")
-        return self
 
 
 class StatsTotals(BaseModel):

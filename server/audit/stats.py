@@ -4,7 +4,8 @@ minute or hour over a window, and the books' totals. Pure counting; the reads ar
 import datetime as dt
 
 from ..kernel.clock import rfc3339
-from .models import BUCKET_SECONDS
+from ..kernel.errors import validation_error
+from .models import BUCKET_SECONDS, MAX_BUCKETS
 
 # Which audit action counts where, and whether its details.amount adds to a sum.
 COUNTED_ACTIONS = {
@@ -31,6 +32,11 @@ def window(query, now):
     step = dt.timedelta(seconds=BUCKET_SECONDS[query.bucket])
     until = query.until or now
     since = query.since or until - DEFAULT_BUCKETS[query.bucket] * step
+    if since >= until:  # since given, until defaulted to now
+        raise validation_error("Invalid window.", [{"field": "since", "message": "since must be before now"}])
+    if until - since > MAX_BUCKETS * step:
+        raise validation_error("Invalid window.", [{"field": "since", "message": f"at most {MAX_BUCKETS} buckets: "
+                                                    "a shorter window or a larger bucket"}])
     return since, until, step
 
 

@@ -65,6 +65,7 @@ def test_admin_audit_filters_and_verify(page, ui, api, live_server, admin_user):
 
     ui.go(page, "/admin/verify", "view-verify")
     page.get_by_test_id("verify-run").click()
+    expect(page.locator("[data-testid=verify-result][data-source=this]")).to_be_visible()
     expect(page.get_by_test_id("verify-finished")).to_contain_text(admin_user["user"]["username"])
     status = page.get_by_test_id("verify-status")
     expect(status).to_be_visible()

@@ -46,7 +46,11 @@ export async function verifyView(root) {
 
   async function showLast() {
     try {
-      setChildren(result, h('h2', {}, 'Last run'), reportView(await api('/admin/audit/verify/last')));
+      const last = await api('/admin/audit/verify/last');
+      if (result.dataset.source !== 'this') {  // a run started meanwhile wins
+        result.dataset.source = 'last';
+        setChildren(result, h('h2', {}, 'Last run'), reportView(last));
+      }
     } catch (e) {
       if (e.status === 404) setChildren(result, h('p', { class: 'muted', testid: 'verify-never' }, 'The verifier has not run yet.'));
       else showError(err, e);
@@ -79,7 +83,10 @@ export async function verifyView(root) {
         }
       },
     });
-    if (finished) setChildren(result, h('h2', {}, 'This run'), reportView(finished));
+    if (finished) {
+      result.dataset.source = 'this';
+      setChildren(result, h('h2', {}, 'This run'), reportView(finished));
+    }
   }
 
   run.addEventListener('click', () => busy(run, () => check().catch((e) => showError(err, e))));
