@@ -70,14 +70,14 @@ function lineItem(line, account, highlight, onReversed) {
     h('span', { class: 'stmt-what' },
       t ? h('span', { class: `badge badge-${t.kind}` }, t.kind) : null, ' ', counterparty(line, account.id),
       t && t.memo ? h('span', { class: 'muted' }, ` · ${t.memo}`) : null,
-      t && t.status === 'reversed' ? h('span', { class: 'badge badge-rejected', testid: 'stmt-reversed' }, 'reversed') : null),
+      t && t.status === 'reversed' ? [' ', h('span', { class: 'badge badge-rejected', testid: 'stmt-reversed' }, 'reversed')] : null),
     h('span', { class: `stmt-amount num ${line.amount < 0 ? 'neg' : 'pos'}` }, formatMoney(line.amount, account.currency, { signed: true })),
     h('span', { class: 'stmt-balance num', testid: 'stmt-balance' }, formatMoney(line.balance_after, account.currency))),
   h('div', { class: 'stmt-chain' },
     verdict(ok, 'stmt-chain'), ' hash ', shortId(line.hash, { keep: 12 }),
     ok ? h('span', { class: 'muted small' }, ' chain verifies')
       : h('span', { class: 'chain-problem', testid: 'stmt-problem' }, ` ${problems.join('; ')}`),
-    ' · transfer ', docLink(`transfers/${line.transfer_id}`),
+    ' · ', docLink(`transfers/${line.transfer_id}`),
     t && t.reverses ? h('span', {}, ' · reverses ', docLink(`transfers/${t.reverses}`)) : null,
     t && t.reversed_by ? h('span', {}, ' · reversed by ', docLink(`transfers/${t.reversed_by}`)) : null),
   actions);
