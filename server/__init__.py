@@ -1,12 +1,10 @@
 """The trusted backend: a Flask app that is the only writer to Firestore."""
 
-import logging
-
 from flask_cors import CORS
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, datastore, objectstore
+from . import config, datastore, objectstore, observability
 from .edge import errors, limits, openapi, web
 from .kernel.models import ErrorBody
 
@@ -28,8 +26,7 @@ def create_app(test_config=None):
         app.config.from_mapping(test_config)
     _check_secret_key(app)
     _check_auth_emulator(app)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
+    observability.init_app(app)  # first: its hooks wrap every other one
     errors.init_app(app)
     datastore.init_app(app)
     objectstore.init_app(app)
