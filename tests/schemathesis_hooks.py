@@ -10,6 +10,8 @@ document states in words because JSON Schema cannot state it:
 - `password`, `new_password`: 8-72 bytes in UTF-8; the schema's 2-72 characters is the closest
   bound it can state. Only when the password sent really is outside 8-72 bytes;
 - `until`: must be after `since`, a rule between two fields. Only when it is not;
+- `since` of the dashboard's statistics: at most 1440 buckets from `since` to `until` (default:
+  now), and before now; rules between fields and the clock. Only when the window breaks them;
 - `tags` of a photo upload: at most 10 once repeats are dropped, which a pattern
   over the comma-separated text cannot count. Only when there were more;
 - `image` of a photo upload (`invalid_image`): "a JPEG, PNG or WebP image" is not
@@ -45,6 +47,19 @@ def _until_not_after_since(case):
         return False
 
 
+def _stats_window_refused(case):
+    query = case.query or {}
+    if not case.path.endswith("/admin/stats") or not query.get("since"):
+        return False
+    try:
+        since = _instant(query["since"])
+        until = _instant(query["until"]) if query.get("until") else dt.datetime.now(dt.UTC)
+    except (TypeError, ValueError):
+        return False
+    step = dt.timedelta(hours=1) if query.get("bucket") == "hour" else dt.timedelta(minutes=1)
+    return since >= until or until - since > 1440 * step
+
+
 def _sent_as_float(field):
     def check(case):
         body = case.body if isinstance(case.body, dict) else {}
@@ -76,6 +91,7 @@ _UNSTATABLE = {
     "password": _password_bytes_out_of_range("password"),
     "new_password": _password_bytes_out_of_range("new_password"),
     "until": _until_not_after_since,
+    "since": _stats_window_refused,
 }
 
 

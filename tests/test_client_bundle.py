@@ -1,7 +1,10 @@
-"""The committed Firebase bundle of the demo client is what its source and the lockfile build.
+"""The committed bundles of the demo client (the Firebase live layer, the
+dashboard's charts) are what their sources and the lockfile build.
 
-The server serves client_demo/ without Node, so the bundle is committed; this
-rebuilds it (esbuild, about a second) and compares byte for byte.
+The server serves client_demo/ without Node, so the bundles are committed;
+this rebuilds them (esbuild, about a second) and compares every file byte for
+byte, and finds no committed file in the bundle folder that the build does
+not make.
 """
 
 import json
@@ -15,7 +18,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_committed_bundle_is_up_to_date(tmp_path):
+def test_committed_bundles_are_up_to_date(tmp_path):
     esbuild = os.path.join(ROOT, "node_modules", ".bin", "esbuild")
     if not os.path.exists(esbuild) or not shutil.which("node"):
         message = "node_modules is missing: run scripts/bootstrap.sh (npm ci)"
@@ -25,12 +28,14 @@ def test_committed_bundle_is_up_to_date(tmp_path):
     with open(os.path.join(ROOT, "package.json"), encoding="utf-8") as fh:
         command = shlex.split(json.load(fh)["scripts"]["build:client"])
     assert command[0] == "esbuild"
-    outfile = next(arg.split("=", 1)[1] for arg in command if arg.startswith("--outfile="))
-    built = tmp_path / os.path.basename(outfile)
-    args = [f"--outfile={built}" if arg.startswith("--outfile=") else arg for arg in command[1:]]
+    outdir = next(arg.split("=", 1)[1] for arg in command if arg.startswith("--outdir="))
+    args = [f"--outdir={tmp_path}" if arg.startswith("--outdir=") else arg for arg in command[1:]]
     subprocess.run([esbuild, *args, "--log-level=error"], cwd=ROOT, check=True, timeout=120)
-    committed = os.path.join(ROOT, outfile)
-    for suffix in ("", ".LEGAL.txt"):
-        with open(committed + suffix, "rb") as fh:
-            assert fh.read() == (tmp_path / (built.name + suffix)).read_bytes(), (
-                f"{outfile}{suffix} is stale: run `npm run build:client` and commit it")
+    built = sorted(p.name for p in tmp_path.iterdir())
+    assert {"firebase-live.js", "charts.js", "charts.css"} <= set(built), built
+    assert sorted(os.listdir(os.path.join(ROOT, outdir))) == built, (
+        f"{outdir} differs from what the build makes: run `npm run build:client` and commit it")
+    for name in built:
+        with open(os.path.join(ROOT, outdir, name), "rb") as fh:
+            assert fh.read() == (tmp_path / name).read_bytes(), (
+                f"{outdir}/{name} is stale: run `npm run build:client` and commit it")

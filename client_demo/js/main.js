@@ -7,7 +7,11 @@ import { walletView } from './views/wallet.js';
 import { historyView } from './views/history.js';
 import { feedView, postView } from './views/posts.js';
 import { photosView, tagPhotosView, ownerPhotosView, photoView, catsView } from './views/photos.js';
-import { moderationView, ledgerAdminView, auditView, verifyView } from './views/admin.js';
+import { moderationView, ledgerAdminView } from './views/admin.js';
+import { dashboardView } from './views/admin-dashboard.js';
+import { auditView } from './views/admin-audit.js';
+import { accountView } from './views/admin-account.js';
+import { verifyView } from './views/admin-verify.js';
 import { cheatView } from './views/cheat.js';
 import { messagesView } from './views/messages.js';
 
@@ -32,16 +36,19 @@ const routes = [
   [/^\/cheat$/, cheatView, 'user'],
   [/^\/messages$/, messagesView, 'user'],
   [/^\/messages\/([^/]+)$/, messagesView, 'user'],
+  [/^\/admin$/, dashboardView, 'admin'],
   [/^\/admin\/moderation$/, moderationView, 'admin'],
   [/^\/admin\/ledger$/, ledgerAdminView, 'admin'],
   [/^\/admin\/audit$/, auditView, 'admin'],
   [/^\/admin\/verify$/, verifyView, 'admin'],
+  [/^\/admin\/account\/([^/]+)$/, accountView, 'admin'],
 ];
 
 const userLinks = [['#/wallet', 'Wallet', 'nav-wallet'], ['#/history', 'History', 'nav-history'],
   ['#/feed', 'Feed', 'nav-feed'], ['#/photos', 'Photos', 'nav-photos'], ['#/cats', 'Cats', 'nav-cats'], ['#/messages', 'Messages', 'nav-messages'],
   ['#/cheat', 'Try to cheat', 'nav-cheat']];
-const adminLinks = [['#/admin/moderation', 'Moderation', 'nav-admin-moderation'],
+const adminLinks = [['#/admin', 'Dashboard', 'nav-admin-dashboard'],
+  ['#/admin/moderation', 'Moderation', 'nav-admin-moderation'],
   ['#/admin/ledger', 'Ledger', 'nav-admin-ledger'],
   ['#/admin/audit', 'Audit', 'nav-admin-audit'], ['#/admin/verify', 'Verify', 'nav-admin-verify']];
 const guestLinks = [['#/feed', 'Feed', 'nav-feed'], ['#/photos', 'Photos', 'nav-photos'], ['#/cats', 'Cats', 'nav-cats'],

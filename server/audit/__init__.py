@@ -1,7 +1,8 @@
 """The operator's audit: the trail's query and export, and the verifier that proves the books.
 
 models, service (use cases, no Flask), verify (the verifier's rule passes),
-store (every read), routes (HTTP), cli (`flask audit verify|export`); init_app
+stats (the dashboard's counting), store (every read and the kept verifier run),
+routes (HTTP), cli (`flask audit verify|export`); init_app
 wires them into an app.
 """
 
@@ -14,5 +15,6 @@ def init_app(app):
 
     app.extensions["audit"] = AuditService(
         app.extensions["datastore"], page_size=app.config.get("AUDIT_VERIFY_PAGE_SIZE", PAGE_SIZE),
-        query_size=app.config.get("AUDIT_VERIFY_QUERY_SIZE", QUERY_SIZE))
+        query_size=app.config.get("AUDIT_VERIFY_QUERY_SIZE", QUERY_SIZE),
+        currency=app.config.get("LEDGER_CURRENCY", "USD"))
     app.register_api(admin_bp)

@@ -14,14 +14,15 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-from google.cloud.firestore_v1 import FieldFilter
+from google.cloud.firestore_v1 import FieldFilter, Query
 
 from ..datastore import paginate
 from ..kernel.clock import rfc3339, utcnow
-from ..kernel.collections import ACCOUNTS, AUDIT, POSTINGS, TRANSFERS
+from ..kernel.collections import ACCOUNTS, AUDIT, AUDIT_RUNS, IDEMPOTENCY, POSTINGS, TRANSFERS, USERS
 from ..kernel.ids import is_doc_id
 from ..kernel.views import lenient_view
 from ..ledger.accounts import TREASURY_ID
+from ..ledger.engine import posting_id
 from .models import AuditEvent
 
 # Every user id is uuid4().hex; anything else given as `actor` is a username.
@@ -67,14 +68,28 @@ def equality_filters(query):
     return [f for f in filters if f is not None and f[1] is not None]
 
 
-def list_events(datastore, query):
-    """One page of events matching an AuditQuery, newest first: (snapshots, next_cursor)."""
-    ref = datastore.collection(AUDIT)
-    q = ref
+def _filtered(datastore, query):
+    """The audit query of an AuditQuery's filters (not yet ordered)."""
+    q = datastore.collection(AUDIT)
     for name, value in equality_filters(query):
         q = q.where(filter=FieldFilter(name, "==", value))
-    q = _time_range(q, query.since, query.until)
-    return paginate(q, ref, query.limit, query.cursor, order_by="at")
+    return _time_range(q, query.since, query.until)
+
+
+def list_events(datastore, query):
+    """One page of events matching an AuditQuery, newest first: (snapshots, next_cursor)."""
+    return paginate(_filtered(datastore, query), datastore.collection(AUDIT), query.limit, query.cursor,
+                    order_by="at")
+
+
+def export_filtered(datastore, query, page_size=500, query_size=10_000):
+    """Every event an AuditQuery's filters match, newest first (the list's order, so its indexes
+    serve), as event views, streamed page by page."""
+    q = (_filtered(datastore, query).order_by("at", direction=Query.DESCENDING)
+         .order_by("__name__", direction=Query.DESCENDING))
+    for page in scan(q, page_size, query_size=query_size):
+        for snap in page:
+            yield event_view(snap.id, snap.to_dict())
 
 
 def scan(query, page_size=500, read_time=None, query_size=None):
@@ -180,3 +195,91 @@ class LedgerSnapshot:
         refs = [self.client.collection(collection).document(i) for i in ids]
         snapshots = self.client.get_all(refs, field_paths=fields, read_time=self.read_time)
         return {snap.id: snap.to_dict() for snap in snapshots if snap.exists}
+
+
+# ---- The dashboard's reads ------------------------------------------------------------
+
+def events_between(datastore, since, until):
+    """(action, at, details.amount) of every event in [since, until), oldest first, streamed;
+    a projection, so only those fields travel."""
+    q = (_time_range(datastore.collection(AUDIT), since, until)
+         .select(["action", "at", "details.amount"]).order_by("at").order_by("__name__"))
+    for page in scan(q, query_size=10_000):
+        for snap in page:
+            doc = snap.to_dict()
+            yield doc.get("action"), doc.get("at"), (doc.get("details") or {}).get("amount")
+
+
+def refusals_between(datastore, since, until):
+    """(error code, created_at) of the refusals stored with their Idempotency-Key in [since, until)
+    (insufficient funds, reversing twice): the ledger keeps them for replays, for IDEMPOTENCY_TTL_HOURS."""
+    q = (datastore.collection(IDEMPOTENCY).where(filter=FieldFilter("created_at", ">=", since))
+         .where(filter=FieldFilter("created_at", "<", until))
+         .select(["created_at", "error"]).order_by("created_at").order_by("__name__"))
+    for page in scan(q, query_size=10_000):
+        for snap in page:
+            doc = snap.to_dict()
+            error = doc.get("error")
+            if isinstance(error, list) and len(error) > 1:
+                yield error[1], doc.get("created_at")
+
+
+def _aggregate(aggregation):
+    return aggregation.get()[0][0].value
+
+
+def totals(datastore):
+    """The books at this moment: the treasury's balance, the sum of all balances, and counts
+    (aggregation queries: no document is read)."""
+    accounts = datastore.collection(ACCOUNTS)
+    treasury = datastore.doc(ACCOUNTS, TREASURY_ID).get()
+    treasury_doc = treasury.to_dict() if treasury.exists else {}
+    return {
+        "treasury_balance": int(treasury_doc.get("balance") or 0),
+        "all_balances": int(_aggregate(accounts.sum("balance")) or 0),
+        "accounts": int(_aggregate(accounts.count())),
+        "users": int(_aggregate(datastore.collection(USERS).count())),
+        "currency": treasury_doc.get("currency"),
+    }
+
+
+# ---- The verifier's last run ----------------------------------------------------------
+
+LAST_VERIFY_RUN = "verify_last"
+
+
+def save_verify_run(datastore, run):
+    datastore.doc(AUDIT_RUNS, LAST_VERIFY_RUN).set(run)
+
+
+def last_verify_run(datastore):
+    snap = datastore.doc(AUDIT_RUNS, LAST_VERIFY_RUN).get()
+    return snap.to_dict() if snap.exists else None
+
+
+# ---- An account's statement -----------------------------------------------------------
+
+def account(datastore, account_id):
+    snap = datastore.doc(ACCOUNTS, account_id).get()
+    return snap.to_dict() if snap.exists else None
+
+
+def postings_of_account(datastore, account_id, limit, cursor):
+    """One page of an account's postings, newest first, and the posting just before the
+    page's oldest (for its chain link): (snapshots, next_cursor, previous document or None)."""
+    ref = datastore.collection(POSTINGS)
+    query = ref.where(filter=FieldFilter("account_id", "==", account_id))
+    snaps, next_cursor = paginate(query, ref, limit, cursor, order_by="seq")
+    previous = None
+    seq = snaps[-1].get("seq") if snaps else None
+    if isinstance(seq, int) and seq > 1:
+        before = datastore.doc(POSTINGS, posting_id(account_id, seq - 1)).get()
+        previous = before.to_dict() if before.exists else None
+    return snaps, next_cursor, previous
+
+
+def documents(datastore, collection, ids):
+    """{id: document} of those of `ids` that exist."""
+    ids = sorted({i for i in map(plain_id, ids) if i})
+    refs = [datastore.doc(collection, i) for i in ids]
+    return {snap.id: snap.to_dict() for snap in datastore.client.get_all(refs) if snap.exists} if refs else {}

@@ -8,6 +8,7 @@ TRANSFERS = "transfers"
 POSTINGS = "postings"
 IDEMPOTENCY = "idempotency"
 AUDIT = "audit"
+AUDIT_RUNS = "audit_runs"  # the verifier's last run
 POSTS = "posts"
 COMMENTS = "comments"  # the posts' comments
 APPROVED_POSTS = "approved_posts"  # the gates: one per approved post

@@ -1,5 +1,5 @@
 import { api, apiFull } from '../api.js';
-import { h, field, errorBox, noticeBox, showError, showNotice, hide, busy, pager, time, setChildren } from '../dom.js';
+import { h, field, errorBox, noticeBox, showError, showNotice, hide, busy, pager, time } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { session } from '../session.js';
 import { moneyForm, guardedSubmit } from '../forms.js';
@@ -114,7 +114,8 @@ export async function ledgerAdminView(root) {
     container: accountsBody,
     load: (cursor) => api('/admin/accounts', { query: { cursor, limit: 50 } }),
     renderItem: (a) => h('tr', { testid: 'account-row', 'data-username': a.username || '' },
-      h('td', {}, a.username || h('em', {}, a.id)),
+      h('td', {}, h('a', { href: `#/admin/account/${encodeURIComponent(a.id)}`, testid: 'account-link' },
+        a.username || a.id)),
       h('td', { class: `num ${a.balance < 0 ? 'neg' : ''}` }, formatMoney(a.balance, a.currency)),
       h('td', {}, time(a.updated_at)),
       h('td', { class: 'mono small' }, a.id)),
@@ -136,108 +137,4 @@ export async function ledgerAdminView(root) {
       h('p', { class: 'muted small' }, 'The treasury’s balance is minus all the money issued.'),
       tableWrap('accounts-table', ['Account', 'Balance', 'Updated', 'Id'], accountsBody), accounts.controls)));
   await accounts.reload();
-}
-
-// ---- Audit log ----------------------------------------------------------------
-
-const ACTIONS = ['user.signup', 'user.login_failed', 'transfer.create', 'deposit.create', 'transfer.reverse',
-  'post.create', 'post.update', 'post.delete', 'post.approve', 'post.reject', 'comment.create',
-  'photo.create', 'photo.delete', 'photo.approve', 'photo.reject'];
-
-// datetime-local gives local wall time; the API wants RFC 3339 UTC.
-function toRfc3339(localValue) {
-  if (!localValue) return undefined;
-  const d = new Date(localValue);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
-}
-
-function auditRow(e) {
-  const details = e.details && typeof e.details === 'object'
-    ? Object.entries(e.details).filter(([, v]) => v !== null).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n')
-    : String(e.details ?? '');
-  return h('tr', { testid: 'audit-row', 'data-action': e.action },
-    h('td', {}, time(e.at)),
-    h('td', { testid: 'audit-action' }, h('code', {}, e.action)),
-    h('td', {}, e.actor_username || h('span', { class: 'muted' }, e.actor_id || '—')),
-    h('td', { class: 'mono small' }, e.target || ''),
-    h('td', { class: 'mono small wrap details' }, details),
-    h('td', { class: 'mono small clip', title: e.request_id || '' }, e.request_id || ''));
-}
-
-export async function auditView(root) {
-  const action = h('input', { name: 'action', list: 'audit-actions', placeholder: 'any', testid: 'audit-action-filter' });
-  const actor = h('input', { name: 'actor', placeholder: 'username or id', testid: 'audit-actor' });
-  const target = h('input', { name: 'target', placeholder: 'document id', testid: 'audit-target' });
-  const since = h('input', { name: 'since', type: 'datetime-local', step: 1, testid: 'audit-since' });
-  const until = h('input', { name: 'until', type: 'datetime-local', step: 1, testid: 'audit-until' });
-  const submit = h('button', { type: 'submit', class: 'btn', testid: 'audit-submit' }, 'Filter');
-  const clear = h('button', { type: 'reset', class: 'btn btn-secondary', testid: 'audit-clear' }, 'Clear');
-  const body = h('tbody');
-  let filters = {};
-  const log = pager({
-    testid: 'audit',
-    container: body,
-    empty: 'No events match.',
-    load: (cursor) => api('/admin/audit', { query: { ...filters, cursor, limit: 25 } }),
-    renderItem: auditRow,
-  });
-  const form = h('form', { class: 'filters', testid: 'audit-form' },
-    h('datalist', { id: 'audit-actions' }, ACTIONS.map((a) => h('option', { value: a }))),
-    field('Action', action), field('Actor', actor), field('Target', target),
-    field('Since', since), field('Until', until), h('div', { class: 'row' }, submit, clear));
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    filters = { action: action.value.trim(), actor: actor.value.trim(), target: target.value.trim(),
-      since: toRfc3339(since.value), until: toRfc3339(until.value) };
-    busy(submit, () => log.reload());
-  });
-  form.addEventListener('reset', () => {
-    filters = {};
-    setTimeout(() => busy(submit, () => log.reload()));
-  });
-  root.append(h('section', { class: 'card', testid: 'view-audit' },
-    h('h1', {}, 'Audit log'),
-    h('p', { class: 'muted small' }, 'Every state change is written in the same commit as its audit event.'),
-    form,
-    tableWrap('audit-table', ['When', 'Action', 'Actor', 'Target', 'Details', 'Request'], body), log.controls));
-  await log.reload();
-}
-
-// ---- Verify ---------------------------------------------------------------------
-
-function problemItem(p) {
-  if (p === null || typeof p !== 'object') return h('li', { testid: 'verify-problem' }, String(p));
-  const { kind, ...rest } = p;
-  return h('li', { testid: 'verify-problem' }, h('strong', {}, kind || 'problem'), ' ',
-    h('code', { class: 'wrap' }, JSON.stringify(rest)));
-}
-
-export async function verifyView(root) {
-  const run = h('button', { type: 'button', class: 'btn', testid: 'verify-run' }, 'Run the check again');
-  const result = h('div', { testid: 'verify-result' });
-  const err = errorBox('verify-error');
-
-  async function check() {
-    hide(err);
-    try {
-      const report = await busy(run, () => api('/admin/audit/verify'));
-      const problems = report.problems || [];
-      setChildren(result,
-        h('p', { class: `verdict ${report.ok ? 'verdict-ok' : 'verdict-bad'}`, testid: 'verify-status', 'data-ok': String(report.ok) },
-          report.ok ? '✔ The ledger is consistent.' : `✘ ${problems.length} problem${problems.length === 1 ? '' : 's'} found.`),
-        h('dl', { class: 'facts' },
-          h('dt', {}, 'Accounts checked'), h('dd', { testid: 'verify-accounts' }, String(report.accounts_checked)),
-          h('dt', {}, 'Postings checked'), h('dd', { testid: 'verify-postings' }, String(report.postings_checked)),
-          h('dt', {}, 'Checked at'), h('dd', {}, new Date().toLocaleString())),
-        problems.length ? h('ul', { class: 'problems', testid: 'verify-problems' }, problems.map(problemItem)) : null);
-    } catch (e) {
-      showError(err, e);
-    }
-  }
-  run.addEventListener('click', check);
-  root.append(h('section', { class: 'card', testid: 'view-verify' },
-    h('h1', {}, 'Verify the ledger'),
-    h('p', { class: 'muted' }, 'Checks every account’s hash chain, that each balance equals the sum of its postings, that all balances sum to zero, and that every transfer has its two postings and its audit event.'),
-    err, result, run));
-  await check();
 }
