@@ -48,8 +48,11 @@ def test_bank_workload_with_two_processes(servers, app):
     for server in (a, b):
         server.stop()  # gracefully: the worker logs its writer's counters
         summaries += writer_summaries(server)
-    assert len(summaries) == 2 and all(s["operations"] > 0 for s in summaries), summaries
-    assert sum(s["unavailable"] for s in summaries) == 0
+    # One writer for both (server/ledger/remote.py): one process commits, the other hands its
+    # operations over (a lease moving between them under load may make both commit in turn).
+    assert len(summaries) == 2 and sum(s["operations"] for s in summaries) >= len(plan), summaries
+    assert sum(s.get("forwarded", 0) for s in summaries) > 0, summaries
+    assert sum(s["unavailable"] + s.get("forward_unavailable", 0) for s in summaries) == 0
 
 
 def test_gunicorn_with_two_workers_moves_money_right(servers, app):

@@ -84,27 +84,34 @@ class GroupCommitWriter:
         self._stopped = threading.Event()
         self._last_round = 0.0
         self.stats = {"rounds": 0, "operations": 0, "retried_operations": 0, "transient_errors": 0,
-                      "unavailable": 0, "round_seconds": 0.0}
+                      "unavailable": 0, "round_seconds": 0.0, "queue_wait_seconds": 0.0}
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
 
     def submit(self, op, timeout=60.0):
         """Blocks until the operation's batch committed (or failed); returns its Outcome."""
-        if self._stopped.is_set():
-            return UNAVAILABLE
-        pending = _Pending(op)
-        self._queue.put(pending)
         try:
-            return pending.future.result(timeout=timeout)
+            return self.submit_async(op).result(timeout=timeout)
         except TimeoutError:
             return UNAVAILABLE
 
-    def stop(self):
+    def submit_async(self, op):
+        """Queues the operation; a Future of its Outcome (the deployment writer feeds forwarded ones here)."""
+        pending = _Pending(op)
+        if self._stopped.is_set():
+            pending.future.set_result(UNAVAILABLE)
+        else:
+            self._queue.put(pending)
+        return pending.future
+
+    def stop(self, summary=None):
+        """Answers what is queued, stops the thread and logs the counters (`summary`: whose)."""
         self._stopped.set()
         self._queue.put(None)
         self._thread.join(timeout=10)
-        if self.stats["rounds"]:
-            log.info("ledger writer: %s", json.dumps(self.summary(), sort_keys=True))
+        counts = (summary or self.summary)()
+        if counts.get("rounds") or counts.get("forwarded"):
+            log.info("ledger writer: %s", json.dumps(counts, sort_keys=True))
 
     def summary(self):
         """Counters of this process's writer, committer and store (the benchmark sums them)."""
@@ -191,6 +198,8 @@ class GroupCommitWriter:
         """One optimistic round; answers what it settled and returns what must be retried."""
         ops = [p.op for p in batch]
         started = time.perf_counter()
+        now = time.monotonic()
+        self.stats["queue_wait_seconds"] += sum(now - p.started for p in batch if not p.attempts)
         transient = False
         try:
             outcomes = self.committer.run(ops)
