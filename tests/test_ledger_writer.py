@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import threading
 import time
+import uuid
 from collections import Counter
 
 import pytest
@@ -435,11 +436,30 @@ def test_fast_writes_pass_their_self_check_and_equal_the_library(firestore_clien
     assert batches[0][1].current_document.update_time.seconds == int(at.timestamp())
 
 
+def test_fast_commit_returns_the_update_times_the_library_reads_back(app):
+    from server.ledger.wire import WireWrites
+
+    firestore_client = app.extensions["datastore"].client  # on the emulator
+
+    for wire in (WireWrites(firestore_client), WireWrites(firestore_client, enabled=False)):
+        batch, ids = firestore_client.batch(), [uuid.uuid4().hex for _ in range(3)]
+        for i, doc_id in enumerate(ids):
+            wire.add(batch, "create", "wire_commits", doc_id, {"n": i})
+        times = wire.commit(batch)
+        snaps = firestore_client.get_all([firestore_client.collection("wire_commits").document(i) for i in ids])
+        stored = {snap.id: snap.update_time for snap in snaps}
+        assert times == [stored[i] for i in ids]
+        assert [t.nanosecond for t in times] == [stored[i].nanosecond for i in ids]  # exact, for preconditions
+
+
 @pytest.mark.parametrize("owner,name", [
     ("google.cloud.firestore_v1.client.Client", "_database_string"),
     ("google.cloud.firestore_v1.base_batch.BaseWriteBatch", "_add_write_pbs"),
     ("google.cloud.firestore_v1.base_batch.BaseWriteBatch", "_write_pbs"),
     ("google.cloud.firestore_v1._helpers", "pbs_for_create"),
+    ("google.cloud.firestore_v1.base_batch.BaseWriteBatch", "_prep_commit"),
+    ("google.cloud.firestore_v1.client.Client", "_firestore_api"),
+    ("google.cloud.firestore_v1.client.Client", "_rpc_metadata"),
 ])
 def test_any_private_name_gone_turns_fast_writes_off_and_writes_still_work(firestore_client, monkeypatch,
                                                                            owner, name):

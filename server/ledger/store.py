@@ -106,12 +106,12 @@ class LedgerStore:
             self.wire.add(batch, method, collection, doc_id, data,
                           update_times.get((collection, doc_id)) if method == "update" else None)
         try:
-            results = batch.commit()
+            update_times = self.wire.commit(batch)
         except Exception:
             self.count(failed_commits=1, failed_writes=len(writes))
             raise
         self.count(commits=1, writes=len(writes))
-        return {(c, i): r.update_time for (_m, c, i, _d), r in zip(writes, results, strict=True)}
+        return {(c, i): t for (_m, c, i, _d), t in zip(writes, update_times, strict=True)}
 
     # --- the naive baseline: one pessimistic transaction ----------------------------------
 
