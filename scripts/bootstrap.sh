@@ -48,6 +48,7 @@ requirements=requirements-local.txt
 $want_test && requirements=requirements-test.txt
 stamp=.venv/.installed-$(cat requirements*.txt | sha1sum | cut -c1-12)-$requirements
 if [ ! -f "$stamp" ]; then
+  echo "installing the pinned Python packages into .venv from $requirements (first run: about 2 minutes)" >&2
   .venv/bin/pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
   .venv/bin/pip install -q --disable-pip-version-check -r "$requirements"
   touch "$stamp"
@@ -56,6 +57,7 @@ fi
 # Project-local npm packages exactly as the lockfile says (no global install).
 lock_stamp=node_modules/.installed-$(sha1sum package-lock.json | cut -c1-12)
 if [ ! -f "$lock_stamp" ]; then
+  echo "installing the project-local npm packages (firebase-tools for the Auth emulator)" >&2
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   touch "$lock_stamp"
 fi
