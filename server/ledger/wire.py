@@ -45,7 +45,8 @@ def _commit_names():
     from google.api_core.datetime_helpers import DatetimeWithNanoseconds
     from google.cloud.firestore_v1.types import firestore as firestore_types
 
-    return gapic_v1.method.DEFAULT, DatetimeWithNanoseconds.from_timestamp_pb, firestore_types.CommitResponse.pb
+    return (gapic_v1.method.DEFAULT, DatetimeWithNanoseconds.from_timestamp_pb, firestore_types.CommitResponse.pb,
+            firestore_types.CommitRequest)
 
 
 def _timestamp_pb(value, to_pb):
@@ -149,9 +150,18 @@ class WireWrites:
         if not self.enabled:
             return [result.update_time for result in batch.commit()]
         request, kwargs = batch._prep_commit(self._retry_default, None)
-        response = self.client._firestore_api.commit(request=request, metadata=self.client._rpc_metadata, **kwargs)
+        response = self.client._firestore_api.commit(request=self._commit_request(request),
+                                                     metadata=self.client._rpc_metadata, **kwargs)
         batch._write_pbs = []
         return [self._from_timestamp_pb(result.update_time) for result in self._response_pb(response).write_results]
+
+    def _commit_request(self, request):
+        """The library's request dict as a CommitRequest built on raw protobufs (proto-plus would
+        marshal every write again)."""
+        raw = self._request_type.pb()()
+        raw.database = request["database"]
+        raw.writes.extend([write._pb if hasattr(write, "_pb") else write for write in request["writes"]])
+        return self._request_type.wrap(raw)
 
     # --- start-up self-check -----------------------------------------------------------
 
@@ -159,7 +169,7 @@ class WireWrites:
         """True when every private name resolves and fast writes equal the library's."""
         try:
             self._to_pb, fs_helpers, write_types = _private()
-            self._retry_default, self._from_timestamp_pb, self._response_pb = _commit_names()
+            self._retry_default, self._from_timestamp_pb, self._response_pb, self._request_type = _commit_names()
             self._write_pb = write_types.Write.pb()
             self._wrap = write_types.Write.wrap
             self._documents = f"{self.client._database_string}/documents"
@@ -182,7 +192,10 @@ class WireWrites:
                 return False
             # The commit path: the request WriteBatch.commit sends, and the API object it sends it with.
             request, _kwargs = fast._prep_commit(self._retry_default, None)
-            if set(request) != {"database", "writes", "transaction"} or request["writes"] is not fast._write_pbs:
+            if set(request) != {"database", "writes", "transaction"} or request["writes"] is not fast._write_pbs \
+                    or request["transaction"] is not None:
+                return False
+            if self._commit_request(request)._pb != self._request_type(request)._pb:
                 return False
             if not callable(getattr(self.client._firestore_api, "commit", None)) or \
                     not isinstance(self.client._rpc_metadata, list | tuple):
