@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from conftest import make_test_config
-from multiproc import Client, Servers, bank_plan, bank_workload, check_answers, check_bank
+from multiproc import Client, Servers, bank_plan, bank_workload, check_answers, check_bank, check_exactly_once
 
 from server import create_app
 from server.ledger import engine
@@ -124,18 +124,7 @@ def test_kill_9_of_one_server_mid_load_every_transfer_exactly_once(stack, emulat
 
         attempts = bank_workload(client, plan, clients=12, send=send)
         assert killed.is_set()
-        # Each request's answer: 201 (first or replayed) or insufficient_funds; which one of a
-        # retried pair is "first" depends on whether A committed before dying.
-        datastore = app.extensions["datastore"]
-        for i, (src, _dst, _amount, key, _retry) in enumerate(plan):
-            answers = {(s, c) for s, c, _r, _t in attempts[i]}
-            assert len(answers) == 1 and answers <= {(201, None), (409, "insufficient_funds")}, answers
-            exists = datastore.doc("transfers", engine.idempotency_id(src["user"]["id"], key)).get().exists
-            assert exists == (answers == {(201, None)})
-        transfers_ok = sum(1 for seen in attempts.values() if seen[0][0] == 201)
-        check_bank(datastore, users, START_BALANCE, transfers_ok)
-        report = app.extensions["audit"].verify()
-        assert report["ok"], report
+        check_exactly_once(app, users, START_BALANCE, plan, attempts)
     finally:
         started.stop_all()
         app.extensions["shutdown"]()

@@ -13,11 +13,10 @@ import redis
 import requests
 from conftest import make_test_config
 from multiproc import Client as BaseClient
-from multiproc import Servers, bank_plan, bank_workload, check_answers, check_bank
+from multiproc import Servers, bank_plan, bank_workload, check_answers, check_exactly_once
 from test_ledger_multiproc import START_BALANCE, writer_summaries
 
 from server import create_app
-from server.ledger import engine
 from server.ledger.lease import pid_of
 
 
@@ -56,17 +55,21 @@ def committers(summaries):
     return [s for s in summaries if s.get("commits")]
 
 
-def check_books(app, client, users, plan, attempts):
-    """Each transfer's answers agree, it exists exactly when answered 201, the books balance, the audit verifies."""
-    datastore = app.extensions["datastore"]
-    for i, (src, _dst, _amount, key, _retry) in enumerate(plan):
-        answers = {(s, c) for s, c, _r, _t in attempts[i]}
-        assert len(answers) == 1 and answers <= {(201, None), (409, "insufficient_funds")}, answers
-        exists = datastore.doc("transfers", engine.idempotency_id(src["user"]["id"], key)).get().exists
-        assert exists == (answers == {(201, None)})
-    check_bank(datastore, users, START_BALANCE, sum(1 for seen in attempts.values() if seen[0][0] == 201))
-    report = app.extensions["audit"].verify()
-    assert report["ok"], report
+def run_bank(app, a, b, transfers, seed):
+    """The bank workload over servers a and b, each retry (same key) to the other; checks the books."""
+    client = Client(a.url, b.url)
+    users = [client.signup() for _ in range(6)]
+    client.fund(client.admin(app), users, START_BALANCE)
+    plan = bank_plan(users, transfers, seed=seed)
+
+    def send(i, attempt, src, body, key):
+        return client.call("POST", "/api/v1/transfers", src["token"], server=(i + attempt) % 2, key=key, json=body)
+
+    attempts = bank_workload(client, plan, send=send)
+    check_answers(plan, attempts)
+    check_exactly_once(app, users, START_BALANCE, plan, attempts)
+    a.stop()
+    b.stop()
 
 
 def test_two_instances_share_one_writer(project):
@@ -74,19 +77,7 @@ def test_two_instances_share_one_writer(project):
     project_id, servers, app = project
     # A long lease: no failover by a stalled renewal on a busy machine; this test is about sharing.
     a, b = servers(workers=2, LEDGER_LEASE_SECONDS=30), servers(workers=2, LEDGER_LEASE_SECONDS=30)
-    client = Client(a.url, b.url)
-    users = [client.signup() for _ in range(6)]
-    client.fund(client.admin(app), users, START_BALANCE)
-    plan = bank_plan(users, 300, seed=18)
-
-    def send(i, attempt, src, body, key):
-        return client.call("POST", "/api/v1/transfers", src["token"], server=(i + attempt) % 2, key=key, json=body)
-
-    attempts = bank_workload(client, plan, send=send)
-    check_answers(plan, attempts)
-    check_books(app, client, users, plan, attempts)
-    a.stop()
-    b.stop()
+    run_bank(app, a, b, 300, seed=18)
     logs = {"a": writer_summaries(a), "b": writer_summaries(b)}
     writers = committers(logs["a"] + logs["b"])
     assert len(writers) == 1, logs
@@ -103,19 +94,7 @@ def test_two_writers_at_once_keep_every_invariant(project):
     project_id, servers, app = project
     a = servers(workers=1, LEDGER_CHANNEL_PREFIX=f"split-a-{project_id}")
     b = servers(workers=1, LEDGER_CHANNEL_PREFIX=f"split-b-{project_id}")
-    client = Client(a.url, b.url)
-    users = [client.signup() for _ in range(6)]
-    client.fund(client.admin(app), users, START_BALANCE)
-    plan = bank_plan(users, 400, seed=81)
-
-    def send(i, attempt, src, body, key):
-        return client.call("POST", "/api/v1/transfers", src["token"], server=(i + attempt) % 2, key=key, json=body)
-
-    attempts = bank_workload(client, plan, send=send)
-    check_answers(plan, attempts)
-    check_books(app, client, users, plan, attempts)
-    a.stop()
-    b.stop()
+    run_bank(app, a, b, 400, seed=81)
     summaries = writer_summaries(a) + writer_summaries(b)
     assert len(committers(summaries)) == 2, summaries  # both wrote
     assert sum(s["unavailable"] for s in summaries) == 0
@@ -167,4 +146,4 @@ def test_kill_9_of_the_writer_fails_over(project, stack, workers):
     assert "failover" in killed, killed
     print(f"\nfailover with {workers} processes: {killed['failover']:.2f} s "
           f"({killed['holder']} -> {killed['new']})")
-    check_books(app, client, users, plan, attempts)
+    check_exactly_once(app, users, START_BALANCE, plan, attempts)

@@ -70,8 +70,17 @@ class Channel:
 
     # --- senders ---------------------------------------------------------------------
 
-    def send(self, payload):
-        self.client.lpush(self.ops_key, payload)
+    def send(self, payload, reply_id=None, timeout=None):
+        """Queues the payload; with reply_id, also waits up to `timeout` for the answer in the same
+        round trip (LPUSH and BLPOP pipelined) and returns it, or None."""
+        if reply_id is None:
+            self.client.lpush(self.ops_key, payload)
+            return None
+        pipe = self.client.pipeline(transaction=False)
+        pipe.lpush(self.ops_key, payload)
+        pipe.blpop([self.reply_key(reply_id)], timeout=max(0.01, timeout))
+        found = pipe.execute()[1]
+        return decode_outcome(found[1]) if found else None
 
     def withdraw(self, payload):
         """True when the payload was still queued (no writer took it), now removed."""

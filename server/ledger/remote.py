@@ -100,16 +100,12 @@ class DeploymentWriter:
         reply_id = self.channel.new_reply_id()
         payload = encode_op(op, reply_id)
         epoch = self.keeper.epoch
-        self.channel.send(payload)
         self.stats["forwarded"] += 1
         resent = False
         # The writer itself answers 503 after LEDGER_CONFLICT_SECONDS; wait a little longer than that.
         deadline = time.monotonic() + self.conflict_seconds + self.lease_seconds + 5
-        while True:
-            outcome = self.channel.wait_reply(reply_id, min(self.lease_seconds / 2, deadline - time.monotonic()))
-            if outcome is not None:
-                # A re-sent operation the dead writer committed comes back as a replay: not the client's.
-                return replace(outcome, replayed=False) if resent and outcome.replayed else outcome
+        outcome = self.channel.send(payload, reply_id, self.lease_seconds / 2)  # one round trip
+        while outcome is None:
             if time.monotonic() >= deadline:
                 self.stats["forward_unavailable"] += 1
                 log.warning("ledger operation unanswered by the writer; answered 503")
@@ -125,6 +121,9 @@ class DeploymentWriter:
                     self.stats["resent"] += 1
                 self.channel.send_first(payload)
                 deadline = time.monotonic() + self.conflict_seconds + self.lease_seconds + 5
+            outcome = self.channel.wait_reply(reply_id, min(self.lease_seconds / 2, deadline - time.monotonic()))
+        # A re-sent operation the dead writer committed comes back as a replay: not the client's.
+        return replace(outcome, replayed=False) if resent and outcome.replayed else outcome
 
     # --- the writer ---------------------------------------------------------------------
 
