@@ -129,9 +129,7 @@ class DeploymentWriter:
 
     def _gained(self, _epoch):
         # Another writer may have moved any account since this process last wrote it.
-        accounts = getattr(self.local.committer, "accounts", None)
-        if accounts is not None:
-            accounts.clear()
+        self.local.forget_accounts()
 
     def _pump(self):
         """While this process holds the lease: forwarded operations into the local group commit."""

@@ -83,6 +83,7 @@ class GroupCommitWriter:
         self._queue = queue.SimpleQueue()
         self._stopped = threading.Event()
         self._last_round = 0.0
+        self._forget_cache = False
         self.stats = {"rounds": 0, "operations": 0, "retried_operations": 0, "transient_errors": 0,
                       "unavailable": 0, "round_seconds": 0.0, "queue_wait_seconds": 0.0}
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
@@ -112,6 +113,11 @@ class GroupCommitWriter:
         counts = (summary or self.summary)()
         if counts.get("rounds") or counts.get("forwarded"):
             log.info("ledger writer: %s", json.dumps(counts, sort_keys=True))
+
+    def forget_accounts(self):
+        """Before the next round, drop the committer's account cache (in the writer's own thread,
+        never under a round that is using it): another writer may have moved any account."""
+        self._forget_cache = True
 
     def summary(self):
         """Counters of this process's writer, committer and store (the benchmark sums them)."""
@@ -197,6 +203,9 @@ class GroupCommitWriter:
     def _round(self, batch):
         """One optimistic round; answers what it settled and returns what must be retried."""
         ops = [p.op for p in batch]
+        if self._forget_cache:
+            self._forget_cache = False
+            getattr(self.committer, "accounts", {}).clear()
         started = time.perf_counter()
         now = time.monotonic()
         self.stats["queue_wait_seconds"] += sum(now - p.started for p in batch if not p.attempts)
