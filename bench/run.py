@@ -273,14 +273,16 @@ def drive(url, users, hot, args, duration, path="/api/v1/transfers", on_window=N
 class Sampler:
     """CPU of the server worker(s), the emulator and RSS of the server over the measured window."""
 
-    def __init__(self, server, emulator_pid, rss_every):
+    def __init__(self, server, emulator_pid, rss_every, redis_pid=None):
         self.server, self.emulator_pid, self.rss_every = server, emulator_pid, rss_every
+        self.redis_pid = redis_pid
         self.samples, self.start = [], None
         self._last_rss = 0.0
 
     def __call__(self, phase):
         now = time.perf_counter()
-        point = (now, self.server.cpu(), cpu_seconds(self.emulator_pid) or 0.0, self.server.rss())
+        point = (now, self.server.cpu(), cpu_seconds(self.emulator_pid) or 0.0, self.server.rss(),
+                 cpu_seconds(self.redis_pid) or 0.0 if self.redis_pid else 0.0)
         if phase == "start":
             self.start = point
             self.samples.append((0.0, point[3]))
@@ -297,6 +299,7 @@ class Sampler:
         return {"server_cpu_pct": round(100 * (self.end[1] - self.start[1]) / wall),
                 "server_cpu_s": self.end[1] - self.start[1],
                 "emulator_cpu_pct": round(100 * (self.end[2] - self.start[2]) / wall),
+                "redis_cpu_s": self.end[4] - self.start[4],
                 "rss_start_mib": round(self.start[3], 1), "rss_end_mib": round(self.end[3], 1),
                 "rss_samples": [(t, round(r, 1)) for t, r in self.samples]}
 
@@ -358,6 +361,8 @@ def server_env(emulator_host, project, extra=()):
     env = dict(os.environ)
     env.update({
         "FIRESTORE_EMULATOR_HOST": emulator_host,
+        # The rate limits' redis, and so the ledger writer's lease and channel (one writer for all).
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "GOOGLE_CLOUD_PROJECT": project,
         "SECRET_KEY": SECRET,
         "BCRYPT_ROUNDS": "4",  # only so that creating 1,000 users takes seconds
@@ -392,7 +397,7 @@ def run_http_config(name, mix, emu, args, log, mode_env, duration, n_users, log_
     finally:
         server.stop()
     server = ServerGroup("server:create_app()", dict(env, **mode_env), log_dir, name, workers)
-    sampler = Sampler(server, emu.process.pid if emu.process else None, args.rss_every)
+    sampler = Sampler(server, emu.process.pid if emu.process else None, args.rss_every, REDIS["pid"])
     profiler = start_profiler(server, args, name, duration)
     load = {"amount_max": BANK["amount_max"], "retry": BANK["retry"]} if bank else {}
     run_args = argparse.Namespace(**dict(vars(args), clients=BANK["clients"])) if bank else args
@@ -412,6 +417,7 @@ def run_http_config(name, mix, emu, args, log, mode_env, duration, n_users, log_
     window_ok = result["window_counts"].get("201", 0)
     if window_ok:
         result["cpu_ms_per_transfer"] = round(1000 * result["server_cpu_s"] / window_ok, 2)
+        result["redis_cpu_ms_per_transfer"] = round(1000 * result["redis_cpu_s"] / window_ok, 3)
     log(f"  {summary(result)}")
     if result["writer"]:
         log(f"  writer: {json.dumps(result['writer'], sort_keys=True)}")
@@ -426,7 +432,9 @@ def writer_stats(log_paths):
             for line in fh:
                 if "ledger writer: " in line:
                     with contextlib.suppress(ValueError):
-                        total.update(json.loads(line.split("ledger writer: ", 1)[1]))
+                        counts = json.loads(line.split("ledger writer: ", 1)[1])
+                        total.update(counts)
+                        total["committing_processes"] += bool(counts.get("commits"))
     if not total.get("operations"):
         return None
     ops, rounds = total["operations"], max(1, total["rounds"])
@@ -434,7 +442,13 @@ def writer_stats(log_paths):
             "conflicts_per_commit": round(total["conflicts"] / max(1, total["commits"] + total["failed_commits"]), 3),
             "retries_per_op": round(total["retried_operations"] / ops, 3),
             "reads_per_op": round(total["reads"] / ops, 2), "writes_per_op": round(total["writes"] / ops, 2),
-            "ms_per_round": round(1000 * total["round_seconds"] / rounds, 1)}
+            "ms_per_round": round(1000 * total["round_seconds"] / rounds, 1),
+            # Time an operation waited in the writer's queue before its first round; and, handed
+            # over from another process, in the redis channel before the writer took it.
+            "queue_wait_ms": round(1000 * total["queue_wait_seconds"] / ops, 2),
+            "channel_wait_ms": round(1000 * total["channel_wait_seconds"] / max(1, total["served"]), 2),
+            "forwarded_share": round(total["served"] / ops, 2),
+            "committing_processes": total["committing_processes"]}
 
 
 def start_profiler(server, args, name, duration):
@@ -589,9 +603,11 @@ def table(results):
 def cost_table(results):
     """The writers' counters: batching, conflicts, CPU and Firestore documents per operation."""
     rows = ["| configuration | processes | mix | operations per commit | conflicts per commit attempt "
-            "| retries per operation | split commits | server CPU ms per transfer | document reads per operation "
-            "| document writes per operation | ms per round |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| retries per operation | split commits | server CPU ms per transfer (every process) "
+            "| redis CPU ms per transfer | document reads per operation "
+            "| document writes per operation | ms per round | writer queue wait ms | channel wait ms "
+            "| share handed over | processes that committed |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         w = r.get("writer")
         if not w:
@@ -599,7 +615,10 @@ def cost_table(results):
         rows.append(f"| {r['name']} | {r.get('processes', '–')} | {r['mix']} | {w.get('ops_per_commit', '–')} "
                     f"| {w.get('conflicts_per_commit', '–')} | {w.get('retries_per_op', '–')} "
                     f"| {w.get('split_commits', 0)} | {r.get('cpu_ms_per_transfer', '–')} "
-                    f"| {w.get('reads_per_op', '–')} | {w.get('writes_per_op', '–')} | {w.get('ms_per_round', '–')} |")
+                    f"| {r.get('redis_cpu_ms_per_transfer', '–')} "
+                    f"| {w.get('reads_per_op', '–')} | {w.get('writes_per_op', '–')} | {w.get('ms_per_round', '–')} "
+                    f"| {w.get('queue_wait_ms', '–')} | {w.get('channel_wait_ms', '–')} "
+                    f"| {w.get('forwarded_share', '–')} | {w.get('committing_processes', '–')} |")
     return "\n".join(rows)
 
 
@@ -647,6 +666,26 @@ def targets(results, soak_growth_pct=10):
     return "\n".join(lines)
 
 
+REDIS = {"pid": None}
+
+
+def start_redis(args, log):
+    """A redis-server of the benchmark's own (unless RATELIMIT_STORAGE_URI names one, or --no-redis):
+    the deployment's one ledger writer needs it; without it every process writes for itself."""
+    if args.no_redis:
+        os.environ["RATELIMIT_STORAGE_URI"] = "memory://"
+        return None
+    if os.environ.get("RATELIMIT_STORAGE_URI", "").startswith("redis"):
+        return None
+    from devstack import stack
+
+    started = stack.start("bench", components=("redis",), ports={"redis": 0})
+    os.environ["RATELIMIT_STORAGE_URI"] = started.redis_url
+    REDIS["pid"] = started._managed[0].process.pid
+    log(f"redis: {started.redis_url}")
+    return started
+
+
 MIXES = ("uniform", "hot", "bank")
 BASELINES = ("minimal", "naive-uniform", "naive-hot", "raw")
 
@@ -676,6 +715,8 @@ def main(argv=None):
     parser.add_argument("--profile", metavar="DIR",
                         help="record py-spy (pip install py-spy) collapsed stacks of our server into DIR")
     parser.add_argument("--profile-mode", choices=("gil", "wall"), default="gil")
+    parser.add_argument("--no-redis", action="store_true",
+                        help="no redis: rate limits per process and every process its own ledger writer (before)")
     parser.add_argument("--out", help="also write the report (markdown) here, and the raw data as .json")
     args = parser.parse_args(argv)
     if args.quick:
@@ -695,6 +736,7 @@ def main(argv=None):
     log_dir = tempfile.mkdtemp(prefix="bench-logs-")
     emu = harness.start(port=0)
     os.environ["FIRESTORE_EMULATOR_HOST"] = emu.host
+    redis_stack = start_redis(args, log)
     results = []
     try:
         if "minimal" in only:
@@ -721,6 +763,8 @@ def main(argv=None):
             results.append(dict(r, name=f"ours, soak {args.soak:.0f}s", role="soak"))
     finally:
         emu.stop()
+        if redis_stack:
+            redis_stack.stop()
     report = "\n\n".join([
         f"Run {started}; load average before: {' '.join(f'{x:.2f}' for x in info['load_before'])}, "
         f"after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",

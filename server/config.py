@@ -77,6 +77,13 @@ def from_environment():
         "LEDGER_MAX_ATTEMPTS": _int("LEDGER_MAX_ATTEMPTS", 6),
         # How long an operation may keep meeting other processes' commits before 503.
         "LEDGER_CONFLICT_SECONDS": _float("LEDGER_CONFLICT_SECONDS", 20.0),
+        # One writer per deployment (server/ledger/remote.py): the redis of its lease and channel
+        # (empty: RATELIMIT_STORAGE_URI; memory:// or no redis: every process writes itself).
+        "LEDGER_CHANNEL_URI": os.environ.get("LEDGER_CHANNEL_URI", ""),
+        # Keys of the lease and channel: one writer per prefix (default: per Firestore project).
+        "LEDGER_CHANNEL_PREFIX": os.environ.get("LEDGER_CHANNEL_PREFIX", ""),
+        # The writer's lease: a dead writer is replaced within about 1.3 times this.
+        "LEDGER_LEASE_SECONDS": _float("LEDGER_LEASE_SECONDS", 3.0),
         # On a conflict, commit the batch's clean part at once (else retry the whole batch).
         "LEDGER_SPLIT_CONFLICTS": _bool("LEDGER_SPLIT_CONFLICTS", True),
         # Trust this process's copy of an account no other process wrote lately (else read each batch).

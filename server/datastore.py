@@ -185,12 +185,13 @@ class Datastore:
         else:
             raise ValueError(write.method)
 
-    def commit(self, writes, docs, add=None):
+    def commit(self, writes, docs, add=None, send=None):
         """Commits `writes` as one atomic WriteBatch; returns {(collection, id): update_time}.
 
         Each update or delete of a document in `docs` ({key: ReadDoc} as read) carries the
         update time it was read at. Raises LostRace when a precondition failed (nothing
-        written). `add` replaces Datastore.add (the ledger's fast encoder, ledger/wire.py).
+        written). `add` replaces Datastore.add and `send(batch) -> [update_time, ...]` the
+        batch's own commit (the ledger's fast encoder and decoder, ledger/wire.py).
         """
         add = add or self.add
         batch = self.client.batch()
@@ -198,10 +199,10 @@ class Datastore:
             read = docs.get(write.key) if write.method in ("update", "delete") else None
             add(batch, write, read.update_time if read is not None else None)
         try:
-            results = batch.commit()
+            update_times = send(batch) if send else [result.update_time for result in batch.commit()]
         except LOST_RACE_ERRORS as exc:
             raise LostRace(str(exc)) from exc
-        return {w.key: r.update_time for w, r in zip(writes, results, strict=True)}
+        return {w.key: t for w, t in zip(writes, update_times, strict=True)}
 
     def guarded(self, keys, decide, budget: RetryBudget, stats=None):
         """kernel/commits.guarded over this datastore: read, decide, commit, retry a lost race."""

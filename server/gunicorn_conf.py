@@ -1,10 +1,13 @@
 """gunicorn settings: `gunicorn -c python:server.gunicorn_conf 'server:create_app()'`.
 
-One worker process per core by default (WEB_WORKERS). Each worker has its
-own group-commit ledger writer; writers of different processes never lock
-anything (optimistic batches with preconditions), so a race between them
-costs one fast retry, not a lock wait. Threads carry the concurrency inside
-a worker. Rate limits need a shared RATELIMIT_STORAGE_URI with more than one.
+One worker process per core by default (WEB_WORKERS). With a shared redis
+(RATELIMIT_STORAGE_URI, or LEDGER_CHANNEL_URI) one process of the whole
+deployment holds the ledger writer's lease and the others hand it their
+ledger operations (server/ledger/remote.py); without one, each worker writes
+itself, and writers of different processes never lock anything (optimistic
+batches with preconditions), so a race between them costs one fast retry.
+Threads carry the concurrency inside a worker. Rate limits need a shared
+RATELIMIT_STORAGE_URI with more than one.
 """
 
 import ctypes

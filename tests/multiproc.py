@@ -26,6 +26,8 @@ from conftest import PASSWORD, SECRET
 from google.cloud.firestore_v1 import FieldFilter
 from gunicorn_server import GunicornServer, stack_env, wait_for
 
+from server.ledger.engine import idempotency_id
+
 HIGH_LIMIT = "100000/minute"
 ALLOWED = {(201, None, False), (201, None, True), (409, "insufficient_funds", False), (409, "insufficient_funds", True)}
 
@@ -191,3 +193,18 @@ def check_bank(datastore, users, start_balance, transfers_ok):
             filter=FieldFilter("parties", "array_contains", u["user"]["id"]))
         posted |= {s.id for s in query.stream()}
     assert len(posted) == transfers_ok + len(users)
+
+
+def check_exactly_once(app, users, start_balance, plan, attempts):
+    """After a crash and retries: every answer of a key agrees (201, first or replayed, or
+    insufficient_funds: which of a retried pair came first depends on what committed before the
+    crash), the transfer exists exactly when answered 201, the books balance, the audit verifies."""
+    datastore = app.extensions["datastore"]
+    for i, (src, _dst, _amount, key, _retry) in enumerate(plan):
+        answers = {(s, c) for s, c, _r, _t in attempts[i]}
+        assert len(answers) == 1 and answers <= {(201, None), (409, "insufficient_funds")}, answers
+        exists = datastore.doc("transfers", idempotency_id(src["user"]["id"], key)).get().exists
+        assert exists == (answers == {(201, None)})
+    check_bank(datastore, users, start_balance, sum(1 for seen in attempts.values() if seen[0][0] == 201))
+    report = app.extensions["audit"].verify()
+    assert report["ok"], report

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from conftest import make_test_config
-from multiproc import Client, Servers, bank_plan, bank_workload, check_answers, check_bank
+from multiproc import Client, Servers, bank_plan, bank_workload, check_answers, check_bank, check_exactly_once
 
 from server import create_app
 from server.ledger import engine
@@ -48,8 +48,11 @@ def test_bank_workload_with_two_processes(servers, app):
     for server in (a, b):
         server.stop()  # gracefully: the worker logs its writer's counters
         summaries += writer_summaries(server)
-    assert len(summaries) == 2 and all(s["operations"] > 0 for s in summaries), summaries
-    assert sum(s["unavailable"] for s in summaries) == 0
+    # One writer for both (server/ledger/remote.py): one process commits, the other hands its
+    # operations over (a lease moving between them under load may make both commit in turn).
+    assert len(summaries) == 2 and sum(s["operations"] for s in summaries) >= len(plan), summaries
+    assert sum(s.get("forwarded", 0) for s in summaries) > 0, summaries
+    assert sum(s["unavailable"] + s.get("forward_unavailable", 0) for s in summaries) == 0
 
 
 def test_gunicorn_with_two_workers_moves_money_right(servers, app):
@@ -121,18 +124,7 @@ def test_kill_9_of_one_server_mid_load_every_transfer_exactly_once(stack, emulat
 
         attempts = bank_workload(client, plan, clients=12, send=send)
         assert killed.is_set()
-        # Each request's answer: 201 (first or replayed) or insufficient_funds; which one of a
-        # retried pair is "first" depends on whether A committed before dying.
-        datastore = app.extensions["datastore"]
-        for i, (src, _dst, _amount, key, _retry) in enumerate(plan):
-            answers = {(s, c) for s, c, _r, _t in attempts[i]}
-            assert len(answers) == 1 and answers <= {(201, None), (409, "insufficient_funds")}, answers
-            exists = datastore.doc("transfers", engine.idempotency_id(src["user"]["id"], key)).get().exists
-            assert exists == (answers == {(201, None)})
-        transfers_ok = sum(1 for seen in attempts.values() if seen[0][0] == 201)
-        check_bank(datastore, users, START_BALANCE, transfers_ok)
-        report = app.extensions["audit"].verify()
-        assert report["ok"], report
+        check_exactly_once(app, users, START_BALANCE, plan, attempts)
     finally:
         started.stop_all()
         app.extensions["shutdown"]()

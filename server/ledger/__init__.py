@@ -1,16 +1,18 @@
 """The ledger: accounts, transfers and postings in double entry.
 
 engine (pure rules over documents already read), optimistic (the committer) and
-writer (group commit), wire (the adapter over Firestore's private write
-encoding), store, service (use cases, no Flask), routes (HTTP only), accounts
-(the narrow interface other domains use), bench (the documented bench hook);
-init_app wires them into an app.
+writer (group commit), remote/lease/channel (one writer for the deployment, over
+redis), wire (the adapter over Firestore's private write encoding), store,
+service (use cases, no Flask), routes (HTTP only), accounts (the narrow
+interface other domains use), bench (the documented bench hook); init_app
+wires them into an app.
 """
 
 
 def init_app(app):
     """Builds store, writer and service from the app's config and registers the routes."""
     from .optimistic import OptimisticCommitter
+    from .remote import DeploymentWriter, channel_url
     from .routes import admin_bp, bp
     from .service import Ledger
     from .store import LedgerStore
@@ -28,6 +30,12 @@ def init_app(app):
                                    linger_ms=config["LEDGER_LINGER_MS"],
                                    max_attempts=config["LEDGER_MAX_ATTEMPTS"],
                                    conflict_seconds=config["LEDGER_CONFLICT_SECONDS"])
+        url = channel_url(config)
+        if url:
+            prefix = config["LEDGER_CHANNEL_PREFIX"] or f"ledger-writer:{config['PROJECT_ID']}"
+            writer = DeploymentWriter(writer, url, prefix,
+                                      lease_seconds=config["LEDGER_LEASE_SECONDS"],
+                                      conflict_seconds=config["LEDGER_CONFLICT_SECONDS"])
     app.extensions["ledger"] = Ledger(store, writer)
     for blueprint in (bp, admin_bp):
         app.register_api(blueprint)

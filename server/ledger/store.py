@@ -80,7 +80,7 @@ class LedgerStore:
         creates with exists=false, updates with the update time read in `docs`; raises
         LostRace when another writer got there first. Returns {key: update_time}."""
         try:
-            written = self.datastore.commit(writes, docs, add=self.wire.add)
+            written = self.datastore.commit(writes, docs, add=self.wire.add, send=self.wire.commit)
         except Exception:
             self.count(failed_commits=1, failed_writes=len(writes))
             raise

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 # Private members of google-cloud-firestore used here; all covered by self_check().
 PRIVATE_NAMES = ("Client._database_string", "WriteBatch._add_write_pbs", "Transaction._add_write_pbs",
                  "WriteBatch._write_pbs", "_helpers.pbs_for_create",
-                 "google.cloud._helpers._datetime_to_pb_timestamp", "types.write.Write.pb")
+                 "google.cloud._helpers._datetime_to_pb_timestamp", "types.write.Write.pb",
+                 "WriteBatch._prep_commit", "Client._firestore_api", "Client._rpc_metadata")
 
 _PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -37,6 +38,15 @@ def _private():
     from google.cloud.firestore_v1.types import write as write_types
 
     return _datetime_to_pb_timestamp, fs_helpers, write_types
+
+
+def _commit_names():
+    from google.api_core import gapic_v1
+    from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+    from google.cloud.firestore_v1.types import firestore as firestore_types
+
+    return (gapic_v1.method.DEFAULT, DatetimeWithNanoseconds.from_timestamp_pb, firestore_types.CommitResponse.pb,
+            firestore_types.CommitRequest)
 
 
 def _timestamp_pb(value, to_pb):
@@ -132,12 +142,36 @@ class WireWrites:
         self._library_add(batch, write.method, self.client.collection(write.collection).document(write.doc_id),
                           write.data, update_time)
 
+    def commit(self, batch):
+        """Commits a WriteBatch; returns each write's update time, in order.
+
+        The library wraps every write result of the response in proto-plus (a tenth of
+        the writer's CPU); the fast path reads them from the raw response. The same RPC,
+        request and retry as WriteBatch.commit, which is used when the self-check failed.
+        """
+        if not self.enabled:
+            return [result.update_time for result in batch.commit()]
+        request, kwargs = batch._prep_commit(self._retry_default, None)
+        response = self.client._firestore_api.commit(request=self._commit_request(request),
+                                                     metadata=self.client._rpc_metadata, **kwargs)
+        batch._write_pbs = []
+        return [self._from_timestamp_pb(result.update_time) for result in self._response_pb(response).write_results]
+
+    def _commit_request(self, request):
+        """The library's request dict as a CommitRequest built on raw protobufs (proto-plus would
+        marshal every write again)."""
+        raw = self._request_type.pb()()
+        raw.database = request["database"]
+        raw.writes.extend([write._pb if hasattr(write, "_pb") else write for write in request["writes"]])
+        return self._request_type.wrap(raw)
+
     # --- start-up self-check -----------------------------------------------------------
 
     def self_check(self):
         """True when every private name resolves and fast writes equal the library's."""
         try:
             self._to_pb, fs_helpers, write_types = _private()
+            self._retry_default, self._from_timestamp_pb, self._response_pb, self._request_type = _commit_names()
             self._write_pb = write_types.Write.pb()
             self._wrap = write_types.Write.wrap
             self._documents = f"{self.client._database_string}/documents"
@@ -157,6 +191,16 @@ class WireWrites:
             # The same encoding must also be what the helpers make (the naive transaction path).
             if fs_helpers.pbs_for_create(path, sample)[0]._pb != self._wrap(self.fast_write(
                     "create", path, sample))._pb:
+                return False
+            # The commit path: the request WriteBatch.commit sends, and the API object it sends it with.
+            request, _kwargs = fast._prep_commit(self._retry_default, None)
+            if set(request) != {"database", "writes", "transaction"} or request["writes"] is not fast._write_pbs \
+                    or request["transaction"] is not None:
+                return False
+            if self._commit_request(request)._pb != self._request_type(request)._pb:
+                return False
+            if not callable(getattr(self.client._firestore_api, "commit", None)) or \
+                    not isinstance(self.client._rpc_metadata, list | tuple):
                 return False
             return callable(getattr(self.client.transaction(), "_add_write_pbs", None))
         except Exception:  # any surprise from a library upgrade: use the library

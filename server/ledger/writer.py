@@ -84,29 +84,42 @@ class GroupCommitWriter:
         self._queue = queue.SimpleQueue()
         self._stopped = threading.Event()
         self._last_round = 0.0
+        self._forget_cache = False
         self.stats = {"rounds": 0, "operations": 0, "retried_operations": 0, "transient_errors": 0,
-                      "unavailable": 0, "round_seconds": 0.0}
+                      "unavailable": 0, "round_seconds": 0.0, "queue_wait_seconds": 0.0}
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
 
     def submit(self, op, timeout=60.0):
         """Blocks until the operation's batch committed (or failed); returns its Outcome."""
-        if self._stopped.is_set():
-            metrics.ledger_answered(UNAVAILABLE.status)
-            return UNAVAILABLE
-        pending = _Pending(op)
-        self._queue.put(pending)
         try:
-            return pending.future.result(timeout=timeout)
+            return self.submit_async(op).result(timeout=timeout)
         except TimeoutError:
             return UNAVAILABLE
 
-    def stop(self):
+    def submit_async(self, op):
+        """Queues the operation; a Future of its Outcome (the deployment writer feeds forwarded ones here)."""
+        pending = _Pending(op)
+        if self._stopped.is_set():
+            metrics.ledger_answered(UNAVAILABLE.status)
+            pending.future.set_result(UNAVAILABLE)
+        else:
+            self._queue.put(pending)
+        return pending.future
+
+    def stop(self, summary=None):
+        """Answers what is queued, stops the thread and logs the counters (`summary`: whose)."""
         self._stopped.set()
         self._queue.put(None)
         self._thread.join(timeout=10)
-        if self.stats["rounds"]:
-            log.info("ledger writer: %s", json.dumps(self.summary(), sort_keys=True))
+        counts = (summary or self.summary)()
+        if counts.get("rounds") or counts.get("forwarded"):
+            log.info("ledger writer: %s", json.dumps(counts, sort_keys=True))
+
+    def forget_accounts(self):
+        """Before the next round, drop the committer's account cache (in the writer's own thread,
+        never under a round that is using it): another writer may have moved any account."""
+        self._forget_cache = True
 
     def summary(self):
         """Counters of this process's writer, committer and store (the benchmark sums them)."""
@@ -195,7 +208,12 @@ class GroupCommitWriter:
         for pending in batch:
             if not pending.attempts:
                 metrics.ledger_queued(time.monotonic() - pending.started)
+        if self._forget_cache:
+            self._forget_cache = False
+            getattr(self.committer, "accounts", {}).clear()
         started = time.perf_counter()
+        now = time.monotonic()
+        self.stats["queue_wait_seconds"] += sum(now - p.started for p in batch if not p.attempts)
         transient = False
         try:
             outcomes = self.committer.run(ops)

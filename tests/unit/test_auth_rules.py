@@ -141,6 +141,24 @@ def test_token_claims_refuse_forged_expired_and_odd_ids():
         assert (err.value.status, err.value.message) == (401, message)
 
 
+def test_a_token_checked_once_is_still_refused_once_expired_and_under_another_secret(monkeypatch):
+    now = int(time.time())
+    token = jwt.encode({"sub": "u1", "sid": "s1", "exp": now + 60}, SECRET, algorithm="HS256")
+    assert token_claims(token, SECRET) == ("s1", "u1")
+    assert token_claims(token, SECRET) == ("s1", "u1")  # remembered
+    with pytest.raises(DomainError):
+        token_claims(token, "another-secret-key-of-32-bytes!!!!")
+    monkeypatch.setattr(time, "time", lambda: now + 61)
+
+    def checked_again(*_args, **_kwargs):  # past exp the signature and expiry are checked again
+        raise jwt.ExpiredSignatureError("expired")
+
+    monkeypatch.setattr(jwt, "decode", checked_again)
+    with pytest.raises(DomainError) as err:
+        token_claims(token, SECRET)
+    assert err.value.message == "The token has expired; log in again."
+
+
 def test_session_caller_rules():
     user = {"username": "alice", "role": "user", "created_at": T0}
     session = {"user_id": "u1", "created_at": T0, "revoked_at": None}

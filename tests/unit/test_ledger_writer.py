@@ -404,6 +404,9 @@ def test_fast_writes_pass_their_self_check_and_equal_the_library(firestore_clien
     ("google.cloud.firestore_v1.base_batch.BaseWriteBatch", "_add_write_pbs"),
     ("google.cloud.firestore_v1.base_batch.BaseWriteBatch", "_write_pbs"),
     ("google.cloud.firestore_v1._helpers", "pbs_for_create"),
+    ("google.cloud.firestore_v1.base_batch.BaseWriteBatch", "_prep_commit"),
+    ("google.cloud.firestore_v1.client.Client", "_firestore_api"),
+    ("google.cloud.firestore_v1.client.Client", "_rpc_metadata"),
 ])
 def test_any_private_name_gone_turns_fast_writes_off_and_writes_still_work(firestore_client, monkeypatch,
                                                                            owner, name):

@@ -1,0 +1,115 @@
+"""The channel between the processes of a deployment and its ledger writer: redis lists.
+
+`{prefix}:ops` is the one queue of operations handed to the writer: senders
+LPUSH, the writer BRPOPs (FIFO) and drains up to a batch more with RPOP. Each
+operation names its reply list `{prefix}:reply:{id}`; the writer RPUSHes the
+outcome there (pipelined for a whole batch, with a short expiry so an answer
+nobody waits for any more disappears) and the sender BLPOPs it. Payloads are
+JSON: an operation is plain data (engine.Operation and its Caller).
+
+Nothing here decides anything: remote.py says when to send, re-send and
+answer; the writer's commit decides what an operation does.
+"""
+
+import datetime as dt
+import json
+import time
+import uuid
+
+from ..kernel.caller import Caller, Origin
+from .engine import Operation, Outcome
+
+REPLY_TTL_MS = 120_000
+
+
+def encode_op(op: Operation, reply_id, resent=False):
+    caller = op.caller
+    return json.dumps({
+        "reply": reply_id, "sent": time.time(), "resent": resent,
+        "op": [op.kind, op.idempotency_key, op.request_hash, op.from_account, op.to_account, op.amount,
+               op.memo, op.reverses],
+        "caller": [caller.id, caller.username, caller.role, caller.sid,
+                   caller.created_at.isoformat() if caller.created_at else None,
+                   caller.origin.request_id, caller.origin.client_address],
+    }, separators=(",", ":"))
+
+
+def decode_op(payload):
+    """(Operation, reply id, seconds since it was sent, resent) of a payload."""
+    data = json.loads(payload)
+    kind, key, request_hash, from_account, to_account, amount, memo, reverses = data["op"]
+    cid, username, role, sid, created_at, request_id, address = data["caller"]
+    caller = Caller(id=cid, username=username, role=role, sid=sid,
+                    created_at=dt.datetime.fromisoformat(created_at) if created_at else None,
+                    origin=Origin(request_id=request_id, client_address=address))
+    op = Operation(kind=kind, caller=caller, idempotency_key=key, request_hash=request_hash,
+                   from_account=from_account, to_account=to_account, amount=amount, memo=memo, reverses=reverses)
+    return op, data["reply"], max(0.0, time.time() - data["sent"]), data["resent"]
+
+
+def encode_outcome(outcome: Outcome):
+    return json.dumps([outcome.status, outcome.body, outcome.error, outcome.replayed], separators=(",", ":"))
+
+
+def decode_outcome(payload):
+    status, body, error, replayed = json.loads(payload)
+    return Outcome(status, body=body, error=tuple(error) if error else None, replayed=replayed)
+
+
+class Channel:
+    def __init__(self, client, prefix):
+        self.client = client
+        self.prefix = prefix
+        self.ops_key = f"{prefix}:ops"
+
+    def new_reply_id(self):
+        return uuid.uuid4().hex
+
+    def reply_key(self, reply_id):
+        return f"{self.prefix}:reply:{reply_id}"
+
+    # --- senders ---------------------------------------------------------------------
+
+    def send(self, payload, reply_id=None, timeout=None):
+        """Queues the payload; with reply_id, also waits up to `timeout` for the answer in the same
+        round trip (LPUSH and BLPOP pipelined) and returns it, or None."""
+        if reply_id is None:
+            self.client.lpush(self.ops_key, payload)
+            return None
+        pipe = self.client.pipeline(transaction=False)
+        pipe.lpush(self.ops_key, payload)
+        pipe.blpop([self.reply_key(reply_id)], timeout=max(0.01, timeout))
+        found = pipe.execute()[1]
+        return decode_outcome(found[1]) if found else None
+
+    def withdraw(self, payload):
+        """True when the payload was still queued (no writer took it), now removed."""
+        return bool(self.client.lrem(self.ops_key, 1, payload))
+
+    def send_first(self, payload):
+        """Queued where the writer takes next: an operation whose writer died goes before new ones."""
+        self.client.rpush(self.ops_key, payload)
+
+    def wait_reply(self, reply_id, timeout):
+        """The outcome, or None after `timeout` seconds."""
+        found = self.client.blpop([self.reply_key(reply_id)], timeout=max(0.01, timeout))
+        return decode_outcome(found[1]) if found else None
+
+    # --- the writer ------------------------------------------------------------------------
+
+    def take(self, timeout, most):
+        """Up to `most` payloads, oldest first, waiting up to `timeout` for the first."""
+        first = self.client.brpop([self.ops_key], timeout=timeout)
+        if not first:
+            return []
+        more = self.client.rpop(self.ops_key, most - 1) if most > 1 else None
+        return [first[1], *(more or [])]
+
+    def answer(self, replies):
+        """[(reply id, Outcome)], in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        for reply_id, outcome in replies:
+            key = self.reply_key(reply_id)
+            pipe.rpush(key, encode_outcome(outcome))
+            pipe.pexpire(key, REPLY_TTL_MS)
+        pipe.execute()

@@ -1,0 +1,36 @@
+"""The group-commit writer's hooks for the deployment writer, with a stand-in committer (no I/O)."""
+
+from collections import Counter
+from types import SimpleNamespace
+
+from server.ledger.engine import Outcome
+from server.ledger.writer import GroupCommitWriter
+
+
+class RecordingCommitter:
+    def __init__(self):
+        self.accounts = {"a": ({"balance": 1}, None)}
+        self.seen = []
+        self.stats = Counter()
+
+    def run(self, ops):
+        self.seen.append(dict(self.accounts))
+        return [Outcome(201, body={"n": op.n}) for op in ops]
+
+
+def op(n):
+    return SimpleNamespace(kind="transfer", from_account="a", to_account="b", n=n)
+
+
+def test_a_new_writer_forgets_its_account_cache_before_its_next_round_not_during_one():
+    committer = RecordingCommitter()
+    writer = GroupCommitWriter(committer, linger_ms=0)
+    try:
+        assert writer.submit(op(1)).body == {"n": 1}
+        writer.forget_accounts()
+        assert committer.accounts  # nothing cleared from the caller's thread
+        assert writer.submit_async(op(2)).result(timeout=10).body == {"n": 2}
+        assert committer.seen == [{"a": ({"balance": 1}, None)}, {}]
+    finally:
+        writer.stop()
+    assert writer.summary()["queue_wait_seconds"] >= 0
