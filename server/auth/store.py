@@ -34,6 +34,11 @@ class AuthStore:
         claim = username_ref(self.datastore, username).get()
         return claim.get("user_id") if claim.exists else None
 
+    def usernames(self):
+        """(user id, username) of every user, streamed: for operator checks only."""
+        for snapshot in self.datastore.collection(USERS).select(["username"]).stream():
+            yield snapshot.id, (snapshot.to_dict() or {}).get("username")
+
     def account(self, user_id):
         """(id, document) of the user's ledger account."""
         snapshot = self.datastore.doc(ACCOUNTS, user_id).get()

@@ -25,7 +25,7 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 def _assign_request_id():
     supplied = request.headers.get("X-Request-ID", "")
-    g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    g.request_id = supplied if _REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
 
 
 def accepts_upload(max_bytes):
@@ -45,6 +45,23 @@ def _check_upload_body(max_bytes):
         raise ApiError(415, "unsupported_media_type", "Send the body as multipart/form-data.")
 
 
+# No request of the contract nests more than a few levels; deeper is refused before any
+# code that recurses (validation, error rendering) sees it.
+MAX_JSON_DEPTH = 32
+
+
+def _depth_over(value, limit):
+    """Whether a parsed JSON value nests deeper than `limit` (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def _check_json_body():
     """A body must be a JSON object; anything else is refused before any view runs."""
     if request.method not in _BODY_METHODS or request.routing_exception is not None:
@@ -56,9 +73,15 @@ def _check_json_body():
         return  # no body: the view's model decides whether one was required
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # Python's parser recurses per bracket: ~1,000 nested ones in 2 KB exhaust it
+        body = None
     if body is None:
         raise validation_error("The body is not valid JSON.", [{"field": "body", "message": "invalid JSON"}])
+    if _depth_over(body, MAX_JSON_DEPTH):  # what parsed may still be too deep for validation and views
+        raise validation_error(f"The body nests deeper than {MAX_JSON_DEPTH} levels.",
+                               [{"field": "body", "message": "nested too deeply"}])
     if not isinstance(body, dict):
         raise validation_error("The body must be a JSON object.", [{"field": "body", "message": "not an object"}])
 

@@ -33,8 +33,8 @@ def invalid_image(message):
     return DomainError(422, "invalid_image", message)
 
 
-def photo_view(photo_id, doc):
-    return document_view(Photo, doc, id=photo_id, moderation=moderation_view(doc.get("moderation")),
+def photo_view(photo_id, doc, caller=None):
+    return document_view(Photo, doc, id=photo_id, moderation=moderation_view(doc.get("moderation"), caller),
                          image_url=f"{API_PREFIX}/{photo_id}/image",
                          thumbnail_url=f"{API_PREFIX}/{photo_id}/thumbnail")
 
@@ -94,7 +94,7 @@ class PhotoService(ModeratedService):
             (image_name, image.data, image.content_type),
             (thumbnail_name, thumbnail.data, thumbnail.content_type),
         ], caller)
-        return self.envelope(photo_id, doc)
+        return self.envelope(photo_id, doc, caller)
 
     def get_image(self, caller, photo_id, kind):
         """The image or thumbnail bytes of a photo the caller may see."""
@@ -105,10 +105,10 @@ class PhotoService(ModeratedService):
             raise not_found("No such photo.")
         return StoredImage(data, doc["content_type"], name.rsplit("/", 1)[-1], doc["status"] == "approved")
 
-    def list_gallery(self, query):
+    def list_gallery(self, caller, query):
         """Approved photos, newest first, optionally of one tag and/or owner."""
         return self.page(self.store.photos_where(query.limit, query.cursor, status="approved",
-                                                 owner_username=query.owner, tag=query.tag))
+                                                 owner_username=query.owner, tag=query.tag), caller)
 
     # --- consistency ----------------------------------------------------------------
 

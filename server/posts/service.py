@@ -13,8 +13,8 @@ from ..moderation.service import ModeratedService
 from .models import Comment, Post
 
 
-def post_view(post_id, doc):
-    return document_view(Post, doc, id=post_id, moderation=moderation_view(doc.get("moderation")))
+def post_view(post_id, doc, caller=None):
+    return document_view(Post, doc, id=post_id, moderation=moderation_view(doc.get("moderation"), caller))
 
 
 post_comment_view = comment_view(Comment)
@@ -37,7 +37,7 @@ class PostService(ModeratedService):
             "created_at": now, "updated_at": now, "moderation": None,
         }
         self.store.create_post(post_id, doc, caller)
-        return self.envelope(post_id, doc)
+        return self.envelope(post_id, doc, caller)
 
     def update_post(self, caller, post_id, body):
         changes = {name: value for name, value in (("title", body.title), ("body", body.body)) if value is not None}
@@ -51,6 +51,6 @@ class PostService(ModeratedService):
 
         return self.change(post_id, caller, decide)
 
-    def list_feed(self, query):
+    def list_feed(self, caller, query):
         """The public feed: approved posts, newest first."""
-        return self.page(self.store.newest_where("status", "approved", query.limit, query.cursor))
+        return self.page(self.store.newest_where("status", "approved", query.limit, query.cursor), caller)
