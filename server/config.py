@@ -87,3 +87,15 @@ def from_environment():
         # Photos: images decoded at once per process: bounds memory whatever the number of uploads.
         "PHOTO_DECODE_SLOTS": _int("PHOTO_DECODE_SLOTS", 2),
     }
+
+
+def parts(config):
+    """Which parts this configuration can reach: {"firestore", "firebase_auth", "storage"} ->
+    True when configured. Against the Firestore emulator the credential is anonymous, so
+    Firebase Auth (signing custom tokens) and Cloud Storage need their own emulators; with
+    no emulator every part uses Application Default Credentials and counts as configured
+    (a failure then shows per request, as 503 `unavailable`)."""
+    on_emulator = bool(config.get("FIRESTORE_EMULATOR_HOST"))
+    return {"firestore": True,
+            "firebase_auth": not on_emulator or bool(config.get("FIREBASE_AUTH_EMULATOR_HOST")),
+            "storage": not on_emulator or bool(config.get("STORAGE_EMULATOR_HOST"))}

@@ -11,6 +11,7 @@ from flask import current_app, g, jsonify, request, send_from_directory
 from flask_openapi3 import Tag
 from pydantic import BaseModel, Field
 
+from .. import config
 from ..datastore import get_datastore
 from ..kernel.models import ErrorInfo
 from .caller import enforce_view_role
@@ -124,9 +125,28 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+PartState = Literal["ok", "configured", "missing"]
+
+
+class Parts(BaseModel):
+    """What each part of the deployment is: `ok` (answered just now: Firestore), `configured`
+    (set up, not probed: a failure shows as 503 on the routes that need it) or `missing`
+    (not configured: those routes answer 503 `unavailable`)."""
+
+    firestore: PartState
+    firebase_auth: PartState = Field(description="Custom tokens (POST /auth/firebase-token) and Firebase sign-in.")
+    storage: PartState = Field(description="Cloud Storage: photo uploads and image bytes.")
+
+
+class Ready(BaseModel):
+    status: Literal["ok"]
+    parts: Parts
+
+
 class NotReady(BaseModel):
     status: Literal["unavailable"]
     error: ErrorInfo
+    parts: Parts
 
 
 class ClientConfig(BaseModel):
@@ -144,16 +164,18 @@ def _register_health(app):
         """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/readyz", responses={200: Health, 503: NotReady}, tags=_HEALTH)
+    @app.get("/readyz", responses={200: Ready, 503: NotReady}, tags=_HEALTH)
     def readyz():
-        """Firestore answers."""
+        """Firestore answers (200; else 503). `parts` says which other parts are configured:
+        a missing one leaves the app ready, its routes answer 503 `unavailable`."""
+        parts = {name: "configured" if on else "missing" for name, on in config.parts(app.config).items()}
         try:
             get_datastore().ping()
         except Exception as exc:  # any failure to answer means "not ready"
             log.warning("readiness check failed: %r", exc)
             return jsonify({"status": "unavailable", "error": {
-                "code": "unavailable", "message": "Firestore does not answer."}}), 503
-        return {"status": "ok"}
+                "code": "unavailable", "message": "Firestore does not answer."}, "parts": parts}), 503
+        return {"status": "ok", "parts": {**parts, "firestore": "ok"}}
 
     @app.get("/api/v1/client-config", responses={200: ClientConfig}, tags=_HEALTH)
     @no_datastore
