@@ -3,7 +3,8 @@
 # pinned Python packages (runtime + the local Cloud Storage emulator), the
 # project-local npm packages (firebase-tools for the Auth emulator), Java for
 # the Firestore emulator, Debian's redis-server for shared rate limits and,
-# with --test, the test tools and Debian's chromium for browser tests.
+# with --test, the test tools, Debian's chromium for browser tests and podman,
+# runc and mmdebstrap for the container test (and its base image).
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,7 @@ requirements=requirements-local.txt
 $want_test && requirements=requirements-test.txt
 stamp=.venv/.installed-$(cat requirements*.txt | sha1sum | cut -c1-12)-$requirements
 if [ ! -f "$stamp" ]; then
+  echo "installing the pinned Python packages into .venv from $requirements (first run: about 2 minutes)" >&2
   .venv/bin/pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
   .venv/bin/pip install -q --disable-pip-version-check -r "$requirements"
   touch "$stamp"
@@ -56,6 +58,7 @@ fi
 # Project-local npm packages exactly as the lockfile says (no global install).
 lock_stamp=node_modules/.installed-$(sha1sum package-lock.json | cut -c1-12)
 if [ ! -f "$lock_stamp" ]; then
+  echo "installing the project-local npm packages (firebase-tools for the Auth emulator)" >&2
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   touch "$lock_stamp"
 fi
@@ -63,4 +66,13 @@ fi
 if $want_test && [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian's chromium for the browser tests" >&2
   apt_install chromium
+fi
+
+if $want_test; then
+  if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1 \
+      || ! command -v mmdebstrap >/dev/null 2>&1; then
+    echo "installing podman, runc and mmdebstrap for the container test" >&2
+    apt_install podman runc mmdebstrap
+  fi
+  bash scripts/container-base.sh
 fi

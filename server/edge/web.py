@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 
 from .. import config
 from ..datastore import get_datastore
+from ..kernel.errors import DomainError, validation_error
 from ..kernel.models import ErrorInfo
 from .caller import enforce_view_role
-from .errors import ApiError, validation_error
 from .openapi import no_datastore
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def accepts_upload(max_bytes):
 def _check_upload_body(max_bytes):
     request.max_content_length = max_bytes  # werkzeug answers 413 past it, while parsing
     if request.mimetype != "multipart/form-data":
-        raise ApiError(415, "unsupported_media_type", "Send the body as multipart/form-data.")
+        raise DomainError(415, "unsupported_media_type", "Send the body as multipart/form-data.")
 
 
 # No request of the contract nests more than a few levels; deeper is refused before any
@@ -73,7 +73,7 @@ def _check_json_body():
     if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
         return  # no body: the view's model decides whether one was required
     if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+        raise DomainError(415, "unsupported_media_type", "Send the body as application/json.")
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # Python's parser recurses per bracket: ~1,000 nested ones in 2 KB exhaust it
