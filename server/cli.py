@@ -37,6 +37,22 @@ def create_admin_command(username):
     click.echo(f"{'created' if created else 'promoted'} admin {creds.username} ({user_id})")
 
 
+users_cli = AppGroup("users", help="Checks on stored users.")
+
+
+@users_cli.command("check-names")
+@with_appcontext
+def check_names_command():
+    """List users whose username breaks the rule (e.g. a trailing newline taken before
+    the whole-string check); exit status 1 when there is any."""
+    unfit = current_app.extensions["auth"].unfit_usernames()
+    for user_id, name in unfit:
+        click.echo(f"{user_id}\t{name!r}")
+    click.echo(f"{len(unfit)} unfit username(s)", err=True)
+    if unfit:
+        raise SystemExit(1)
+
+
 audit_cli = AppGroup("audit", help="Query, verify and export the audit trail.")
 audit_cli.add_command(verify_command)
 audit_cli.add_command(export_command)
@@ -45,4 +61,5 @@ audit_cli.add_command(export_command)
 def init_app(app):
     app.cli.add_command(create_admin_command)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(users_cli)
     app.cli.add_command(photos_cli)

@@ -101,3 +101,15 @@ def from_environment():
         # photo is stored without labels; 0 turns labelling off.
         "PHOTO_LABEL_TIMEOUT": _float("PHOTO_LABEL_TIMEOUT", 10.0),
     }
+
+
+def parts(config):
+    """Which parts this configuration can reach: {"firestore", "firebase_auth", "storage"} ->
+    True when configured. Against the Firestore emulator the credential is anonymous, so
+    Firebase Auth (signing custom tokens) and Cloud Storage need their own emulators; with
+    no emulator every part uses Application Default Credentials and counts as configured
+    (a failure then shows per request, as 503 `unavailable`)."""
+    on_emulator = bool(config.get("FIRESTORE_EMULATOR_HOST"))
+    return {"firestore": True,
+            "firebase_auth": not on_emulator or bool(config.get("FIREBASE_AUTH_EMULATOR_HOST")),
+            "storage": not on_emulator or bool(config.get("STORAGE_EMULATOR_HOST"))}

@@ -15,10 +15,12 @@ import uuid
 import firebase_admin
 import firebase_admin.exceptions
 import google.auth.credentials
+import google.auth.exceptions
 from firebase_admin import auth, credentials, firestore
 from flask import current_app
 from google.api_core import exceptions as gexc
 
+from . import config
 from .kernel.commits import MISSING, LostRace, ReadDoc, RetryBudget, guarded
 from .kernel.errors import FirebaseAuthUnavailable, FirebaseTokenRefused
 from .kernel.paging import decode_cursor, encode_cursor, invalid_cursor
@@ -89,9 +91,10 @@ _TOKEN_ERRORS = (auth.InvalidIdTokenError, auth.UserDisabledError, auth.UserNotF
 class FirebaseAuth:
     """Firebase Auth (firebase-admin) for one Flask app: ID tokens in, custom tokens out."""
 
-    def __init__(self, firebase_app, emulator_host):
+    def __init__(self, firebase_app, emulator_host, can_sign=True):
         self._app = firebase_app
         self.emulator_host = emulator_host
+        self.can_sign = can_sign  # custom tokens need the Auth emulator or real credentials
 
     @contextlib.contextmanager
     def _scope(self):
@@ -120,17 +123,21 @@ class FirebaseAuth:
             auth.revoke_refresh_tokens(uid, app=self._app)
 
     def create_custom_token(self, uid):
+        if not self.can_sign:
+            raise FirebaseAuthUnavailable("Firebase Auth is not configured (no Auth emulator, no credentials)")
         try:
             with self._scope():
                 return auth.create_custom_token(uid, app=self._app).decode("ascii")
-        except (auth.TokenSignError, firebase_admin.exceptions.FirebaseError) as exc:
+        # ValueError and GoogleAuthError: no service account to sign with (credentials missing).
+        except (auth.TokenSignError, firebase_admin.exceptions.FirebaseError, ValueError,
+                google.auth.exceptions.GoogleAuthError) as exc:
             raise FirebaseAuthUnavailable(str(exc)) from exc
 
 
 class Datastore:
     """Owns the firebase-admin app and Firestore client of one Flask app."""
 
-    def __init__(self, project_id, emulator_host=None, auth_emulator_host=None):
+    def __init__(self, project_id, emulator_host=None, auth_emulator_host=None, auth_configured=True):
         self.project_id = project_id
         self.emulator_host = emulator_host
         credential = AnonymousCredential() if emulator_host else credentials.ApplicationDefault()
@@ -141,7 +148,7 @@ class Datastore:
         )
         with _emulator_env(emulator_host):
             self.client = firestore.client(self._firebase_app)
-        self.auth = FirebaseAuth(self._firebase_app, auth_emulator_host)
+        self.auth = FirebaseAuth(self._firebase_app, auth_emulator_host, can_sign=auth_configured)
 
     def collection(self, name):
         return self.client.collection(name)
@@ -222,7 +229,7 @@ class Datastore:
 def init_app(app):
     app.extensions["datastore"] = Datastore(
         app.config["PROJECT_ID"], app.config["FIRESTORE_EMULATOR_HOST"],
-        app.config.get("FIREBASE_AUTH_EMULATOR_HOST"),
+        app.config.get("FIREBASE_AUTH_EMULATOR_HOST"), auth_configured=config.parts(app.config)["firebase_auth"],
     )
 
 

@@ -8,6 +8,10 @@ itself, and writers of different processes never lock anything (optimistic
 batches with preconditions), so a race between them costs one fast retry.
 Threads carry the concurrency inside a worker. Rate limits need a shared
 RATELIMIT_STORAGE_URI with more than one.
+
+Requests are read by an asyncio worker before a thread runs the app
+(server/edge/buffered.py): slow clients hold a connection, never a thread, so
+/healthz keeps answering while hundreds of them trickle their headers.
 """
 
 import ctypes
@@ -41,12 +45,16 @@ _return_large_blocks_to_the_system()
 # HOST=0.0.0.0 in the container image; PORT is what Cloud Run sets.
 bind = os.environ.get("BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}")
 workers = int(os.environ.get("WEB_WORKERS") or len(os.sched_getaffinity(0)) or 1)
-worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "64"))
+worker_class = "server.edge.buffered.BufferedWSGIWorker"
+threads = int(os.environ.get("WEB_THREADS", "64"))  # per worker: the app's thread pool
+# Open connections per worker (idle, slow or waiting for a thread): cheap in the asyncio worker.
+worker_connections = int(os.environ.get("WEB_CONNECTIONS", "4096"))
 backlog = 2048
 timeout = 60
 graceful_timeout = 8  # under Cloud Run's 10 s between SIGTERM and SIGKILL
-keepalive = 30
+# The asyncio worker waits for open connections when it stops (up to graceful_timeout, then the
+# master kills it before worker_exit runs): an idle kept-alive one must close well before that.
+keepalive = 5
 accesslog = os.environ.get("ACCESS_LOG") or None
 # LOG_FORMAT=json: gunicorn's own lines and the app's as JSON on stdout (Cloud Logging).
 logconfig_dict = logs.gunicorn_logconfig(os.environ.get("LOG_FORMAT") or logs.default_format(), bool(accesslog))

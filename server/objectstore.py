@@ -9,25 +9,49 @@ is the project's default one and credentials are Application Default
 Credentials.
 """
 
+import contextlib
 import logging
 import threading
 import uuid
 
 import firebase_admin
+import google.auth.exceptions
+import requests
 from firebase_admin import credentials, storage
 from flask import current_app
 from google.api_core import exceptions as gexc
 
+from . import config
 from .datastore import AnonymousCredential, scoped_env
 
 log = logging.getLogger(__name__)
 
+class StorageUnavailable(Exception):
+    """Cloud Storage is not configured, has no credentials or does not answer: the routes
+    that need it answer 503 `unavailable` (the rest of the app works without it)."""
+
+
+# What building the client or a call raises when storage cannot be reached.
+_UNREACHABLE = (google.auth.exceptions.GoogleAuthError, requests.exceptions.ConnectionError,
+                requests.exceptions.Timeout, gexc.ServiceUnavailable, gexc.InternalServerError,
+                gexc.Unauthorized, gexc.Forbidden)
+
+
+@contextlib.contextmanager
+def _unreachable_is_unavailable():
+    try:
+        yield
+    except _UNREACHABLE as exc:
+        raise StorageUnavailable(f"Cloud Storage does not answer: {exc!r}") from exc
+
+
 class ObjectStore:
     """Owns the bucket of one Flask app: put, get, delete and list objects."""
 
-    def __init__(self, project_id, bucket_name, emulator_host=None):
+    def __init__(self, project_id, bucket_name, emulator_host=None, configured=True):
         self.bucket_name = bucket_name or f"{project_id}.appspot.com"
         self.emulator_host = emulator_host
+        self.configured = configured
         credential = AnonymousCredential() if emulator_host else credentials.ApplicationDefault()
         self._firebase_app = firebase_admin.initialize_app(
             credential,
@@ -42,7 +66,9 @@ class ObjectStore:
         no credentials); against the emulator the bucket is created when missing."""
         if self._bucket is not None:
             return self._bucket
-        with self._lock:
+        if not self.configured:
+            raise StorageUnavailable("Cloud Storage is not configured (no Storage emulator, no credentials)")
+        with self._lock, _unreachable_is_unavailable():
             if self._bucket is None:
                 with scoped_env("STORAGE_EMULATOR_HOST", self.emulator_host):
                     bucket = storage.bucket(app=self._firebase_app)
@@ -58,19 +84,22 @@ class ObjectStore:
         """Creates the object; a name that exists already is refused (generation 0)."""
         blob = self._ready_bucket().blob(name)
         blob.cache_control = "private, max-age=0"
-        blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
+        with _unreachable_is_unavailable():
+            blob.upload_from_string(data, content_type=content_type, if_generation_match=0)
 
     def get(self, name):
         """The object's bytes, or None when there is no such object."""
         try:
-            return self._ready_bucket().blob(name).download_as_bytes()
+            with _unreachable_is_unavailable():
+                return self._ready_bucket().blob(name).download_as_bytes()
         except gexc.NotFound:
             return None
 
     def delete(self, name):
         """Deletes the object; one that is gone already counts as deleted."""
         try:
-            self._ready_bucket().blob(name).delete()
+            with _unreachable_is_unavailable():
+                self._ready_bucket().blob(name).delete()
         except gexc.NotFound:
             pass
 
@@ -93,7 +122,7 @@ class ObjectStore:
 
 def init_app(app):
     store = ObjectStore(app.config["PROJECT_ID"], app.config.get("STORAGE_BUCKET"),
-                        app.config.get("STORAGE_EMULATOR_HOST"))
+                        app.config.get("STORAGE_EMULATOR_HOST"), configured=config.parts(app.config)["storage"])
     app.extensions["objectstore"] = store
 
 

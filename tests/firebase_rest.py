@@ -41,6 +41,14 @@ class AuthEmulator:
         return self._post("accounts:signInWithCustomToken",
                           {"token": custom_token, "returnSecureToken": True})["idToken"]
 
+    def create_user_with_uid(self, uid, password="firebase-secret"):
+        """What any backend of the project may do with the admin API: a user whose uid it chooses;
+        returns a password sign-in's ID token."""
+        email = f"{uuid.uuid4().hex[:12]}@example.com"
+        self._post(f"projects/{self.project_id}/accounts", {"localId": uid, "email": email, "password": password},
+                   admin=True)
+        return self.sign_in(email, password)
+
     def disable(self, uid):
         self._post(f"projects/{self.project_id}/accounts:update", {"localId": uid, "disableUser": True},
                    admin=True)
@@ -58,6 +66,15 @@ def claims_of(token):
 def reforged(token, **changes):
     """A real emulator token with some claims changed, unsigned (as an attacker would send it)."""
     return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64({**claims_of(token), **changes})}."
+
+
+def unsigned_custom_token(uid):
+    """A custom token for any uid, unsigned: the Auth emulator accepts it (it checks no signature)."""
+    now = int(time.time())
+    return (f"{_b64({'alg': 'none', 'typ': 'JWT'})}." + _b64({
+        "aud": "https://identitytoolkit.googleapis.com/google.identity.identitytoolkit.v1.IdentityToolkit",
+        "iat": now, "exp": now + 3600, "iss": "attacker@example.com", "sub": "attacker@example.com",
+        "uid": uid}) + ".")
 
 
 def expired(token):

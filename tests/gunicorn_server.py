@@ -24,9 +24,10 @@ class GunicornServer:
         self.managed = processes.spawn(
             "gunicorn", [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf",
                          "server:create_app()"], env=env, cwd=ROOT)
-        processes.wait_until(self._healthy, self.managed, f"gunicorn on {self.url}", timeout=60)
+        processes.wait_until(self.healthy, self.managed, f"gunicorn on {self.url}", timeout=60)
 
-    def _healthy(self):
+    def healthy(self):
+        """/healthz answered 200 within 1 s."""
         try:
             return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
         except requests.RequestException:

@@ -26,7 +26,9 @@ def servers(stack):
 def writer_summaries(server):
     """Each worker's ledger-writer counters, logged when it stopped."""
     with open(server.log_path, encoding="utf-8", errors="replace") as fh:
-        return [json.loads(line.split("ledger writer: ", 1)[1]) for line in fh if "ledger writer: " in line]
+        # A JSON log line (LOG_FORMAT=json, the default off a terminal) holds the text as its message.
+        lines = [json.loads(line)["message"] if line.startswith("{") else line for line in fh]
+    return [json.loads(line.split("ledger writer: ", 1)[1]) for line in lines if "ledger writer: " in line]
 
 
 def test_bank_workload_with_two_processes(servers, app):

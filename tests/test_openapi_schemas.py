@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from server import create_app
 from server.auth.models import Credentials
 from server.kernel import ids, text
-from server.posts import models as posts
 
 # Generated text: no surrogates (a JSON client cannot send lone ones as UTF-8).
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
@@ -35,7 +34,7 @@ def _ranges(predicate):
 def test_character_ranges_are_this_pythons_unicode():
     invisible = {"Zs", "Zl", "Zp", "Cc", "Cf"}
     assert _ranges(lambda ch: ch.isspace() or unicodedata.category(ch) in invisible) == text.INVISIBLE_RANGES
-    assert _ranges(lambda ch: unicodedata.category(ch) in {"Cc", "Zl", "Zp"}) == posts.LINE_BREAKING_RANGES
+    assert _ranges(lambda ch: unicodedata.category(ch) in {"Cc", "Zl", "Zp"}) == text.LINE_BREAKING_RANGES
 
 
 def _accepts(check, value):
@@ -53,7 +52,7 @@ def test_text_pattern_is_the_blank_rule(value):
 
 @given(st.one_of(TEXT, st.text(st.sampled_from(" \t\n\u00a0\u200b\u2028x\u0085\u0096\U000e0020"))))
 def test_title_pattern_is_the_title_rule(value):
-    assert (re.fullmatch(posts.TITLE_PATTERN, value) is not None) == _accepts(posts._check_title, value)
+    assert (re.fullmatch(text.SINGLE_LINE_PATTERN, value) is not None) == _accepts(text.check_single_line, value)
 
 
 def test_username_pattern_admits_exactly_what_lower_casing_makes_valid():

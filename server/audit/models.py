@@ -19,7 +19,7 @@ def parse_rfc3339(value):
     """A timezone-aware UTC datetime from an RFC 3339 string; ValueError otherwise."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.astimezone(dt.UTC)
-    if not isinstance(value, str) or not _RFC3339.match(value):
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         raise ValueError("must be an RFC 3339 date-time with a time zone, e.g. 2024-05-01T12:00:00Z")
     text = value.upper().replace(" ", "T")
     date_part, dot, rest = text.partition(".")

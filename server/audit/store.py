@@ -48,7 +48,7 @@ def event_view(event_id, doc):
 
 def actor_filter(actor):
     """(field, value) for `actor`: a user id, or else a username (case-insensitive)."""
-    if _USER_ID.match(actor):
+    if _USER_ID.fullmatch(actor):
         return "actor_id", actor
     return "actor_username", actor.lower()
 

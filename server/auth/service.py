@@ -8,9 +8,10 @@ so most requests cost no datastore read. Logout updates the local cache at
 once, and other processes' caches through a listener on revoked sessions;
 a password change revokes the user's other sessions the same way.
 
-A Firebase user (POST /auth/firebase) is a user whose id is the Firebase uid
-and who has no password (`password_hash` None): password login refuses it
-like a wrong password.
+A Firebase user (POST /auth/firebase) is a user whose id is the Firebase uid,
+created by that sign-in (`provider` "firebase"), with no password
+(`password_hash` None): password login refuses it like a wrong password, and a
+Firebase identity whose uid is a password user's id is refused (401, audited).
 
 No Flask here: the edge passes the Authorization header, the caller and the
 request's origin (id, client address) in; init_app builds the service from the app's config.
@@ -42,6 +43,7 @@ from ..kernel.errors import (
     validation_error,
 )
 from ..kernel.ids import is_doc_id, new_id
+from ..kernel.text import is_username
 from ..kernel.views import document_view
 from ..ledger.accounts import account_view, new_account
 from .models import User
@@ -96,11 +98,15 @@ def predates_password_change(session, sid, user_doc):
             and sid != user_doc.get("password_changed_by"))
 
 
-def session_caller(sid, user_id, session, user):
-    """The caller of a session (None when revoked, unknown or ended by a password change)."""
+def session_caller(sid, user_id, session, user, now):
+    """The caller of a session (None when revoked, expired, unknown, another user's or ended
+    by a password change). The session's own expiry counts, whatever the token's `exp` says."""
     if session is None or user is None:
         return None
     if session.get("revoked_at") is not None or session.get("user_id") != user_id:
+        return None
+    expires_at = session.get("expires_at")
+    if expires_at is None or expires_at <= now:
         return None
     if predates_password_change(session, sid, user):
         return None
@@ -333,7 +339,7 @@ class AuthService:
         details = {"provider": "firebase"}
         existing = self.store.user(uid)
         if existing is not None:
-            return self._start_session(uid, existing, origin, details), 200
+            return self._firebase_session(uid, existing, claims, origin, details), 200
         if username is None:
             raise validation_error("A username is needed the first time a Firebase user signs in.",
                                    [{"field": "username", "message": "required on first sign-in",
@@ -346,11 +352,25 @@ class AuthService:
         except AlreadyExists as exc:
             existing = self.store.user(uid)
             if existing is not None:  # the same Firebase user, signing in twice at once
-                return self._start_session(uid, existing, origin, details), 200
+                return self._firebase_session(uid, existing, claims, origin, details), 200
             if self.store.user_id_of(username) is not None:
                 raise _username_taken() from exc
             raise conflict("This Firebase user id is already in use here.") from exc
         return self._session_response(uid, user_doc, token, expires_at), 201
+
+    def _firebase_session(self, uid, user_doc, claims, origin, details):
+        """A session for an existing user named by a Firebase identity: only a user that
+        Firebase sign-in created. Firebase uids can be chosen by anyone who mints custom
+        tokens or creates users for the project (and forged on the emulator), so a uid
+        equal to a password user's id must never stand for that user."""
+        if user_doc.get("provider") != "firebase":
+            firebase_claims = claims.get("firebase")
+            provider = firebase_claims.get("sign_in_provider") if isinstance(firebase_claims, dict) else None
+            self.store.record({"action": "user.firebase_refused", "target": f"users/{uid}", "origin": origin,
+                               "details": {"ip": origin.client_address, "reason": "not a Firebase user",
+                                           "sign_in_provider": str(provider)[:64]}})
+            raise unauthenticated("This Firebase identity cannot sign in here.")
+        return self._start_session(uid, user_doc, origin, details)
 
     def firebase_custom_token(self, user):
         """A custom token whose uid is the caller's id, and no claims: roles stay in our user document."""
@@ -405,11 +425,19 @@ class AuthService:
             self.watch.ensure_started()
         cached = self.cache.get(sid)
         if cached is None:
-            user = session_caller(sid, user_id, *self.store.session_and_user(sid, user_id))
-            self.cache.put(sid, user, self.cache_seconds)
+            now = utcnow()
+            session, user_doc = self.store.session_and_user(sid, user_id)
+            user = session_caller(sid, user_id, session, user_doc, now)
+            if session is not None and session.get("user_id") != user_id:
+                raise unauthenticated("The session has ended; log in again.")  # not cached: not its user's answer
+            # Never cached past the session's end: the next request re-reads and refuses it.
+            ttl = self.cache_seconds if user is None else min(
+                self.cache_seconds, (session["expires_at"] - now).total_seconds())
+            self.cache.put(sid, user, ttl)
         else:
             user = cached.user
-        if user is None:
+        # The cache is keyed by session: a token naming another user than its session's is refused.
+        if user is None or user.id != user_id:
             raise unauthenticated("The session has ended; log in again.")
         return user
 
@@ -417,6 +445,12 @@ class AuthService:
         account_id, account = self.store.account(user.id)
         user_doc = {"username": user.username, "role": user.role, "created_at": user.created_at}
         return {"user": user_view(user.id, user_doc), "account": account_view(account_id, account)}
+
+    def unfit_usernames(self):
+        """(user id, username) of stored users whose name breaks the rule today: names taken
+        before the whole-string check (e.g. "admin\\n") or a reserved name."""
+        return [(user_id, name) for user_id, name in self.store.usernames()
+                if not is_username(name) or name in RESERVED_USERNAMES]
 
     def create_admin(self, username, password=None):
         """Promotes an existing user, or creates a new admin; returns (user_id, created)."""

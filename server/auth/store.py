@@ -37,6 +37,11 @@ class AuthStore:
         """The id of the user who holds `username`, or None."""
         return user_id_of(self.datastore, username)
 
+    def usernames(self):
+        """(user id, username) of every user, streamed: for operator checks only."""
+        for snapshot in self.datastore.collection(USERS).select(["username"]).stream():
+            yield snapshot.id, (snapshot.to_dict() or {}).get("username")
+
     def account(self, user_id):
         """(id, document) of the user's ledger account."""
         snapshot = self.datastore.doc(ACCOUNTS, user_id).get()

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..datastore import TRANSIENT_ERRORS
 from ..kernel.errors import DomainError, unavailable, validation_error
+from ..objectstore import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,11 @@ def init_app(app):
 
     for exc_class in TRANSIENT_ERRORS:
         app.register_error_handler(exc_class, handle_datastore_down)
+
+    @app.errorhandler(StorageUnavailable)
+    def handle_storage_down(error):
+        log.warning("storage unavailable: %s", error)
+        return _respond(unavailable("Photo storage is not available; try again later."))
 
     @app.errorhandler(Exception)
     def handle_unexpected(error):

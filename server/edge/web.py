@@ -12,6 +12,7 @@ from flask.sessions import SessionInterface
 from flask_openapi3 import Tag
 from pydantic import BaseModel, Field
 
+from .. import config
 from ..datastore import get_datastore
 from ..kernel.errors import DomainError, validation_error
 from ..kernel.models import ErrorInfo
@@ -26,7 +27,7 @@ _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 def _assign_request_id():
     supplied = request.headers.get("X-Request-ID", "")
-    g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    g.request_id = supplied if _REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
 
 
 def accepts_upload(max_bytes):
@@ -46,6 +47,23 @@ def _check_upload_body(max_bytes):
         raise DomainError(415, "unsupported_media_type", "Send the body as multipart/form-data.")
 
 
+# No request of the contract nests more than a few levels; deeper is refused before any
+# code that recurses (validation, error rendering) sees it.
+MAX_JSON_DEPTH = 32
+
+
+def _depth_over(value, limit):
+    """Whether a parsed JSON value nests deeper than `limit` (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def _check_json_body():
     """A body must be a JSON object; anything else is refused before any view runs."""
     if request.method not in _BODY_METHODS or request.routing_exception is not None:
@@ -57,9 +75,15 @@ def _check_json_body():
         return  # no body: the view's model decides whether one was required
     if not request.is_json:
         raise DomainError(415, "unsupported_media_type", "Send the body as application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # Python's parser recurses per bracket: ~1,000 nested ones in 2 KB exhaust it
+        body = None
     if body is None:
         raise validation_error("The body is not valid JSON.", [{"field": "body", "message": "invalid JSON"}])
+    if _depth_over(body, MAX_JSON_DEPTH):  # what parsed may still be too deep for validation and views
+        raise validation_error(f"The body nests deeper than {MAX_JSON_DEPTH} levels.",
+                               [{"field": "body", "message": "nested too deeply"}])
     if not isinstance(body, dict):
         raise validation_error("The body must be a JSON object.", [{"field": "body", "message": "not an object"}])
 
@@ -102,9 +126,28 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+PartState = Literal["ok", "configured", "missing"]
+
+
+class Parts(BaseModel):
+    """What each part of the deployment is: `ok` (answered just now: Firestore), `configured`
+    (set up, not probed: a failure shows as 503 on the routes that need it) or `missing`
+    (not configured: those routes answer 503 `unavailable`)."""
+
+    firestore: PartState
+    firebase_auth: PartState = Field(description="Custom tokens (POST /auth/firebase-token) and Firebase sign-in.")
+    storage: PartState = Field(description="Cloud Storage: photo uploads and image bytes.")
+
+
+class Ready(BaseModel):
+    status: Literal["ok"]
+    parts: Parts
+
+
 class NotReady(BaseModel):
     status: Literal["unavailable"]
     error: ErrorInfo
+    parts: Parts
 
 
 class ClientConfig(BaseModel):
@@ -122,16 +165,18 @@ def _register_health(app):
         """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/readyz", responses={200: Health, 503: NotReady}, tags=_HEALTH)
+    @app.get("/readyz", responses={200: Ready, 503: NotReady}, tags=_HEALTH)
     def readyz():
-        """Firestore answers."""
+        """Firestore answers (200; else 503). `parts` says which other parts are configured:
+        a missing one leaves the app ready, its routes answer 503 `unavailable`."""
+        parts = {name: "configured" if on else "missing" for name, on in config.parts(app.config).items()}
         try:
             get_datastore().ping()
         except Exception as exc:  # any failure to answer means "not ready"
             log.warning("readiness check failed: %r", exc)
             return jsonify({"status": "unavailable", "error": {
-                "code": "unavailable", "message": "Firestore does not answer."}}), 503
-        return {"status": "ok"}
+                "code": "unavailable", "message": "Firestore does not answer."}, "parts": parts}), 503
+        return {"status": "ok", "parts": {**parts, "firestore": "ok"}}
 
     @app.get("/api/v1/client-config", responses={200: ClientConfig}, tags=_HEALTH)
     @no_datastore

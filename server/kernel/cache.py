@@ -32,5 +32,9 @@ class BoundedCache:
         with self._lock:
             return self._entries.pop(key, default)
 
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
     def __len__(self):
         return len(self._entries)

@@ -16,7 +16,7 @@ def new_id() -> str:
 
 
 def is_doc_id(value) -> bool:
-    return isinstance(value, str) and bool(_DOC_ID.match(value))
+    return isinstance(value, str) and bool(_DOC_ID.fullmatch(value))
 
 
 def _check_doc_id(value: str) -> str:

@@ -12,10 +12,16 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9_]{3,32}$")
 USERNAME_INPUT_PATTERN = r"^[A-Za-z0-9_\u212a]{3,32}$"
 
 
+def is_username(value) -> bool:
+    """A stored or normalised name follows the rule: the whole string (Python's `$` also
+    matches before a final newline, so only fullmatch checks the whole string)."""
+    return isinstance(value, str) and USERNAME_PATTERN.fullmatch(value) is not None
+
+
 def normalize_username(value: str) -> str:
     """Lower-cases first, as the contract says, then checks the alphabet and length."""
     value = value.lower()
-    if not USERNAME_PATTERN.match(value):
+    if not is_username(value):
         raise ValueError("username must be 3-32 characters of a-z, 0-9 and _")
     return value
 
@@ -71,3 +77,25 @@ def text_field(max_length, description, check=check_text, pattern=VISIBLE_TEXT_P
     return Annotated[str, Field(min_length=1, max_length=max_length, description=f"{description} {TEXT_RULES}"),
                      AfterValidator(check), WithJsonSchema(
                          {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": pattern})]
+
+
+_LINE_BREAKING = {"Cc", "Zl", "Zp"}
+
+
+def check_single_line(value: str) -> str:
+    """check_text, and no control character or line break anywhere (titles, memos)."""
+    if any(unicodedata.category(ch) in _LINE_BREAKING for ch in value):
+        raise ValueError("text must not contain control characters or line breaks")
+    return check_text(value)
+
+
+# check_single_line's rule as a regular expression (see INVISIBLE_RANGES): no control or
+# line-breaking character anywhere, and one visible character.
+LINE_BREAKING_RANGES = ((0x0000, 0x001f), (0x007f, 0x009f), (0x2028, 0x2029))
+SINGLE_LINE_PATTERN = (f"^[^{char_class(LINE_BREAKING_RANGES)}]*[^{char_class(INVISIBLE_RANGES)}]"
+                       f"[^{char_class(LINE_BREAKING_RANGES)}]*$")
+
+
+def single_line_field(max_length):
+    return text_field(max_length, f"1-{max_length} characters, no control characters or line breaks.",
+                      check_single_line, SINGLE_LINE_PATTERN)

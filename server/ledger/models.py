@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from ..kernel.ids import DocId
 from ..kernel.models import MAX_AMOUNT, SchemaCachedModel, StrictModel
 from ..kernel.paging import page_model
-from ..kernel.text import Username
+from ..kernel.text import Username, single_line_field
 
 
 class Account(BaseModel):
@@ -48,11 +48,15 @@ class TransferEnvelope(BaseModel):
     transfer: Transfer
 
 
+# Free text like every other text field: not blank, no control characters (API.md, small rules).
+Memo = single_line_field(140)
+
+
 class TransferRequest(StrictModel):
     to: Username = Field(description="Recipient username (case-insensitive).", examples=["bob"])
     amount: int = Field(ge=1, le=MAX_AMOUNT, examples=[1250],
                         description="Integer minor units (cents), as a JSON integer: 1.0 is refused.")
-    memo: str | None = Field(None, max_length=140, examples=["lunch"])
+    memo: Memo | None = Field(None, examples=["lunch"])
 
 
 class ReverseRequest(StrictModel):

@@ -111,7 +111,7 @@ class WireWrites:
         pb.update.name = document_path
         fields = pb.update.fields
         for key, value in data.items():
-            if not _PLAIN_FIELD.match(key):
+            if not _PLAIN_FIELD.fullmatch(key):
                 raise Unsupported(key)
             self._set_value(fields[key], value)
         if method == "create":

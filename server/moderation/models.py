@@ -48,7 +48,7 @@ class ModerationQuery(ListQuery):
 
 class Moderation(BaseModel):
     by: str = Field(description="Username of the moderator.")
-    by_id: str | None = Field(description="User id of the moderator.")
+    by_id: str | None = Field(description="User id of the moderator: shown to admins only (null for everyone else).")
     at: str
     reason: str | None
 
@@ -78,9 +78,12 @@ def moderation_record(admin, at, reason=None):
     return {"by": admin.username, "by_id": admin.id, "at": at, "reason": reason}
 
 
-def moderation_view(moderation):
-    """The stored record as the API shows it (None when never moderated)."""
-    return document_view(Moderation, moderation) if moderation else None
+def moderation_view(moderation, caller):
+    """The stored record as `caller` sees it (None when never moderated): the moderator's
+    user id is for admins only, since a user id is what a sign-in attack needs to aim at."""
+    if not moderation:
+        return None
+    return document_view(Moderation, {**moderation, "by_id": moderation.get("by_id") if is_admin(caller) else None})
 
 
 # --- use-case pieces (no Firestore here: stores apply the plans) -------------------

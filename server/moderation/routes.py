@@ -91,7 +91,7 @@ class ModeratedRoutes:
         @requires("admin")
         @self._view("moderation_queue", f"{plural.capitalize()} in one status (default `pending`), newest first.")
         def moderation_queue(query: ModerationQuery):
-            return service().list_queue(query)
+            return service().list_queue(require_admin(), query)
 
         @admin_bp.post(f"{item}/approve", responses={200: responses.envelope})
         @requires("admin")

@@ -27,18 +27,19 @@ class ModeratedService:
         self.store = store
 
     @staticmethod
-    def item_view(item_id, doc):
+    def item_view(item_id, doc, caller=None):
         raise NotImplementedError
 
     @staticmethod
     def comment_view(comment_id, doc):
         raise NotImplementedError
 
-    def envelope(self, item_id, doc):
-        return {self.kind: self.item_view(item_id, doc)}
+    def envelope(self, item_id, doc, caller):
+        """`{kind: item}` as `caller` (None when anonymous) sees it."""
+        return {self.kind: self.item_view(item_id, doc, caller)}
 
-    def page(self, snapshots_and_cursor):
-        return page_response(snapshots_and_cursor, self.item_view)
+    def page(self, snapshots_and_cursor, caller):
+        return page_response(snapshots_and_cursor, lambda item_id, doc: self.item_view(item_id, doc, caller))
 
     def require_visible(self, doc, caller):
         """The item itself, or 404 (never 403) for anyone who may not see it."""
@@ -52,12 +53,12 @@ class ModeratedService:
     def change(self, item_id, caller, decide):
         """Applies decide() through the store; the item's envelope, or None once deleted."""
         doc = self.store.change(item_id, decide, caller)
-        return None if doc is None else self.envelope(item_id, doc)
+        return None if doc is None else self.envelope(item_id, doc, caller)
 
     # --- items -------------------------------------------------------------------------
 
     def get(self, caller, item_id):
-        return self.envelope(item_id, self.visible_item(caller, item_id))
+        return self.envelope(item_id, self.visible_item(caller, item_id), caller)
 
     def delete(self, caller, item_id):
         owner = self.owner_field
@@ -79,11 +80,11 @@ class ModeratedService:
 
     def list_mine(self, caller, query):
         """The caller's own items in any status, newest first."""
-        return self.page(self.store.newest_where(self.owner_field, caller.id, query.limit, query.cursor))
+        return self.page(self.store.newest_where(self.owner_field, caller.id, query.limit, query.cursor), caller)
 
-    def list_queue(self, query):
+    def list_queue(self, admin, query):
         """Items in one status, newest first (the moderation queue)."""
-        return self.page(self.store.newest_where("status", query.status, query.limit, query.cursor))
+        return self.page(self.store.newest_where("status", query.status, query.limit, query.cursor), admin)
 
     # --- comments ----------------------------------------------------------------------
 

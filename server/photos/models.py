@@ -28,7 +28,7 @@ TAGS_FORM_PATTERN = rf"^\s*({_TAG}\s*(,\s*{_TAG}\s*)*)?$"
 def normalize_tag(value: str) -> str:
     """Lower-cases first, as the contract says, then checks the alphabet and length."""
     tag = value.lower()
-    if not TAG_PATTERN.match(tag):
+    if not TAG_PATTERN.fullmatch(tag):
         raise ValueError(f"each tag must be {TAG_RULE}")
     return tag
 

@@ -77,8 +77,7 @@ def upload_photo():
 @bp.get("/photos", responses={200: PhotoPage}, security=OPTIONAL_BEARER)
 def list_photos(query: PhotoQuery):
     """The public gallery: approved photos, newest first, optionally of one tag and/or owner. No token needed."""
-    current_caller()
-    return photos().list_gallery(query)
+    return photos().list_gallery(current_caller(), query)
 
 
 shared.add_item_routes()

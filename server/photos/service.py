@@ -42,8 +42,8 @@ def invalid_image(message):
     return DomainError(422, "invalid_image", message)
 
 
-def photo_view(photo_id, doc):
-    return document_view(Photo, doc, id=photo_id, moderation=moderation_view(doc.get("moderation")),
+def photo_view(photo_id, doc, caller=None):
+    return document_view(Photo, doc, id=photo_id, moderation=moderation_view(doc.get("moderation"), caller),
                          image_url=f"{API_PREFIX}/{photo_id}/image",
                          thumbnail_url=f"{API_PREFIX}/{photo_id}/thumbnail",
                          labels=doc.get("labels") or [])  # none stored: before labels, or the labeller failed
@@ -115,7 +115,7 @@ class PhotoService(ModeratedService):
             (image_name, image.data, image.content_type),
             (thumbnail_name, thumbnail.data, thumbnail.content_type),
         ], caller)
-        return self.envelope(photo_id, doc)
+        return self.envelope(photo_id, doc, caller)
 
     def get_image(self, caller, photo_id, kind):
         """The image or thumbnail bytes of a photo the caller may see."""
@@ -126,12 +126,12 @@ class PhotoService(ModeratedService):
             raise not_found("No such photo.")
         return StoredImage(data, doc["content_type"], name.rsplit("/", 1)[-1], doc["status"] == "approved")
 
-    def list_gallery(self, query):
+    def list_gallery(self, caller, query):
         """Approved photos, newest first, optionally of one tag or label and/or owner."""
         if query.label is not None and query.label not in labels.KNOWN_LABELS:
             return {"items": [], "next_cursor": None}  # no labeller sets it: nothing to query
         return self.page(self.store.photos_where(query.limit, query.cursor, status="approved",
-                                                 owner_username=query.owner, tag=query.tag, label=query.label))
+                                                 owner_username=query.owner, tag=query.tag, label=query.label), caller)
 
     def relabel(self, everything=False):
         """Labels the stored photos that have no labels yet (`everything`: all of them again).
@@ -166,8 +166,8 @@ class PhotoService(ModeratedService):
             if photo_id not in docs or docs[photo_id]["owner_id"] != caller.id:
                 raise not_found(f"No such photo of yours: {photo_id}.")
 
-    def shown_in_posts(self, posts):
-        """For each post document, its photos as readers of the post may see them, in its order.
+    def shown_in_posts(self, posts, caller=None):
+        """For each post document, its photos as readers of the post (`caller`) may see them, in its order.
 
         A deleted or rejected photo is left out; a pending one is shown only with a post that
         is not approved, whose readers are its author (the photos' owner) and admins. An
@@ -178,7 +178,7 @@ class PhotoService(ModeratedService):
         shown = []
         for post in posts:
             allowed = {"approved"} if post["status"] == "approved" else {"approved", "pending"}
-            shown.append([photo_view(photo_id, docs[photo_id]) for photo_id in post.get("photo_ids", [])
+            shown.append([photo_view(photo_id, docs[photo_id], caller) for photo_id in post.get("photo_ids", [])
                           if photo_id in docs and docs[photo_id]["status"] in allowed])
         return shown
 

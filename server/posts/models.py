@@ -6,33 +6,17 @@ as sent: nothing is stripped or escaped; only text that is empty, blank
 is refused, and titles may not hold control characters.
 """
 
-import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ..kernel.ids import DocId
 from ..kernel.models import AuthoredText, StrictModel
-from ..kernel.text import INVISIBLE_RANGES, char_class, check_text, text_field
+from ..kernel.text import single_line_field, text_field
 from ..moderation.models import Moderation, Status, response_models
 from ..photos.models import Photo
 
-_LINE_BREAKING = {"Cc", "Zl", "Zp"}
-
-
-def _check_title(value: str) -> str:
-    if any(unicodedata.category(ch) in _LINE_BREAKING for ch in value):
-        raise ValueError("title must not contain control characters or line breaks")
-    return check_text(value)
-
-
-# _check_title's rule as a regular expression (see kernel/text.py INVISIBLE_RANGES): no
-# control or line-breaking character anywhere, and one visible character.
-LINE_BREAKING_RANGES = ((0x0000, 0x001f), (0x007f, 0x009f), (0x2028, 0x2029))
-TITLE_PATTERN = (f"^[^{char_class(LINE_BREAKING_RANGES)}]*[^{char_class(INVISIBLE_RANGES)}]"
-                 f"[^{char_class(LINE_BREAKING_RANGES)}]*$")
-
-Title = text_field(200, "1-200 characters, no control characters or line breaks.", _check_title, TITLE_PATTERN)
+Title = single_line_field(200)
 PostBody = text_field(10_000, "1-10000 characters; stored and returned as given.")
 
 

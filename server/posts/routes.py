@@ -32,8 +32,7 @@ def create_post(body: PostCreate):
 @bp.get("/posts", responses={200: PostPage}, security=OPTIONAL_BEARER)
 def list_posts(query: ListQuery):
     """The public feed: approved posts, newest first. No token needed (a bad one is still 401)."""
-    current_caller()
-    return posts().list_feed(query)
+    return posts().list_feed(current_caller(), query)
 
 
 shared.add_item_routes()

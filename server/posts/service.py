@@ -19,8 +19,9 @@ from ..moderation.service import ModeratedService
 from .models import Comment, Post
 
 
-def post_view(post_id, doc, photos=()):
-    return document_view(Post, doc, id=post_id, moderation=moderation_view(doc.get("moderation")), photos=list(photos))
+def post_view(post_id, doc, photos=(), caller=None):
+    return document_view(Post, doc, id=post_id, moderation=moderation_view(doc.get("moderation"), caller),
+                         photos=list(photos))
 
 
 post_comment_view = comment_view(Comment)
@@ -37,17 +38,17 @@ class PostService(ModeratedService):
         super().__init__(store)
         self.photos = photos  # the PhotoService: whose photos posts may name, and how they are shown
 
-    def _views(self, items):
-        """Views of [(post_id, doc)], with their photos read in one go."""
-        photos = self.photos.shown_in_posts([doc for _id, doc in items])
-        return [post_view(post_id, doc, shown) for (post_id, doc), shown in zip(items, photos, strict=True)]
+    def _views(self, items, caller):
+        """Views of [(post_id, doc)] as `caller` sees them, with their photos read in one go."""
+        photos = self.photos.shown_in_posts([doc for _id, doc in items], caller)
+        return [post_view(post_id, doc, shown, caller) for (post_id, doc), shown in zip(items, photos, strict=True)]
 
-    def item_view(self, post_id, doc):
-        return self._views([(post_id, doc)])[0]
+    def item_view(self, post_id, doc, caller=None):
+        return self._views([(post_id, doc)], caller)[0]
 
-    def page(self, snapshots_and_cursor):
+    def page(self, snapshots_and_cursor, caller):
         snapshots, next_cursor = snapshots_and_cursor
-        return {"items": self._views([(s.id, s.to_dict()) for s in snapshots]), "next_cursor": next_cursor}
+        return {"items": self._views([(s.id, s.to_dict()) for s in snapshots], caller), "next_cursor": next_cursor}
 
     def create_post(self, caller, body):
         self.photos.require_own(caller, body.photo_ids)
@@ -59,7 +60,7 @@ class PostService(ModeratedService):
             "created_at": now, "updated_at": now, "moderation": None, "photo_ids": body.photo_ids,
         }
         self.store.create_post(post_id, doc, caller)
-        return self.envelope(post_id, doc)
+        return self.envelope(post_id, doc, caller)
 
     def update_post(self, caller, post_id, body):
         changes = {name: value for name, value in (("title", body.title), ("body", body.body),
@@ -79,8 +80,8 @@ class PostService(ModeratedService):
     def approve(self, admin, post_id):
         """Approves the post and its pending photos in one commit (the rule above)."""
         doc = self.store.approve_with_photos(post_id, moderation_decision("post", admin, "approved"), admin)
-        return self.envelope(post_id, doc)
+        return self.envelope(post_id, doc, admin)
 
-    def list_feed(self, query):
+    def list_feed(self, caller, query):
         """The public feed: approved posts, newest first."""
-        return self.page(self.store.newest_where("status", "approved", query.limit, query.cursor))
+        return self.page(self.store.newest_where("status", "approved", query.limit, query.cursor), caller)

@@ -161,14 +161,17 @@ def test_a_token_checked_once_is_still_refused_once_expired_and_under_another_se
 
 def test_session_caller_rules():
     user = {"username": "alice", "role": "user", "created_at": T0}
-    session = {"user_id": "u1", "created_at": T0, "revoked_at": None}
-    assert session_caller("s1", "u1", session, user).username == "alice"
-    assert session_caller("s1", "u1", {**session, "revoked_at": T0}, user) is None
-    assert session_caller("s1", "u2", session, user) is None  # a session of another user
-    assert session_caller("s1", "u1", None, user) is None
+    session = {"user_id": "u1", "created_at": T0, "revoked_at": None, "expires_at": T0 + dt.timedelta(hours=1)}
+    now = T0 + dt.timedelta(minutes=1)
+    assert session_caller("s1", "u1", session, user, now).username == "alice"
+    assert session_caller("s1", "u1", {**session, "revoked_at": T0}, user, now) is None
+    assert session_caller("s1", "u2", session, user, now) is None  # a session of another user
+    assert session_caller("s1", "u1", None, user, now) is None
+    assert session_caller("s1", "u1", session, user, T0 + dt.timedelta(hours=1)) is None  # the session ended
+    assert session_caller("s1", "u1", {**session, "expires_at": None}, user, now) is None
     changed = {**user, "password_changed_at": T0 + dt.timedelta(seconds=1), "password_changed_by": "s9"}
     assert predates_password_change(session, "s1", changed)
-    assert session_caller("s1", "u1", session, changed) is None
+    assert session_caller("s1", "u1", session, changed, now) is None
     assert not predates_password_change(session, "s9", changed)  # the session that made the change
 
 

@@ -1,0 +1,147 @@
+"""The WSGI app behind gunicorn's asyncio worker, each request read whole before it runs.
+
+gunicorn's gthread worker hands a connection to a thread as soon as it is
+readable, and the thread then blocks reading the headers: 135 clients sending
+one header line every few seconds held every thread of 2 workers x 64 and
+/healthz stopped answering. Here the asyncio worker (gunicorn's own `asgi`
+worker, no monkey-patching, so grpc and firebase-admin run as usual) reads
+headers and body without a thread; only a complete request takes one of
+WEB_THREADS threads, for the time the app runs. A body over the app's
+largest limit is refused (413) before it is buffered further. See
+docs/hardening.md.
+"""
+
+import asyncio
+import io
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote_to_bytes
+
+from gunicorn.workers.gasgi import ASGIWorker
+
+_TOO_LARGE = b'{"error":{"code":"payload_too_large","message":"The request body is too large."}}\n'
+
+
+def largest_body(app):
+    """The most bytes any route of the Flask app takes (uploads, else MAX_CONTENT_LENGTH);
+    each route still checks its own limit."""
+    limits = [getattr(view, "upload_limit", 0) or 0 for view in app.view_functions.values()]
+    return max([app.config.get("MAX_CONTENT_LENGTH") or 0, *limits])
+
+
+def wsgi_environ(scope, body):
+    """The WSGI environ of an ASGI HTTP scope whose body was read whole (now a plain
+    Content-Length body: any chunked framing is gone)."""
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client") or ("", 0)
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    environ = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
+        # As WSGI servers do: percent-decoded bytes, as latin-1.
+        "PATH_INFO": unquote_to_bytes(raw_path.split(b"?", 1)[0]).decode("latin-1"),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": str(server[0]), "SERVER_PORT": str(server[1] if len(server) > 1 else ""),
+        "REMOTE_ADDR": str(client[0]), "REMOTE_PORT": str(client[1] if len(client) > 1 else ""),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "wsgi.version": (1, 0), "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+    }
+    for raw_name, raw_value in scope["headers"]:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        if name in ("content-length", "transfer-encoding"):
+            continue
+        key = "CONTENT_TYPE" if name == "content-type" else "HTTP_" + name.upper().replace("-", "_")
+        if key in environ:
+            environ[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
+        else:
+            environ[key] = value
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return environ
+
+
+def run_wsgi(app, environ):
+    """(status, headers, body) of one WSGI call, run in a worker thread."""
+    started, chunks = {}, []
+
+    def start_response(status, headers, exc_info=None):
+        if exc_info and started.get("sent"):
+            raise exc_info[1].with_traceback(exc_info[2])
+        started["status"] = int(status.split(" ", 1)[0])
+        started["headers"] = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        return chunks.append
+
+    result = app(environ, start_response)
+    try:
+        for chunk in result:
+            chunks.append(chunk)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return started["status"], started["headers"], b"".join(chunks)
+
+
+class BufferedWSGI:
+    """An ASGI app that serves a WSGI app: reads the whole request, then runs the app in a
+    thread of its pool and sends the whole response."""
+
+    def __init__(self, wsgi_app, threads, max_body):
+        self.wsgi_app = wsgi_app
+        self.max_body = max_body
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return  # no websockets here
+        body = await self._read_body(scope, receive)
+        if body is None:
+            await self._respond(send, 413, [(b"content-type", b"application/json"), (b"connection", b"close")],
+                                _TOO_LARGE)
+            return
+        if body is False:
+            return  # the client went away
+        status, headers, content = await asyncio.get_running_loop().run_in_executor(
+            self.executor, run_wsgi, self.wsgi_app, wsgi_environ(scope, body))
+        await self._respond(send, status, headers, content)
+
+    async def _read_body(self, scope, receive):
+        """The body (bytes); None when it is over max_body; False when the client left."""
+        for name, value in scope["headers"]:
+            if name.lower() == b"content-length" and value.strip().isdigit() and int(value) > self.max_body:
+                return None
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return False
+            body += message.get("body", b"")
+            if len(body) > self.max_body:
+                return None
+            if not message.get("more_body", False):
+                return bytes(body)
+
+    @staticmethod
+    async def _respond(send, status, headers, content):
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+
+class BufferedWSGIWorker(ASGIWorker):
+    """gunicorn's asyncio worker serving the Flask app through BufferedWSGI
+    (`worker_class` in server/gunicorn_conf.py); `threads` sizes the app's thread pool."""
+
+    @classmethod
+    def check_config(cls, cfg, log):
+        pass  # threads are used: they run the app (ASGIWorker would warn that they are not)
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        self.wsgi = self.asgi  # the Flask app: gunicorn_conf's worker_exit stops it
+        self.asgi = BufferedWSGI(self.wsgi, self.cfg.threads, largest_body(self.wsgi))
