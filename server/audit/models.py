@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from ..kernel.models import Timestamp
 from ..kernel.paging import ListQuery, page_model
 
 # RFC 3339 date-time with a mandatory offset ("Z" or +hh:mm); nothing looser.
@@ -72,7 +73,7 @@ class AuditQuery(ListQuery):
 
 class AuditEvent(BaseModel):
     id: str
-    at: str
+    at: Timestamp
     actor_id: str | None
     actor_username: str | None
     action: str

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
-from ..kernel.models import StrictModel
+from ..kernel.models import StrictModel, Timestamp
 from ..kernel.text import Username
 from ..ledger.models import Account
 
@@ -51,7 +51,7 @@ class User(BaseModel):
     id: str
     username: str
     role: Literal["user", "admin"]
-    created_at: str
+    created_at: Timestamp
 
 
 
@@ -59,7 +59,7 @@ class User(BaseModel):
 class Session(BaseModel):
     user: User
     token: str
-    expires_at: str
+    expires_at: Timestamp
 
 
 class Me(BaseModel):

@@ -11,7 +11,7 @@ import unicodedata
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..kernel.ids import DocId
-from ..kernel.models import AuthoredText, StrictModel
+from ..kernel.models import AuthoredText, StrictModel, Timestamp
 from ..kernel.text import INVISIBLE_RANGES, char_class, check_text, text_field
 from ..moderation.models import Moderation, Status, response_models
 
@@ -72,8 +72,8 @@ class Post(BaseModel):
     body: str
     status: Status
     comment_count: int
-    created_at: str
-    updated_at: str
+    created_at: Timestamp
+    updated_at: Timestamp
     moderation: Moderation | None
 
 
