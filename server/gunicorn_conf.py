@@ -45,6 +45,20 @@ limit_request_line = 8190
 accesslog = os.environ.get("ACCESS_LOG") or None
 
 
+def post_fork(server, worker):
+    """A stop that reaches a worker still loading the app ends it at once: it has accepted
+    nothing yet, and loading can outlast graceful_timeout, after which the master would
+    SIGKILL it ("Perhaps out of memory?") on a Ctrl-C or a deploy right after start."""
+    handle_exit = worker.handle_exit  # what init_signals installs for SIGTERM
+
+    def exit_while_booting(sig, frame):
+        if not worker.booted:
+            os._exit(0)
+        handle_exit(sig, frame)
+
+    worker.handle_exit = exit_while_booting
+
+
 def worker_exit(server, worker):
     # Stop the ledger writer (answering anything still queued) and close the datastore.
     shutdown = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("shutdown")
