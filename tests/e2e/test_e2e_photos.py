@@ -29,6 +29,13 @@ def test_upload_moderate_view_and_comment(new_page, ui, live_server, admin_user,
     ui.go(page, "/photos", "view-gallery")
     page.get_by_test_id("upload-file").set_input_files(str(image_file))
     loaded(page.get_by_test_id("upload-preview"))  # a local preview before anything is sent
+    page.get_by_test_id("upload-tags").fill("no spaces allowed!")
+    page.get_by_test_id("upload-submit").click()
+    error = page.get_by_test_id("upload-error")  # a sentence about the tags, no schema jargon
+    expect(error.get_by_test_id("error-details")).to_have_text(
+        "Tags are up to 10 words of letters, digits or underscores (30 at most each), separated by commas, "
+        "e.g. sunset,beach.")
+    expect(error).not_to_contain_text("pattern")
     page.get_by_test_id("upload-caption").fill(CAPTION)
     page.get_by_test_id("upload-tags").fill(f"{tag.upper()}, beach")
     page.get_by_test_id("upload-submit").click()
