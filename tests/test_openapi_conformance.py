@@ -55,14 +55,15 @@ checks.allow_header_conformance.enabled = false
 """
 
 
-def run_schemathesis(url, admin, workdir):
+def run_schemathesis(url, admin, workdir, config_text=CONFIG, timeout=150):
+    """The schemathesis CLI against `url`, signed in as `admin` (any user's signup answer)."""
     config = workdir / "schemathesis.toml"
-    config.write_text(CONFIG)
+    config.write_text(config_text)
     env = {**os.environ, "PYTHONPATH": str(TESTS),
            "ST_ADMIN_USERNAME": admin["user"]["username"], "ST_ADMIN_PASSWORD": PASSWORD}
     return subprocess.run(
         [str(SCHEMATHESIS), "--config-file", str(config), "--no-color", "run", f"{url}/api/v1/openapi.json"],
-        capture_output=True, text=True, env=env, timeout=150, cwd=workdir, check=False)
+        capture_output=True, text=True, env=env, timeout=timeout, cwd=workdir, check=False)
 
 
 def test_openapi_document_matches_the_server(live_server, admin, tmp_path):

@@ -4,7 +4,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from ..kernel.models import Timestamp
 from ..kernel.paging import ListQuery, page_model
@@ -53,7 +53,9 @@ class AuditQuery(ListQuery):
     since: Rfc3339 | None = Field(None, json_schema_extra=_or_empty,
                                   description="RFC 3339; events at or after this time.")
     until: Rfc3339 | None = Field(None, json_schema_extra=_or_empty,
-                                  description="RFC 3339; events strictly before this time.")
+                                  description="RFC 3339; events strictly before this time. `until` at or "
+                                              "before `since` is an empty window: no events (a rule between "
+                                              "two fields that a schema cannot state is not a 422).")
 
     @model_validator(mode="before")
     @classmethod
@@ -61,14 +63,6 @@ class AuditQuery(ListQuery):
         if isinstance(data, dict):
             data = {k: v for k, v in data.items() if not (k in _FILTERS and v in ("", None))}
         return data
-
-    @field_validator("until")
-    @classmethod
-    def _after_since(cls, until, info: ValidationInfo):
-        since = info.data.get("since")
-        if until is not None and since is not None and since >= until:
-            raise ValueError("until must be after since")
-        return until
 
 
 class AuditEvent(BaseModel):

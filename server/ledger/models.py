@@ -1,8 +1,8 @@
 """Request and response models of the ledger."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from ..kernel.ids import DocId
 from ..kernel.models import MAX_AMOUNT, SchemaCachedModel, StrictModel, Timestamp
@@ -48,10 +48,20 @@ class TransferEnvelope(BaseModel):
     transfer: Transfer
 
 
+def _whole_number(value):
+    """A JSON number without a fraction (1250.0, 1.25e3) is the integer it writes; a float
+    with a fraction stays one and is refused (strict)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class TransferRequest(StrictModel):
     to: Username = Field(description="Recipient username (case-insensitive).", examples=["bob"])
-    amount: int = Field(ge=1, le=MAX_AMOUNT, examples=[1250],
-                        description="Integer minor units (cents), as a JSON integer: 1.0 is refused.")
+    amount: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        ge=1, le=MAX_AMOUNT, examples=[1250],
+        description="Integer minor units (cents). JSON Schema counts 1250.0 as an integer, so it is taken as 1250; "
+                    "1250.5 is refused.")
     memo: str | None = Field(None, max_length=140, examples=["lunch"])
 
 
