@@ -54,7 +54,7 @@ requirements=requirements-local.txt
 $want_test && requirements=requirements-test.txt
 stamp=.venv/.installed-$(cat requirements*.txt | sha1sum | cut -c1-12)-$requirements
 if [ ! -f "$stamp" ]; then
-  step "installing the Python packages of $requirements (the first time: a minute or two)"
+  step "installing the pinned Python packages into .venv from $requirements (first run: about 2 minutes)"
   .venv/bin/pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
   .venv/bin/pip install -q --disable-pip-version-check -r "$requirements"
   touch "$stamp"
@@ -63,7 +63,7 @@ fi
 # Project-local npm packages exactly as the lockfile says (no global install).
 lock_stamp=node_modules/.installed-$(sha1sum package-lock.json | cut -c1-12)
 if [ ! -f "$lock_stamp" ]; then
-  step "installing the npm packages of package-lock.json (firebase-tools; the first time: about a minute)"
+  step "installing the project-local npm packages (firebase-tools for the Auth emulator)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   touch "$lock_stamp"
 fi

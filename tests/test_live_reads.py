@@ -2,7 +2,7 @@
 
 The identity is real: a custom token from POST /auth/firebase-token, signed in
 at the Auth emulator. With its ID token a client may read (and listen to) only
-what API.md "Live reads" lists; everything else, every unconstrained query and
+what docs/API.md "Live reads" lists; everything else, every unconstrained query and
 every write is refused by the rules.
 """
 

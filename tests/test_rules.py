@@ -1,7 +1,7 @@
 """Attacks from the client side: a real end-user token talking to Firestore directly.
 
 The rules must refuse every client write; reads are limited to the
-caller's own documents (see README, "Security rules"; tests/test_live_reads.py
+caller's own documents (see docs/security.md, "Live reads"; tests/test_live_reads.py
 attacks them with a real Firebase identity).
 """
 

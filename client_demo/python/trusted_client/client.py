@@ -1,4 +1,4 @@
-"""A small client of the trusted API (contract: API.md), for scripts.
+"""A small client of the trusted API (contract: docs/API.md), for scripts.
 
     client = TrustedClient("http://127.0.0.1:5000")
     client.login("alice", "secret-password")
