@@ -28,7 +28,7 @@ database = "none"
 enabled = true
 """
 
-# (check, where, what the answer says): not yet stated by the document, see docs/generated-clients.md.
+# (check, where, what the answer says): not yet stated by the document, see docs/openapi.md.
 REMAINING = [
     # A cursor is opaque: one that fits the pattern but was never handed out is a 422 (contract).
     ("ST202", r"GET /api/v1/.*", '"field":"cursor"'),
