@@ -55,7 +55,7 @@ checks.allow_header_conformance.enabled = false
 """
 
 
-def run_schemathesis(url, admin, workdir, config_text=CONFIG, timeout=150):
+def run_schemathesis(url, admin, workdir, config_text=CONFIG, timeout=300):
     """The schemathesis CLI against `url`, signed in as `admin` (any user's signup answer)."""
     config = workdir / "schemathesis.toml"
     config.write_text(config_text)
