@@ -6,12 +6,14 @@ Counts every document named in a BatchGetDocuments (`Client.get_all`, a
 missing document included: production bills it as a read) and every write in
 a commit (WriteBatch or transaction), by wrapping those two library calls, so
 it measures any version of the ledger the same way. To measure the code of
-another commit, run it with that tree first on the path, e.g.
+another commit (one with the ledger's bench hook, server/ledger/bench.py),
+run it with that tree first on the path, e.g.
 
     git archive main server | tar -x -C /tmp/before
     PYTHONPATH=/tmp/before .venv/bin/python -m bench.cost
 
-It drives the ledger's own write path with no HTTP, one process, batches of
+It drives the ledger's own write path (the bench hook's committer) with no
+HTTP, one process, batches of
 --batch transfers (the size our writer reaches under 32 clients), once with
 sender and recipient uniform over --accounts and once with a hot account in
 half the transfers, and prints reads and writes per transfer.
@@ -26,8 +28,8 @@ from google.cloud.firestore_v1 import batch as batch_module
 from google.cloud.firestore_v1 import client as client_module
 from google.cloud.firestore_v1 import transaction as transaction_module
 
+from bench.run import bench_app
 from devstack import emulator as harness
-from server.kernel.caller import Caller
 
 COUNTS = Counter()
 
@@ -56,9 +58,7 @@ def _count_calls():
             cls._commit = counted
 
 
-def run(store_run, n_accounts, batch, batches, hot, rng):
-    from server.ledger import engine
-
+def run(hook, store_run, n_accounts, batch, batches, hot, rng):
     ids = [f"c{i:05d}" for i in range(n_accounts)]
     COUNTS.clear()
     done = 0
@@ -70,11 +70,7 @@ def run(store_run, n_accounts, batch, batches, hot, rng):
                 a, b = (ids[0], other) if rng.random() < 0.5 else (other, ids[0])
             else:
                 a, b = rng.sample(ids[1:], 2)
-            amount = rng.randint(1, 100)
-            ops.append(engine.Operation(
-                kind="transfer", caller=Caller(a, a), idempotency_key=uuid.uuid4().hex,
-                request_hash=engine.request_hash("transfer", to=b, amount=amount, memo=None),
-                from_account=a, to_account=b, amount=amount))
+            ops.append(hook.operation("transfer", a, a, b, rng.randint(1, 100)))
         outcomes = store_run(ops)
         done += sum(1 for o in outcomes if o is not None and o.status == 201)
     return COUNTS["reads"] / done, COUNTS["writes"] / done
@@ -87,36 +83,20 @@ def main(argv=None):
     parser.add_argument("--batches", type=int, default=30)
     args = parser.parse_args(argv)
 
-    from server.datastore import Datastore
-    from server.ledger.accounts import new_account
-    from server.ledger.store import LedgerStore
-
     _count_calls()
     emu = harness.start(port=0)
     try:
-        datastore = Datastore(f"demo-cost-{uuid.uuid4().hex[:6]}", emu.host)
-        ids = [f"c{i:05d}" for i in range(args.accounts)]
-        for start in range(0, len(ids), 400):
-            seed = datastore.batch()
-            for account_id in ids[start:start + 400]:
-                doc = new_account(account_id, account_id, "USD")
-                doc["balance"] = 10**9
-                seed.create(datastore.doc("accounts", account_id), doc)
-            seed.commit()
-        store = LedgerStore(datastore)
-        try:
-            from server.ledger.optimistic import OptimisticCommitter
-        except ImportError:  # the code before the optimistic writer: one transaction per batch
-            store_run, design = store.run_batch, "transaction per batch"
-        else:
-            store_run, design = OptimisticCommitter(store).run, "optimistic batch, one process"
+        app = bench_app(emu.host, f"demo-cost-{uuid.uuid4().hex[:6]}")
+        hook = app.extensions["ledger"].bench_hook()
+        hook.seed_accounts([f"c{i:05d}" for i in range(args.accounts)], balance=10**9)
+        store_run, design = hook.committer().run, "optimistic batch, one process"
         rng = random.Random(7)
-        run(store_run, args.accounts, args.batch, 3, False, rng)  # warm the per-process cache, if any
+        run(hook, store_run, args.accounts, args.batch, 3, False, rng)  # warm the per-process cache
         print(f"design: {design}; {args.batch} transfers per batch, {args.accounts} accounts")
         for hot in (False, True):
-            reads, writes = run(store_run, args.accounts, args.batch, args.batches, hot, rng)
+            reads, writes = run(hook, store_run, args.accounts, args.batch, args.batches, hot, rng)
             print(f"{'hot' if hot else 'uniform'}: {reads:.2f} document reads and {writes:.2f} writes per transfer")
-        datastore.close()
+        app.extensions["shutdown"]()
     finally:
         emu.stop()
 

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from devstack import emulator as harness
-from server.kernel.caller import Caller
+from devstack import processes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = "bench-secret-key-with-at-least-32-bytes-of-entropy"
@@ -83,7 +83,7 @@ class Server:
     """One gunicorn (master + workers) in its own process group (also the tests' multi-process fixture)."""
 
     def __init__(self, app, env, log_dir, name, workers=1):
-        self.port = harness.free_port()
+        self.port = processes.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(log_dir, f"{name}.log")
         self.log = open(self.log_path, "ab")  # noqa: SIM115  (closed in stop)
@@ -469,35 +469,28 @@ def run_minimal(args, log, log_dir, n_users):
     return result
 
 
+def bench_app(emulator_host, project, **config):
+    """The server's app (create_app) for measurements below HTTP, through the ledger's documented
+    bench hook (server/ledger/bench.py); call app.extensions["shutdown"]() when done."""
+    from server import create_app
+
+    return create_app({"PROJECT_ID": project, "FIRESTORE_EMULATOR_HOST": emulator_host, "SECRET_KEY": SECRET,
+                       **config})
+
+
 def run_raw(emu, args, log, n_users):
     """Group commit without HTTP: the optimistic committer from one thread, batches of args.raw_batch."""
-    from server.datastore import Datastore
-    from server.ledger import engine
-    from server.ledger.accounts import TREASURY_ID, new_account
-    from server.ledger.optimistic import OptimisticCommitter
-    from server.ledger.store import LedgerStore
-
     project = new_project("raw")
-    datastore = Datastore(project, emu.host)
-    store = LedgerStore(datastore)
-    committer = OptimisticCommitter(store)
+    app = bench_app(emu.host, project)
+    hook = app.extensions["ledger"].bench_hook()
+    committer = hook.committer()
     ids = [f"raw{i:05d}" for i in range(n_users)]
     rng = random.Random(args.seed)
-    admin = Caller("bench-admin", "bench_admin", role="admin")
-
-    def op(kind, caller, source, target, amount):
-        return engine.Operation(kind=kind, caller=caller, idempotency_key=uuid.uuid4().hex,
-                                request_hash=engine.request_hash(kind, to=target, amount=amount, memo=None),
-                                from_account=source, to_account=target, amount=amount)
 
     try:
-        for start in range(0, n_users, 400):
-            batch = datastore.batch()
-            for account_id in ids[start:start + 400]:
-                batch.create(datastore.doc("accounts", account_id), new_account(account_id, account_id, "USD"))
-            batch.commit()
+        hook.seed_accounts(ids)
         for start in range(0, n_users, args.raw_batch):
-            committer.run([op("deposit", admin, TREASURY_ID, a, USER_FUNDS)
+            committer.run([hook.operation("deposit", "bench-admin", hook.TREASURY_ID, a, USER_FUNDS, role="admin")
                            for a in ids[start:start + args.raw_batch]])
         ok = batches = failed = 0
         seconds = []
@@ -506,7 +499,7 @@ def run_raw(emu, args, log, n_users):
             ops = []
             for _ in range(args.raw_batch):
                 a, b = rng.sample(ids, 2)
-                ops.append(op("transfer", Caller(a, a), a, b, rng.randint(1, 100)))
+                ops.append(hook.operation("transfer", a, a, b, rng.randint(1, 100)))
             t0 = time.perf_counter()
             try:
                 outcomes = committer.run(ops)
@@ -519,15 +512,15 @@ def run_raw(emu, args, log, n_users):
             ok += sum(o is not None and o.status == 201 for o in outcomes)
         elapsed = args.raw_duration
     finally:
-        datastore.close()
+        app.extensions["shutdown"]()
     seconds.sort()
     result = {"name": f"raw optimistic group commit ({args.raw_batch}/batch, no HTTP)", "mix": "uniform",
               "clients": 1, "ok_per_s": ok / elapsed, "errors": {"failed batches": failed} if failed else {},
               "counts": {"201": ok}, "window_counts": {"201": ok}, "batches": batches,
               "p50_ms": _ms(_pct(seconds, 50)), "p95_ms": _ms(_pct(seconds, 95)), "p99_ms": _ms(_pct(seconds, 99)),
               "latency_of": "batch", "processes": 1,
-              "writer": {"ops_per_commit": args.raw_batch, "reads_per_op": round(store.counts["reads"] / max(1, ok), 2),
-                         "writes_per_op": round(store.counts["writes"] / max(1, ok), 2),
+              "writer": {"ops_per_commit": args.raw_batch, "reads_per_op": round(hook.counts["reads"] / max(1, ok), 2),
+                         "writes_per_op": round(hook.counts["writes"] / max(1, ok), 2),
                          "conflicts_per_commit": committer.stats["conflicts"]}}
     result["ledger"] = check_ledger(project, ok, n_users, n_users * USER_FUNDS)
     log(f"  {summary(result)} ({batches} batches)")

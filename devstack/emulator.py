@@ -14,7 +14,6 @@ import urllib.error
 import urllib.request
 
 from . import processes
-from .processes import free_port  # noqa: F401  (re-exported for tests and the benchmark)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

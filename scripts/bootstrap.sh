@@ -3,7 +3,8 @@
 # pinned Python packages (runtime + the local Cloud Storage emulator), the
 # project-local npm packages (firebase-tools for the Auth emulator), Java for
 # the Firestore emulator, Debian's redis-server for shared rate limits and,
-# with --test, the test tools and Debian's chromium for browser tests.
+# with --test, the test tools, Debian's chromium for browser tests and podman,
+# runc and mmdebstrap for the container test (and its base image).
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +72,15 @@ fi
 if $want_test && [ ! -x /usr/bin/chromium ]; then
   step "installing Debian's chromium for the browser tests"
   apt_install chromium
+fi
+
+if $want_test; then
+  if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1 \
+      || ! command -v mmdebstrap >/dev/null 2>&1; then
+    step "installing podman, runc and mmdebstrap for the container test"
+    apt_install podman runc mmdebstrap
+  fi
+  bash scripts/container-base.sh
 fi
 
 step "everything is installed"

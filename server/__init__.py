@@ -1,14 +1,13 @@
 """The trusted backend: a Flask app that is the only writer to Firestore."""
 
 import json
-import logging
 
 from flask import Response
 from flask_cors import CORS
 from flask_openapi3 import Info, OpenAPI
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, datastore, objectstore
+from . import config, datastore, objectstore, observability
 from .edge import errors, limits, openapi, web
 from .kernel.models import ErrorBody
 
@@ -31,8 +30,7 @@ def create_app(test_config=None):
         app.config.from_mapping(test_config)
     _check_secret_key(app)
     _check_auth_emulator(app)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
+    observability.init_app(app)  # first: its hooks wrap every other one
     errors.init_app(app)
     datastore.init_app(app)
     objectstore.init_app(app)
@@ -48,18 +46,29 @@ def create_app(test_config=None):
     from . import audit, auth, cli, ledger, messages, photos, posts
 
     # Each domain builds its store and service from the config and registers its routes.
-    for domain in (auth, ledger, posts, audit, messages, photos):
+    for domain in (auth, ledger, photos, posts, audit, messages):
         domain.init_app(app)
+    _wire_domains(app)
     cli.init_app(app)
     app.extensions["shutdown"] = lambda: _shutdown(app)
     app.add_url_rule("/api/v1/openapi.json", "openapi_document", lambda: _openapi_document(app))
     return app
 
 
+def _wire_domains(app):
+    """The hooks one part of the app offers another, named here rather than appended to shared lists."""
+    auth_service, ledger_service = app.extensions["auth"], app.extensions["ledger"]
+    # The edge's authenticator (edge/caller.py): the caller behind an Authorization header.
+    app.extensions["authenticate"] = auth_service.authenticate
+    # The treasury exists before any admin can list accounts or deposit: reads never create it.
+    auth_service.admin_prerequisites.append(ledger_service.ensure_treasury)
+
+
 def _shutdown(app):
-    """Stops background workers (the ledger writer) and closes the datastore."""
-    for hook in app.extensions.get("shutdown_hooks", []):
-        hook()
+    """Stops background workers (the revocation listener, the ledger writer) and closes the adapters."""
+    app.extensions["objectstore"].close()
+    app.extensions["auth"].stop()
+    app.extensions["ledger"].stop()
     app.extensions["datastore"].close()
 
 

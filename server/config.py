@@ -2,6 +2,8 @@
 
 import os
 
+from .observability.logs import default_format
+
 DEFAULT_PROJECT_ID = "demo-trusted-backend"
 # Used only against the emulator, so that tokens survive a restart of `run`.
 DEV_SECRET_KEY = "dev-only-secret-key-not-for-production-use"
@@ -86,4 +88,9 @@ def from_environment():
         "CLIENT_DIR": os.environ.get("CLIENT_DIR") or None,
         # Photos: images decoded at once per process: bounds memory whatever the number of uploads.
         "PHOTO_DECODE_SLOTS": _int("PHOTO_DECODE_SLOTS", 2),
+        # json: one Cloud Logging object per line; text: for people (the default on a terminal).
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT") or default_format(),
+        # Machine labels (the cat-face detector): seconds one labelling may take before the
+        # photo is stored without labels; 0 turns labelling off.
+        "PHOTO_LABEL_TIMEOUT": _float("PHOTO_LABEL_TIMEOUT", 10.0),
     }

@@ -19,6 +19,8 @@ from firebase_admin import auth, credentials, firestore
 from flask import current_app
 from google.api_core import exceptions as gexc
 
+from .kernel.commits import MISSING, LostRace, ReadDoc, RetryBudget, guarded
+from .kernel.errors import FirebaseAuthUnavailable, FirebaseTokenRefused
 from .kernel.paging import decode_cursor, encode_cursor, invalid_cursor
 
 # Datastore failures that a retry (with the same Idempotency-Key) may cure.
@@ -29,6 +31,11 @@ TRANSIENT_ERRORS = (
     gexc.InternalServerError,
     gexc.RetryError,
 )
+
+# What a commit with preconditions raises when another writer got there first: the one
+# definition of a lost race (Conflict covers ALREADY_EXISTS and ABORTED; NOT_FOUND is an
+# updated or deleted document gone since it was read).
+LOST_RACE_ERRORS = (gexc.FailedPrecondition, gexc.Conflict, gexc.NotFound)
 
 SERVER_TIMESTAMP = firestore.SERVER_TIMESTAMP
 Increment = firestore.Increment
@@ -71,14 +78,6 @@ def _emulator_env(emulator_host):
 # firebase-admin's auth module reads FIREBASE_AUTH_EMULATOR_HOST on every call
 # (and, when set, skips signature checks): each call runs with this app's value.
 _AUTH_ENV_LOCK = threading.RLock()
-
-
-class FirebaseTokenRefused(Exception):
-    """A forged, expired, revoked or otherwise unusable Firebase ID token, or a disabled user."""
-
-
-class FirebaseAuthUnavailable(Exception):
-    """Firebase Auth did not answer (or signing failed): safe to retry."""
 
 
 # What verify_id_token raises about the token or its user, rather than about Firebase itself.
@@ -155,6 +154,58 @@ class Datastore:
 
     def transaction(self, **kwargs):
         return self.client.transaction(**kwargs)
+
+    # --- the guarded commit (kernel/commits.py) ------------------------------------------
+
+    def read(self, keys, transaction=None):
+        """{(collection, id): ReadDoc} for `keys`, in one get_all round trip."""
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        refs = [self.doc(collection, doc_id) for collection, doc_id in keys]
+        key_of = {ref.path: key for ref, key in zip(refs, keys, strict=True)}
+        found = dict.fromkeys(keys, MISSING)
+        for snap in self.client.get_all(refs, transaction=transaction):
+            if snap.exists:
+                found[key_of[snap.reference.path]] = ReadDoc(snap.to_dict(), snap.update_time)
+        return found
+
+    def add(self, batch, write, update_time=None):
+        """Adds one Write to a batch or transaction with its precondition (see Write)."""
+        ref = self.doc(write.collection, write.doc_id)
+        option = self.client.write_option(last_update_time=update_time) if update_time is not None else None
+        if write.method == "create":
+            batch.create(ref, write.data)
+        elif write.method == "update":
+            batch.update(ref, write.data, option=option)
+        elif write.method == "delete":
+            batch.delete(ref, option=option)
+        elif write.method == "set":
+            batch.set(ref, write.data)
+        else:
+            raise ValueError(write.method)
+
+    def commit(self, writes, docs, add=None):
+        """Commits `writes` as one atomic WriteBatch; returns {(collection, id): update_time}.
+
+        Each update or delete of a document in `docs` ({key: ReadDoc} as read) carries the
+        update time it was read at. Raises LostRace when a precondition failed (nothing
+        written). `add` replaces Datastore.add (the ledger's fast encoder, ledger/wire.py).
+        """
+        add = add or self.add
+        batch = self.client.batch()
+        for write in writes:
+            read = docs.get(write.key) if write.method in ("update", "delete") else None
+            add(batch, write, read.update_time if read is not None else None)
+        try:
+            results = batch.commit()
+        except LOST_RACE_ERRORS as exc:
+            raise LostRace(str(exc)) from exc
+        return {w.key: r.update_time for w, r in zip(writes, results, strict=True)}
+
+    def guarded(self, keys, decide, budget: RetryBudget, stats=None):
+        """kernel/commits.guarded over this datastore: read, decide, commit, retry a lost race."""
+        return guarded(self.read, self.commit, keys, decide, budget, stats)
 
     def ping(self, timeout=3.0):
         """Raises when Firestore does not answer a tiny read in time."""

@@ -10,6 +10,10 @@ a worker. Rate limits need a shared RATELIMIT_STORAGE_URI with more than one.
 import ctypes
 import ctypes.util
 import os
+import shutil
+import tempfile
+
+from server.observability import logs, metrics
 
 
 def _return_large_blocks_to_the_system(threshold=1 << 20):
@@ -31,18 +35,45 @@ def _return_large_blocks_to_the_system(threshold=1 << 20):
 
 _return_large_blocks_to_the_system()
 
-bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
+# HOST=0.0.0.0 in the container image; PORT is what Cloud Run sets.
+bind = os.environ.get("BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}")
 workers = int(os.environ.get("WEB_WORKERS") or len(os.sched_getaffinity(0)) or 1)
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "64"))
 backlog = 2048
 timeout = 60
-graceful_timeout = 10
+graceful_timeout = 8  # under Cloud Run's 10 s between SIGTERM and SIGKILL
 keepalive = 30
 # gunicorn's largest: every path and query the OpenAPI document allows fits, percent-encoded
 # (tests/test_openapi_schemas.py); past it gunicorn answers 414 before the app.
 limit_request_line = 8190
 accesslog = os.environ.get("ACCESS_LOG") or None
+# LOG_FORMAT=json: gunicorn's own lines and the app's as JSON on stdout (Cloud Logging).
+logconfig_dict = logs.gunicorn_logconfig(os.environ.get("LOG_FORMAT") or logs.default_format(), bool(accesslog))
+
+# Metrics: each worker writes its values to files in PROMETHEUS_MULTIPROC_DIR (set
+# before any worker counts anything) and the master serves their sum on METRICS_PORT.
+METRICS_PORT = os.environ.get("METRICS_PORT")
+if METRICS_PORT:
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="prometheus-"))
+
+
+def on_starting(server):
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:  # values of an earlier run would be summed in
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+
+
+def when_ready(server):
+    if METRICS_PORT:
+        host = os.environ.get("METRICS_HOST", "127.0.0.1")
+        port = metrics.serve(host, int(METRICS_PORT))
+        server.log.info("metrics on http://%s:%s/metrics", host, port)
+
+
+def child_exit(server, worker):
+    metrics.process_exited(worker.pid)
 
 
 def post_fork(server, worker):

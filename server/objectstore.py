@@ -95,7 +95,6 @@ def init_app(app):
     store = ObjectStore(app.config["PROJECT_ID"], app.config.get("STORAGE_BUCKET"),
                         app.config.get("STORAGE_EMULATOR_HOST"))
     app.extensions["objectstore"] = store
-    app.extensions.setdefault("shutdown_hooks", []).append(store.close)
 
 
 def get_objectstore() -> ObjectStore:

@@ -271,10 +271,11 @@ def test_bench_ledger_generator_builds_books_that_verify(emulator, monkeypatch):
 
     from bench.verify_speed import build_ledger
     from server.audit.verify import Verifier
+    from server.ledger.bench import LedgerBench
 
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", emulator.host)
     client = firestore.Client(project=f"demo-audit-bench-{uuid.uuid4().hex[:8]}")
-    accounts, postings = build_ledger(client, 300, accounts=7)
+    accounts, postings = build_ledger(client, LedgerBench(store=None), 300, accounts=7)
     report = Verifier(client, page_size=17, query_size=40).run()
     client.close()
     assert report["ok"], report["problems"]

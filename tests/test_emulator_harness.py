@@ -65,7 +65,7 @@ def test_run_command_ctrl_c_stops_api_and_emulator(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if k not in ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "STORAGE_EMULATOR_HOST",
                         "RATELIMIT_STORAGE_URI")}
-    port = harness.free_port()
+    port = processes.free_port()
     proc = subprocess.Popen([sys.executable, "-m", "devstack.run", "--port", str(port), "--no-demo-data"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     emulator_url, auth, lines = None, None, []

@@ -20,10 +20,10 @@ def test_health_and_ready(client):
 def test_ready_is_503_when_firestore_is_unreachable(emulator, project_id):
     from conftest import make_test_config
 
-    from devstack import emulator as harness
+    from devstack import processes
     from server import create_app
     app = create_app(make_test_config(emulator, project_id,
-                                      FIRESTORE_EMULATOR_HOST=f"127.0.0.1:{harness.free_port()}"))
+                                      FIRESTORE_EMULATOR_HOST=f"127.0.0.1:{processes.free_port()}"))
     try:
         assert app.test_client().get("/readyz").status_code == 503
     finally:

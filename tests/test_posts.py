@@ -248,13 +248,13 @@ def test_comment_fails_whole_when_post_stops_being_approved(live_server, user, o
     assert comment(live_server, pid, other["token"]).status_code == 201
     assert moderate(live_server, pid, "reject", "late").status_code == 200
 
-    from server.posts.store import Gone
+    from server.moderation.store import Gone
 
     caller = Caller(other["user"]["id"], other["user"]["username"])
     doc = {"post_id": pid, "author_id": caller.id, "author_username": caller.username,
            "body": "raced", "created_at": stored(app, "posts", pid)["updated_at"]}
     with app.app_context(), pytest.raises(Gone):
-        app.extensions["posts"].add_comment("racedcomment" + pid[:8], doc, caller)
+        app.extensions["posts"].store.add_comment("racedcomment" + pid[:8], doc, caller)
     assert stored(app, "comments", "racedcomment" + pid[:8]) is None
     assert stored(app, "posts", pid)["comment_count"] == 1
     assert audit_actions(app, f"comments/racedcomment{pid[:8]}") == []
@@ -519,7 +519,7 @@ def test_post_and_comment_creation_is_rate_limited_per_user(emulator, project_id
     pid = created.json["post"]["id"]
     with app.app_context():
         admin = Caller("admin-test", "admin-test", role="admin")
-        app.extensions["posts_service"].approve(admin, pid)
+        app.extensions["posts"].approve(admin, pid)
     statuses = [client.post(f"/api/v1/posts/{pid}/comments", json={"body": "c"}, headers=first).status_code
                 for _ in range(4)]
     assert statuses == [201, 201, 201, 429]

@@ -6,7 +6,7 @@ import { stopLive, stopWatches } from './live.js';
 import { walletView } from './views/wallet.js';
 import { historyView } from './views/history.js';
 import { feedView, postView } from './views/posts.js';
-import { photosView, tagPhotosView, ownerPhotosView, photoView } from './views/photos.js';
+import { photosView, tagPhotosView, ownerPhotosView, photoView, catsView } from './views/photos.js';
 import { moderationView, ledgerAdminView, auditView, verifyView } from './views/admin.js';
 import { cheatView } from './views/cheat.js';
 import { messagesView } from './views/messages.js';
@@ -28,6 +28,7 @@ const routes = [
   [/^\/photos\/tag\/([^/]+)$/, tagPhotosView],
   [/^\/photos\/by\/([^/]+)$/, ownerPhotosView],
   [/^\/photo\/([^/]+)$/, photoView],
+  [/^\/cats$/, catsView],
   [/^\/cheat$/, cheatView, 'user'],
   [/^\/messages$/, messagesView, 'user'],
   [/^\/messages\/([^/]+)$/, messagesView, 'user'],
@@ -38,12 +39,13 @@ const routes = [
 ];
 
 const userLinks = [['#/wallet', 'Wallet', 'nav-wallet'], ['#/history', 'History', 'nav-history'],
-  ['#/feed', 'Feed', 'nav-feed'], ['#/photos', 'Photos', 'nav-photos'], ['#/messages', 'Messages', 'nav-messages'],
+  ['#/feed', 'Feed', 'nav-feed'], ['#/photos', 'Photos', 'nav-photos'], ['#/cats', 'Cats', 'nav-cats'], ['#/messages', 'Messages', 'nav-messages'],
   ['#/cheat', 'Try to cheat', 'nav-cheat']];
 const adminLinks = [['#/admin/moderation', 'Moderation', 'nav-admin-moderation'],
   ['#/admin/ledger', 'Ledger', 'nav-admin-ledger'],
   ['#/admin/audit', 'Audit', 'nav-admin-audit'], ['#/admin/verify', 'Verify', 'nav-admin-verify']];
-const guestLinks = [['#/feed', 'Feed', 'nav-feed'], ['#/photos', 'Photos', 'nav-photos'], ['#/login', 'Log in', 'nav-login'],
+const guestLinks = [['#/feed', 'Feed', 'nav-feed'], ['#/photos', 'Photos', 'nav-photos'], ['#/cats', 'Cats', 'nav-cats'],
+  ['#/login', 'Log in', 'nav-login'],
   ['#/signup', 'Sign up', 'nav-signup'], ['#/firebase', 'Sign in with Firebase', 'nav-firebase']];
 
 export function flash(message, kind = 'info') {

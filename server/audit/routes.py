@@ -2,8 +2,8 @@
 
 from flask import current_app
 
-from ..edge.caller import requires
 from ..edge.openapi import BEARER, api_blueprint
+from ..kernel.caller import requires
 from ..kernel.models import ErrorBody
 from .models import AuditPage, AuditQuery, VerifyReport
 from .service import AuditService

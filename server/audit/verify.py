@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..kernel.clock import rfc3339
-from ..kernel.collections import ACCOUNTS, AUDIT
+from ..kernel.collections import ACCOUNTS, AUDIT, POSTINGS, TRANSFERS
 from ..ledger import engine
 from ..ledger.accounts import GENESIS_HASH, TREASURY_ID
 from .store import LedgerSnapshot, plain_id, snapshot_time
@@ -63,7 +63,7 @@ def _posting_key(doc_id):
 
 
 def _posting_paths(account_id, first, last):
-    return [f"{engine.POSTINGS}/{engine.posting_id(account_id, s)}"
+    return [f"{POSTINGS}/{engine.posting_id(account_id, s)}"
             for s in range(first, min(last, first + MAX_DOCUMENTS - 1) + 1)]
 
 
@@ -211,7 +211,7 @@ class _ChainPass(_Pass):
         self._check_books()
 
     def _chain_step(self, chain, snap):
-        path = f"{engine.POSTINGS}/{snap.id}"
+        path = f"{POSTINGS}/{snap.id}"
         key = _posting_key(snap.id)
         if key is None:
             self.report.add("posting_unexpected", "A posting whose id is not <account>_<12-digit seq>.", path)
@@ -303,7 +303,7 @@ class _TransferPass(_Pass):
                     group = _Group(transfer_id)
                 group.count += 1
                 if len(group.postings) < 4:
-                    group.postings.append((f"{engine.POSTINGS}/{snap.id}", doc.get("account_id"), doc.get("amount")))
+                    group.postings.append((f"{POSTINGS}/{snap.id}", doc.get("account_id"), doc.get("amount")))
         if group is not None:
             yield group
 
@@ -313,7 +313,7 @@ class _TransferPass(_Pass):
         for page in self.reader.transfers(TRANSFER_READ):
             docs = [(snap.id, snap.to_dict()) for snap in page]
             events = self.reader.get_all(AUDIT, [doc.get("audit_event_id") for _, doc in docs], ["action", "target"])
-            related = self.reader.get_all(engine.TRANSFERS,
+            related = self.reader.get_all(TRANSFERS,
                                     [doc.get(k) for _, doc in docs for k in ("reverses", "reversed_by")],
                                     TRANSFER_READ)
             for transfer_id, doc in docs:
@@ -332,10 +332,10 @@ class _TransferPass(_Pass):
     def _postings_without_transfer(self, group):
         self.report.add("posting_without_transfer",
                         f"{group.count} posting(s) name transfer {group.transfer_id}, which does not exist.",
-                        *(p[0] for p in group.postings), f"{engine.TRANSFERS}/{group.transfer_id}")
+                        *(p[0] for p in group.postings), f"{TRANSFERS}/{group.transfer_id}")
 
     def _check_transfer(self, transfer_id, doc, group, events, related):
-        path = f"{engine.TRANSFERS}/{transfer_id}"
+        path = f"{TRANSFERS}/{transfer_id}"
         bad = _malformed(doc, TRANSFER_FIELDS)
         if bad:
             self.report.add("transfer_malformed", f"Field(s) {', '.join(bad)} missing or mistyped.", path)
@@ -359,7 +359,7 @@ class _TransferPass(_Pass):
 
     def _check_reversal(self, transfer_id, doc, related):
         """A reversal and its original must name each other and mirror each other's money."""
-        path = f"{engine.TRANSFERS}/{transfer_id}"
+        path = f"{TRANSFERS}/{transfer_id}"
         if doc["kind"] == "reversal":
             original_id = plain_id(doc.get("reverses"))
             original = related.get(original_id) if original_id else None
@@ -369,19 +369,19 @@ class _TransferPass(_Pass):
                     != (doc["to_account"], doc["from_account"], doc["amount"])):
                 self.report.add("reversal_mismatch",
                                 "The reversal and the transfer it reverses do not match each other.",
-                                path, f"{engine.TRANSFERS}/{original_id}" if original_id else None)
+                                path, f"{TRANSFERS}/{original_id}" if original_id else None)
         elif doc["status"] == "reversed" or doc.get("reversed_by") is not None:
             reversal_id = plain_id(doc.get("reversed_by"))
             reversal = related.get(reversal_id) if reversal_id else None
             if doc["status"] != "reversed" or reversal is None or reversal.get("reverses") != transfer_id:
                 self.report.add("reversal_mismatch", "The transfer is marked reversed without a matching reversal.",
-                                path, f"{engine.TRANSFERS}/{reversal_id}" if reversal_id else None)
+                                path, f"{TRANSFERS}/{reversal_id}" if reversal_id else None)
 
 class _EventPass(_Pass):
     """4. Ledger audit events: each names a transfer that names it back."""
 
     def run(self):
-        prefix = f"{engine.TRANSFERS}/"
+        prefix = f"{TRANSFERS}/"
         for page in self.reader.events_with_action(sorted(ACTION_OF_KIND.values())):
             events = [(snap.id, snap.to_dict()) for snap in page]
             targets = {}
@@ -389,7 +389,7 @@ class _EventPass(_Pass):
                 target = event.get("target")
                 targets[event_id] = (plain_id(target[len(prefix):])
                                      if isinstance(target, str) and target.startswith(prefix) else None)
-            transfers = self.reader.get_all(engine.TRANSFERS, targets.values(), ["audit_event_id"])
+            transfers = self.reader.get_all(TRANSFERS, targets.values(), ["audit_event_id"])
             for event_id, event in events:
                 self.checked += 1
                 path, transfer_id = f"{AUDIT}/{event_id}", targets[event_id]

@@ -6,18 +6,16 @@ Firebase Auth access), routes (HTTP only); init_app wires them into an app.
 
 
 def init_app(app):
-    """Builds the service from the app's config, wires its authenticator into the edge, registers the routes."""
+    """Builds the service from the app's config and registers the routes (create_app wires its
+    authenticator into the edge)."""
     from .routes import bp
     from .service import AuthService
     from .store import AuthStore
 
     config = app.config
-    service = app.extensions["auth"] = AuthService(
+    app.extensions["auth"] = AuthService(
         AuthStore(app.extensions["datastore"]), secret_key=config["SECRET_KEY"],
         token_ttl=config["TOKEN_TTL_SECONDS"], cache_seconds=config["SESSION_CACHE_SECONDS"],
         bcrypt_rounds=config["BCRYPT_ROUNDS"], currency=config["LEDGER_CURRENCY"],
-        watch_revocations=config["SESSION_REVOCATION_WATCH"],
-        admin_prerequisites=app.extensions.setdefault("admin_prerequisites", []))
-    app.extensions["authenticate"] = service.authenticate
-    app.extensions.setdefault("shutdown_hooks", []).append(service.stop)
+        watch_revocations=config["SESSION_REVOCATION_WATCH"])
     app.register_api(bp)

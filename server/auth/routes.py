@@ -3,9 +3,10 @@
 from flask import current_app
 
 from ..edge import limits
-from ..edge.caller import request_origin, require_user, requires
+from ..edge.caller import request_origin, require_user
 from ..edge.limits import limiter
 from ..edge.openapi import BEARER, api_blueprint
+from ..kernel.caller import requires
 from ..kernel.models import ErrorBody
 from .models import Credentials, CustomToken, FirebaseSignIn, Me, PasswordChange, Session
 from .service import AuthService

@@ -23,18 +23,31 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import bcrypt
 import jwt
 
+from ..kernel.audit import audit_write
+from ..kernel.cache import BoundedCache
 from ..kernel.caller import CLI, NO_ORIGIN, Caller, Origin
 from ..kernel.clock import rfc3339, utcnow
-from ..kernel.errors import DomainError, conflict, unauthenticated, unavailable, validation_error
+from ..kernel.collections import SESSIONS, USERS
+from ..kernel.commits import Plan, Write
+from ..kernel.errors import (
+    DomainError,
+    FirebaseAuthUnavailable,
+    FirebaseTokenRefused,
+    conflict,
+    unauthenticated,
+    unavailable,
+    validation_error,
+)
 from ..kernel.ids import is_doc_id, new_id
 from ..kernel.views import document_view
 from ..ledger.accounts import account_view, new_account
 from .models import User
-from .store import AlreadyExists, AuthStore, FirebaseAuthUnavailable, FirebaseTokenRefused
+from .store import AlreadyExists, AuthStore
 
 log = logging.getLogger(__name__)
 
@@ -136,24 +149,25 @@ def _invalid_credentials(message):
     return DomainError(401, "invalid_credentials", message)
 
 
-class SessionCache:
-    """sid -> (expires_monotonic, user dict or None for a dead session)."""
+class _Cached(NamedTuple):
+    expires: float  # time.monotonic() after which the entry is not used
+    user: object  # the session's Caller, or None for a dead session
 
-    def __init__(self):
-        self._entries = {}
-        self._lock = threading.Lock()
+
+class SessionCache:
+    """sid -> _Cached, each entry for its own time-to-live."""
+
+    def __init__(self, maxsize=100_000):
+        self._entries = BoundedCache(maxsize)
 
     def get(self, sid):
         entry = self._entries.get(sid)
-        if entry and entry[0] > time.monotonic():
+        if entry and entry.expires > time.monotonic():
             return entry
         return None
 
     def put(self, sid, user, ttl):
-        with self._lock:
-            if len(self._entries) > 100_000:
-                self._entries.clear()
-            self._entries[sid] = (time.monotonic() + ttl, user)
+        self._entries[sid] = _Cached(time.monotonic() + ttl, user)
 
 
 @dataclass
@@ -204,11 +218,11 @@ class RevocationWatch:
 
 class AuthService:
     def __init__(self, store: AuthStore, *, secret_key, token_ttl, cache_seconds, bcrypt_rounds,
-                 currency, watch_revocations=False, admin_prerequisites=()):
+                 currency, watch_revocations=False):
         self.store = store
         # Called before an admin is made: what an admin's requests need must exist by then
-        # (the ledger's treasury), so that none of those requests has to create it.
-        self.admin_prerequisites = admin_prerequisites
+        # (the ledger's treasury, registered by create_app), so that none of those requests has to create it.
+        self.admin_prerequisites = []
         self.secret_key = secret_key
         self.token_ttl = token_ttl
         self.cache_seconds = cache_seconds
@@ -345,24 +359,29 @@ class AuthService:
     def change_password(self, user: Caller, current_password, new_password):
         """Sets a new password and revokes every other session of the user, in one commit.
 
-        The user document is updated with an update-time precondition, so two
-        concurrent changes cannot both pass the check of the current password.
+        One guarded commit (AuthStore.change_user): the user document is updated
+        with the update time read, so two concurrent changes cannot both pass the
+        check of the current password. A wrong password commits only its audit event.
         """
-        client = user.origin.client_address
-        stored, update_time = self.store.password_state(user.id)
-        if not stored:
-            raise conflict("This user signs in through Firebase and has no password to change.")
-        if not password_matches(current_password, stored, self.rounds):
-            self.store.record({"action": "user.password_change_failed", "target": f"users/{user.id}",
-                               "actor": user, "details": {"ip": client}})
-            raise _invalid_credentials("The current password is wrong.")
+        client, target = user.origin.client_address, f"{USERS}/{user.id}"
         now = utcnow()
         others = [sid for sid in self.store.live_sessions_of(user.id, now) if sid != user.sid]
-        fields = {"password_hash": hash_password(new_password, self.rounds), "password_changed_at": now,
-                  "password_changed_by": user.sid}
-        self.store.change_password(user.id, fields, update_time, others, now, {
-            "action": "user.password_change", "target": f"users/{user.id}", "actor": user,
-            "details": {"ip": client, "revoked_sessions": len(others)}})
+
+        def decide(docs):
+            stored = (docs[(USERS, user.id)].data or {}).get("password_hash")
+            if not stored:
+                raise conflict("This user signs in through Firebase and has no password to change.")
+            if not password_matches(current_password, stored, self.rounds):
+                return Plan([audit_write("user.password_change_failed", target, actor=user, details={"ip": client})],
+                            refusal=_invalid_credentials("The current password is wrong."))
+            fields = {"password_hash": hash_password(new_password, self.rounds), "password_changed_at": now,
+                      "password_changed_by": user.sid}
+            return Plan([Write("update", USERS, user.id, fields),
+                         *(Write("update", SESSIONS, sid, {"revoked_at": now}) for sid in others),
+                         audit_write("user.password_change", target, actor=user,
+                                     details={"ip": client, "revoked_sessions": len(others)})])
+
+        self.store.change_user(user.id, decide)
         # This process at once; the others through the revocation listener.
         for sid in others:
             self.cache.put(sid, None, self.token_ttl)
@@ -385,7 +404,7 @@ class AuthService:
             user = session_caller(sid, user_id, *self.store.session_and_user(sid, user_id))
             self.cache.put(sid, user, self.cache_seconds)
         else:
-            user = cached[1]
+            user = cached.user
         if user is None:
             raise unauthenticated("The session has ended; log in again.")
         return user

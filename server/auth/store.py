@@ -6,13 +6,17 @@ import logging
 from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1 import FieldFilter
 
-from ..datastore import FirebaseAuthUnavailable, FirebaseTokenRefused  # noqa: F401  (raised through the store)
 from ..kernel.audit import write_event
 from ..kernel.collections import ACCOUNTS, SESSIONS, USERS
-from ..kernel.directory import username_ref
+from ..kernel.commits import RetryBudget
+from ..kernel.directory import user_id_of, username_ref
 from ..kernel.errors import conflict
 
 log = logging.getLogger(__name__)
+
+
+PASSWORD_RACE = RetryBudget(attempts=1, exhausted_error=lambda: conflict(
+    "The password was changed at the same moment; try again."))
 
 
 class AlreadyExists(Exception):
@@ -31,8 +35,7 @@ class AuthStore:
 
     def user_id_of(self, username):
         """The id of the user who holds `username`, or None."""
-        claim = username_ref(self.datastore, username).get()
-        return claim.get("user_id") if claim.exists else None
+        return user_id_of(self.datastore, username)
 
     def account(self, user_id):
         """(id, document) of the user's ledger account."""
@@ -47,11 +50,6 @@ class AuthStore:
         session, user = snapshots.get(session_ref.path), snapshots.get(user_ref.path)
         return (session.to_dict() if session and session.exists else None,
                 user.to_dict() if user and user.exists else None)
-
-    def password_state(self, user_id):
-        """(password_hash or None, update_time) of a user, for change_password's precondition."""
-        snapshot = self.datastore.doc(USERS, user_id).get()
-        return (snapshot.to_dict() or {}).get("password_hash"), snapshot.update_time
 
     def live_sessions_of(self, user_id, now):
         """Ids of the user's sessions neither revoked nor expired."""
@@ -90,18 +88,14 @@ class AuthStore:
         batch.create(self.datastore.doc(SESSIONS, sid), session_doc)
         self._commit(batch, event)
 
-    def change_password(self, user_id, fields, update_time, revoked_sids, now, event):
-        """Updates the user if unchanged since `update_time`, revoking `revoked_sids`."""
-        datastore = self.datastore
-        batch = datastore.batch()
-        batch.update(datastore.doc(USERS, user_id), fields,
-                     option=datastore.client.write_option(last_update_time=update_time))
-        for sid in revoked_sids:
-            batch.update(datastore.doc(SESSIONS, sid), {"revoked_at": now})
-        try:
-            self._commit(batch, event)
-        except gexc.FailedPrecondition as exc:
-            raise conflict("The password was changed at the same moment; try again.") from exc
+    def change_user(self, user_id, decide):
+        """One guarded commit over the user document (the password change): decide(docs) -> Plan.
+
+        The user is updated with the update time read, so two concurrent changes cannot
+        both pass the check of the current password; the loser is not retried (its
+        check rested on the old password) but answered 409.
+        """
+        return self.datastore.guarded([(USERS, user_id)], decide, PASSWORD_RACE)
 
     def revoke_session(self, sid, now, event):
         batch = self.datastore.batch()

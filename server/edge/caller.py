@@ -1,6 +1,6 @@
 """The caller at the HTTP edge: routes ask here who is calling.
 
-auth's init_app (server/auth/__init__.py) wires the authenticator (its service) into
+create_app (server/__init__.py) wires the authenticator (auth's service) into
 `app.extensions["authenticate"]`: a function of the Authorization header that
 returns the `Caller` (kernel/caller.py) or None, or raises unauthenticated.
 The edge attaches the request's `Origin` and keeps the result on `g` for the
@@ -9,7 +9,7 @@ rest of the request.
 
 from flask import current_app, g, request
 
-from ..kernel.caller import Origin, is_admin, requires  # noqa: F401  (routes tag views with it)
+from ..kernel.caller import Origin, is_admin
 from ..kernel.errors import forbidden, unauthenticated
 
 

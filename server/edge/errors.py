@@ -7,21 +7,9 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from ..datastore import TRANSIENT_ERRORS
-from ..kernel.errors import (  # noqa: F401  (re-exported for the edge)
-    DomainError,
-    conflict,
-    forbidden,
-    not_found,
-    unauthenticated,
-    unavailable,
-    validation_error,
-)
+from ..kernel.errors import DomainError, unavailable, validation_error
 
 log = logging.getLogger(__name__)
-
-
-# The edge's name for a domain error (web.py raises it for 415s).
-ApiError = DomainError
 
 
 # Statuses werkzeug raises by itself, mapped to the contract's codes.
@@ -59,7 +47,7 @@ def validation_response(exc: ValidationError):
     return _respond(validation_error("The request does not match the schema.", pydantic_details(exc)))
 
 
-def _respond(error: ApiError):
+def _respond(error: DomainError):
     response = jsonify(error.to_dict())
     response.status_code = error.status
     for name, value in error.headers.items():
@@ -68,7 +56,7 @@ def _respond(error: ApiError):
 
 
 def init_app(app):
-    @app.errorhandler(ApiError)
+    @app.errorhandler(DomainError)
     def handle_api_error(error):
         return _respond(error)
 
@@ -86,7 +74,7 @@ def init_app(app):
         if error.code == 413:
             limit = request.max_content_length if has_request_context() else None
             message = f"The request body is larger than {_size(limit) if limit else 'allowed'}."
-        api_error = ApiError(error.code, code, message)
+        api_error = DomainError(error.code, code, message)
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             api_error.headers["Allow"] = ", ".join(error.valid_methods)
         return _respond(api_error)
@@ -102,4 +90,4 @@ def init_app(app):
     def handle_unexpected(error):
         log.exception("unhandled error")
         message = repr(error) if app.debug else "Internal server error."
-        return _respond(ApiError(500, "internal", message))
+        return _respond(DomainError(500, "internal", message))

@@ -12,9 +12,9 @@ from flask_openapi3 import Tag
 from pydantic import BaseModel, Field
 
 from ..datastore import get_datastore
+from ..kernel.errors import DomainError, validation_error
 from ..kernel.models import ErrorInfo
 from .caller import enforce_view_role
-from .errors import ApiError, validation_error
 from .openapi import no_datastore
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def accepts_upload(max_bytes):
 def _check_upload_body(max_bytes):
     request.max_content_length = max_bytes  # werkzeug answers 413 past it, while parsing
     if request.mimetype != "multipart/form-data":
-        raise ApiError(415, "unsupported_media_type", "Send the body as multipart/form-data.")
+        raise DomainError(415, "unsupported_media_type", "Send the body as multipart/form-data.")
 
 
 def _check_json_body():
@@ -55,7 +55,7 @@ def _check_json_body():
     if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
         return  # no body: the view's model decides whether one was required
     if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+        raise DomainError(415, "unsupported_media_type", "Send the body as application/json.")
     body = request.get_json(silent=True)
     if body is None:
         raise validation_error("The body is not valid JSON.", [{"field": "body", "message": "invalid JSON"}])

@@ -4,6 +4,7 @@ same batch or transaction as the change it records."""
 from .caller import NO_ORIGIN, Caller, Origin
 from .clock import utcnow
 from .collections import AUDIT
+from .commits import Write
 from .ids import new_id
 
 
@@ -37,3 +38,9 @@ def write_event(writer, datastore, action, target, **kwargs):
     event_id, doc = audit_event(action, target, **kwargs)
     writer.create(datastore.doc(AUDIT, event_id), doc)
     return event_id
+
+
+def audit_write(action, target, **kwargs):
+    """One audit event as a Write (created with exists=false) for a guarded commit."""
+    event_id, doc = audit_event(action, target, **kwargs)
+    return Write("create", AUDIT, event_id, doc)

@@ -16,3 +16,9 @@ def claim_id(username: str) -> str:
 def username_ref(datastore, username):
     """The claim document of a username."""
     return datastore.doc(USERNAMES, claim_id(username))
+
+
+def user_id_of(datastore, username):
+    """The id of the user who holds `username`, or None: the one username lookup."""
+    claim = username_ref(datastore, username).get()
+    return claim.get("user_id") if claim.exists else None

@@ -44,6 +44,15 @@ def too_large(message):
     return DomainError(413, "payload_too_large", message)
 
 
+class FirebaseTokenRefused(Exception):
+    """A forged, expired, revoked or otherwise unusable Firebase ID token, or a disabled user
+    (raised by the datastore adapter's Firebase Auth)."""
+
+
+class FirebaseAuthUnavailable(Exception):
+    """Firebase Auth did not answer (or signing failed): safe to retry."""
+
+
 UNAVAILABLE_MESSAGE = "The datastore is unavailable; retry with the same Idempotency-Key."
 
 

@@ -3,7 +3,8 @@
 engine (pure rules over documents already read), optimistic (the committer) and
 writer (group commit), wire (the adapter over Firestore's private write
 encoding), store, service (use cases, no Flask), routes (HTTP only), accounts
-(the narrow interface other domains use); init_app wires them into an app.
+(the narrow interface other domains use), bench (the documented bench hook);
+init_app wires them into an app.
 """
 
 
@@ -28,8 +29,5 @@ def init_app(app):
                                    max_attempts=config["LEDGER_MAX_ATTEMPTS"],
                                    conflict_seconds=config["LEDGER_CONFLICT_SECONDS"])
     app.extensions["ledger"] = Ledger(store, writer)
-    # The treasury exists before any admin can list accounts or deposit: reads never create it.
-    app.extensions.setdefault("admin_prerequisites", []).append(store.ensure_treasury)
-    app.extensions.setdefault("shutdown_hooks", []).append(writer.stop)
     for blueprint in (bp, admin_bp):
         app.register_api(blueprint)

@@ -1,11 +1,9 @@
 """Account documents: one per user plus the system treasury."""
 
 from ..kernel.clock import utcnow
-from ..kernel.collections import ACCOUNTS
 from ..kernel.views import document_view
 from .models import Account
 
-COLLECTION = ACCOUNTS
 TREASURY_ID = "treasury"
 GENESIS_HASH = "0" * 64
 

@@ -1,11 +1,13 @@
 """The ledger's rules, as pure functions over documents already read.
 
-`plan_batch` takes a list of operations and the documents a transaction
-read for them, applies the operations in order to an in-memory copy of the
-touched accounts, and returns one outcome per operation plus the list of
-writes that commit all successful operations together. It does no I/O, so
-it is unit-tested with plain dicts; the Firestore unit of work (store.py)
-and the group-commit writer (writer.py) wrap it.
+`read_set` names the documents a list of operations depends on (through a
+read function it is given); `plan_batch` takes the operations and those
+documents, applies the operations in order to an in-memory copy of the
+touched accounts, and returns one outcome per operation plus the Writes that
+commit all successful operations together. It does no I/O, so it is
+unit-tested with plain dicts. The optimistic committer (optimistic.py, run by
+the writer thread of writer.py) reads, plans and commits with it; so does
+the naive baseline's transaction (store.py, LEDGER_MODE=naive).
 
 Invariants kept here: every transfer has exactly two postings summing to
 zero; no user account goes below zero (the treasury may); each posting
@@ -21,7 +23,8 @@ from dataclasses import dataclass, field
 from ..kernel.audit import audit_document
 from ..kernel.caller import Caller
 from ..kernel.clock import rfc3339
-from ..kernel.collections import ACCOUNTS, AUDIT, IDEMPOTENCY, POSTINGS, TRANSFERS  # noqa: F401  (engine.X for callers)
+from ..kernel.collections import ACCOUNTS, AUDIT, IDEMPOTENCY, POSTINGS, TRANSFERS
+from ..kernel.commits import Write
 from ..kernel.views import document_view
 from .accounts import TREASURY_ID
 from .models import Posting, Transfer
@@ -52,18 +55,27 @@ class Operation:
         return idempotency_id(self.caller.id, self.idempotency_key)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why an operation failed: the contract's status, code and message."""
+
+    status: int
+    code: str
+    message: str
+
+
 @dataclass
 class Outcome:
     status: int
     body: dict | None = None
-    error: tuple | None = None  # (status, code, message) when the operation failed
+    error: Refusal | None = None  # when the operation failed
     replayed: bool = False
 
 
 @dataclass
 class Plan:
     outcomes: list
-    writes: list = field(default_factory=list)  # (method, collection, doc_id, data)
+    writes: list[Write] = field(default_factory=list)
     accounts: dict = field(default_factory=dict)  # account id -> the document as this plan leaves it
 
 
@@ -111,7 +123,7 @@ def posting_view(posting_id_, doc):
 class _Failure(Exception):
     def __init__(self, status, code, message):
         super().__init__(message)
-        self.outcome = Outcome(status, error=(status, code, message))
+        self.outcome = Outcome(status, error=Refusal(status, code, message))
 
 
 def _fail(status, code, message):
@@ -167,7 +179,7 @@ class _BatchState:
                        posting_count=seq, updated_at=at)
         self.dirty_accounts.add(account_id)
         # create(): a second writer that raced us to this seq fails instead of forking the chain.
-        self.writes.append(("create", POSTINGS, posting_id(account_id, seq), posting))
+        self.writes.append(Write("create", POSTINGS, posting_id(account_id, seq), posting))
 
 
 def _debit_allowed(account_id, account, amount):
@@ -184,7 +196,7 @@ def _replay(op, state):
         _fail(409, "idempotency_conflict", "This Idempotency-Key was used with a different request.")
     if record is None:
         return Outcome(201, body=first_response(op.idempotency_id, created), replayed=True)
-    error = tuple(record["error"]) if record.get("error") else None
+    error = Refusal(*record["error"]) if record.get("error") else None
     return Outcome(record["status"], body=record["response"], error=error, replayed=True)
 
 
@@ -247,13 +259,13 @@ def _apply(op: Operation, state: _BatchState):
     state.post(source_id, transfer_id, -amount, at)
     state.post(target_id, transfer_id, amount, at)
     state.transfers[transfer_id] = transfer
-    state.writes.append(("create", TRANSFERS, transfer_id, transfer))
+    state.writes.append(Write("create", TRANSFERS, transfer_id, transfer))
     if original is not None:
         original["status"] = "reversed"
         original["reversed_by"] = transfer_id
-        state.writes.append(("update", TRANSFERS, op.reverses,
+        state.writes.append(Write("update", TRANSFERS, op.reverses,
                              {"status": "reversed", "reversed_by": transfer_id}))
-    state.writes.append(("create", AUDIT, audit_id, audit_document(
+    state.writes.append(Write("create", AUDIT, audit_id, audit_document(
         ACTIONS[op.kind], f"{TRANSFERS}/{transfer_id}", actor=op.caller, at=at,
         details={"amount": amount, "from_account": source_id, "to_account": target_id,
                  "reverses": op.reverses, "memo": op.memo})))
@@ -268,14 +280,15 @@ def _remember(op, outcome, state, at, transfer_id=None):
         "request_hash": op.request_hash,
         "status": outcome.status,
         "response": outcome.body,
-        "error": list(outcome.error) if outcome.error else None,
+        # Stored as [status, code, message], as records always were.
+        "error": [outcome.error.status, outcome.error.code, outcome.error.message] if outcome.error else None,
         "transfer_id": transfer_id,
         "created_at": at,
         # Firestore TTL policy field: the record is deleted some time after this.
         "expire_at": at + state.ttl,
     }
     state.idempotency[op.idempotency_id] = record
-    state.writes.append(("create", IDEMPOTENCY, op.idempotency_id, record))
+    state.writes.append(Write("create", IDEMPOTENCY, op.idempotency_id, record))
 
 
 def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_ttl):
@@ -295,7 +308,7 @@ def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_t
         try:
             outcomes.append(_apply(op, state))
         except _Failure as failure:
-            if failure.outcome.error[1] in REMEMBERED_FAILURES:
+            if failure.outcome.error.code in REMEMBERED_FAILURES:
                 _remember(op, failure.outcome, state, state.timestamp())
             outcomes.append(failure.outcome)
     for account_id in sorted(state.dirty_accounts | state.depends_on):
@@ -303,7 +316,7 @@ def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_t
         # A new version on every write, so even a write that changes no balance moves the
         # document's update time and fails every other writer's plan that read the old one.
         account["version"] = account.get("version", 0) + 1
-        state.writes.append(("update", ACCOUNTS, account_id, {
+        state.writes.append(Write("update", ACCOUNTS, account_id, {
             "balance": account["balance"],
             "head_hash": account["head_hash"],
             "posting_count": account["posting_count"],
@@ -319,6 +332,32 @@ def documents_of(op):
     if op.kind == "reverse":
         docs.append((TRANSFERS, op.reverses))
     return docs
+
+
+def read_set(ops, read):
+    """{(collection, id): ReadDoc} of every document `ops` depend on, through read(keys).
+
+    One call for the keys' records, the transfers being reversed and the accounts the
+    operations name; a second only for accounts known once a reversed transfer is read.
+    """
+    known = accounts_needed(ops, {})
+    keys = [key for op in ops for key in documents_of(op)]
+    docs = dict(read(keys + [(ACCOUNTS, a) for a in sorted(known)]))
+    more = accounts_needed(ops, documents_in(docs, TRANSFERS)) - known
+    if more:
+        docs.update(read([(ACCOUNTS, a) for a in sorted(more)]))
+    return docs
+
+
+def documents_in(docs, collection):
+    """{id: data or None} of one collection's documents in {(collection, id): ReadDoc}."""
+    return {doc_id: read.data for (c, doc_id), read in docs.items() if c == collection}
+
+
+def plan_on(ops, docs, now, new_id, idempotency_ttl):
+    """plan_batch over the documents of read_set."""
+    return plan_batch(ops, documents_in(docs, ACCOUNTS), documents_in(docs, TRANSFERS),
+                      documents_in(docs, IDEMPOTENCY), now, new_id, idempotency_ttl)
 
 
 def accounts_needed(ops, transfers):

@@ -8,7 +8,9 @@ rules (engine.plan_batch) and commits ONE WriteBatch in which every created
 document carries exists=false and every updated document the update time it
 was read at. Firestore applies such a batch atomically or not at all and
 takes no lock, so two processes never wait for each other: the loser of a
-race gets FAILED_PRECONDITION / ALREADY_EXISTS at once.
+race gets LostRace (FAILED_PRECONDITION / ALREADY_EXISTS) at once. This is the
+guarded commit of kernel/commits.py and Datastore.commit, kept as its own loop
+for the batching: many operations, one read, one commit.
 
 On such a conflict the batch's documents are read again (one round trip);
 those whose update time moved tell which operations met another writer.
@@ -40,20 +42,16 @@ exists=false, so a hash chain cannot fork and a key moves money at most once
 whichever process runs it.
 """
 
-import random
 import time
 from collections import Counter
+from typing import NamedTuple
 
-from google.api_core import exceptions as gexc
-
+from ..kernel.cache import BoundedCache
 from ..kernel.clock import utcnow
+from ..kernel.collections import ACCOUNTS, TRANSFERS
+from ..kernel.commits import LostRace, ReadDoc
 from ..kernel.ids import new_id
 from . import engine
-from .accounts import COLLECTION as ACCOUNTS
-
-# What a commit with preconditions raises when another writer got there first
-# (Conflict covers ALREADY_EXISTS and ABORTED; NOT_FOUND a document gone since read).
-CONFLICTS = (gexc.FailedPrecondition, gexc.Conflict, gexc.NotFound)
 
 
 class OptimisticCommitter:
@@ -65,10 +63,10 @@ class OptimisticCommitter:
         self.shared_seconds = shared_seconds
         self.cache_max = cache_max
         self.clock, self.now, self.make_id = clock, now, make_id
-        self.accounts = {}  # account id -> (doc, update_time) as this process last saw it
+        self.accounts = BoundedCache(cache_max)  # account id -> ReadDoc as this process last saw it
         self.others_until = 0.0  # clock time until which another writer is assumed: no cache trust
         self.hot_conflicts, self.hot_seconds = hot_conflicts, hot_seconds
-        self.heat = {}  # account id -> (recent conflicts on it, clock time of the last)
+        self.heat = BoundedCache(cache_max)  # account id -> _Heat of recent conflicts on it
         self.contended = False  # were other writers about in the last round?
         self.stats = Counter()
 
@@ -78,41 +76,33 @@ class OptimisticCommitter:
         return self.cache and now >= self.others_until and account_id in self.accounts
 
     def _hot(self, account_id, now):
-        count, last = self.heat.get(account_id, (0, 0.0))
-        return count >= self.hot_conflicts and now - last < self.hot_seconds
+        heat = self.heat.get(account_id, _COLD)
+        return heat.count >= self.hot_conflicts and now - heat.last < self.hot_seconds
 
-    def _gather(self, keys, view, now):
-        """Adds `keys` to `view`: from the fresh re-read, the trusted cache, or one read."""
-        wanted = []
+    def _gather(self, keys, now):
+        """{key: ReadDoc} of `keys`: accounts from the trusted cache, the rest in one read."""
+        found, wanted = {}, []
         for key in keys:
-            if key in view:
-                continue
-            if key[0] == ACCOUNTS and self._trusted(key[1], now):
-                view[key] = self.accounts[key[1]]
+            collection, doc_id = key
+            cached = self.accounts.get(doc_id) if collection == ACCOUNTS and self._trusted(doc_id, now) else None
+            if cached is not None:
+                found[key] = cached
             else:
                 wanted.append(key)
-        found = self.store.read(wanted)
-        view.update(found)
-        self._remember(found)
+        fresh = self.store.read(wanted)
+        self._remember(fresh)
+        found.update(fresh)
+        return found
 
     def _remember(self, docs):
-        if len(self.accounts) > self.cache_max:
-            self.accounts.clear()
-        for (collection, doc_id), (doc, update_time) in docs.items():
-            if collection == ACCOUNTS and doc is not None:
-                self.accounts[doc_id] = (doc, update_time)
+        for (collection, doc_id), read in docs.items():
+            if collection == ACCOUNTS and read.exists:
+                self.accounts[doc_id] = read
 
     def _read(self, ops):
-        """{(collection, id): (doc or None, update_time)} of everything the batch depends on."""
+        """{(collection, id): ReadDoc} of everything the batch depends on (engine.read_set)."""
         now = self.clock()
-        view = {}
-        keys = [key for op in ops for key in engine.documents_of(op)]
-        known = engine.accounts_needed(ops, {})
-        self._gather(keys + [(ACCOUNTS, a) for a in sorted(known)], view, now)
-        # Reversals name their accounts only through the transfer they reverse.
-        more = engine.accounts_needed(ops, _docs(view, engine.TRANSFERS)) - known
-        if more:
-            self._gather([(ACCOUNTS, a) for a in sorted(more)], view, now)
+        view = engine.read_set(ops, lambda keys: self._gather(keys, now))
         # With other writers about, every writer pauses after its turn (writer.py): the one
         # that happens to be fastest must not take every turn and starve the others.
         self.contended = now < self.others_until
@@ -136,12 +126,12 @@ class OptimisticCommitter:
             return self._hot_apart(ops, view, hot)
         try:
             return self._plan_and_commit(ops, view)
-        except CONFLICTS:
+        except LostRace:
             self.stats["conflicts"] += 1
         # Who changed what: read the batch's documents again, in one round trip.
         fresh = self.store.read(list(view))
         self._remember(fresh)
-        changed = {key for key in view if fresh[key][1] != view[key][1]}
+        changed = {key for key in view if fresh[key].update_time != view[key].update_time}
         if any(c == ACCOUNTS for c, _i in changed):
             self.others_until = self.clock() + self.shared_seconds
         self._heat_up({doc_id for c, doc_id in changed if c == ACCOUNTS})
@@ -151,7 +141,7 @@ class OptimisticCommitter:
             return outcomes
         try:
             done = self._plan_and_commit([ops[i] for i in clean], fresh)
-        except CONFLICTS:
+        except LostRace:
             self.stats["conflicts"] += 1
             return outcomes
         self.stats["split_commits"] += 1
@@ -170,7 +160,7 @@ class OptimisticCommitter:
         for part in (hot, rest):
             try:
                 done = self._plan_and_commit([ops[i] for i in part], view)
-            except CONFLICTS:
+            except LostRace:
                 self.stats["conflicts"] += 1
                 self.others_until = self.clock() + self.shared_seconds
                 self._heat_up({a for i in part for c, a in _keys_of(ops[i], view) if c == ACCOUNTS
@@ -183,40 +173,35 @@ class OptimisticCommitter:
 
     def _heat_up(self, account_ids):
         now = self.clock()
-        if len(self.heat) > self.cache_max:
-            self.heat.clear()
         for account_id in account_ids:
-            count, last = self.heat.get(account_id, (0, 0.0))
-            self.heat[account_id] = (count + 1 if now - last < self.hot_seconds else 1, now)
+            heat = self.heat.get(account_id, _COLD)
+            self.heat[account_id] = _Heat(heat.count + 1 if now - heat.last < self.hot_seconds else 1, now)
 
     def _plan_and_commit(self, ops, view):
         """Plans `ops` on `view` and commits; on success `view` holds what was written."""
-        plan = engine.plan_batch(ops, _docs(view, ACCOUNTS), _docs(view, engine.TRANSFERS),
-                                 _docs(view, engine.IDEMPOTENCY), self.now, self.make_id,
-                                 self.store.idempotency_ttl)
+        plan = engine.plan_on(ops, view, self.now, self.make_id, self.store.idempotency_ttl)
         if plan.writes:
-            written = self.store.commit(plan.writes, {key: doc[1] for key, doc in view.items()})
-            for method, collection, doc_id, data in plan.writes:
-                key = (collection, doc_id)
-                if key in view:
-                    view[key] = (data if method == "create" else {**view[key][0], **data}, written[key])
+            written = self.store.commit(plan.writes, view)
+            for write in plan.writes:
+                if write.key in view:
+                    data = write.data if write.method == "create" else {**view[write.key].data, **write.data}
+                    view[write.key] = ReadDoc(data, written[write.key])
             for account_id, doc in plan.accounts.items():
                 update_time = written.get((ACCOUNTS, account_id))
                 if update_time is not None:
-                    self.accounts[account_id] = (doc, update_time)
+                    self.accounts[account_id] = ReadDoc(doc, update_time)
         return plan.outcomes
 
 
-def _docs(view, collection):
-    return {doc_id: doc for (c, doc_id), (doc, _t) in view.items() if c == collection}
+class _Heat(NamedTuple):
+    count: int  # recent conflicts on an account
+    last: float  # clock time of the last
+
+
+_COLD = _Heat(0, 0.0)
 
 
 def _keys_of(op, view):
     keys = set(engine.documents_of(op))
-    keys.update((ACCOUNTS, a) for a in engine.accounts_needed([op], _docs(view, engine.TRANSFERS)))
+    keys.update((ACCOUNTS, a) for a in engine.accounts_needed([op], engine.documents_in(view, TRANSFERS)))
     return keys
-
-
-def jitter(attempt, base, cap=1.0):
-    """Full jitter: a random wait up to base * 2^(attempt-1), so racing processes fall out of step."""
-    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))

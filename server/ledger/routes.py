@@ -2,8 +2,9 @@
 
 from flask import current_app
 
-from ..edge.caller import require_admin, require_user, requires
+from ..edge.caller import require_admin, require_user
 from ..edge.openapi import BEARER, ERRORS, api_blueprint
+from ..kernel.caller import requires
 from ..kernel.errors import DomainError
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
@@ -34,8 +35,7 @@ def _respond(outcome):
     """The HTTP response of a money call's outcome; a replay says so in a header, also on a refusal."""
     headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
     if outcome.error:
-        status, code, message = outcome.error
-        raise DomainError(status, code, message, headers=headers)
+        raise DomainError(outcome.error.status, outcome.error.code, outcome.error.message, headers=headers)
     return outcome.body, outcome.status, headers
 
 

@@ -5,8 +5,7 @@ returns the engine's Outcome (body, status, error, replayed), which
 ledger/routes.py turns into the HTTP response (status, Idempotent-Replayed).
 """
 
-import threading
-
+from ..kernel.cache import BoundedCache
 from ..kernel.caller import Caller
 from ..kernel.errors import not_found, validation_error
 from ..kernel.paging import page_response
@@ -20,8 +19,20 @@ class Ledger:
     def __init__(self, store, writer):
         self.store = store
         self.writer = writer
-        self._usernames = {}
-        self._lock = threading.Lock()
+        self._usernames = BoundedCache(200_000)
+
+    def ensure_treasury(self):
+        """The treasury account exists from now on (an admin prerequisite, see create_app)."""
+        self.store.ensure_treasury()
+
+    def stop(self):
+        self.writer.stop()
+
+    def bench_hook(self):
+        """The documented bench hook (ledger/bench.py); nothing in the server calls it."""
+        from .bench import LedgerBench
+
+        return LedgerBench(self.store)
 
     def account_id_of(self, username):
         """The account id of a username (usernames never change owner, so cached)."""
@@ -30,10 +41,7 @@ class Ledger:
             account_id = self.store.account_id_of(username)
             if account_id is None:
                 raise not_found(f"No user named {username!r}.")
-            with self._lock:
-                if len(self._usernames) > 200_000:
-                    self._usernames.clear()
-                self._usernames[username] = account_id
+            self._usernames[username] = account_id
         return account_id
 
     # --- money: each returns an engine.Outcome --------------------------------

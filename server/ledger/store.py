@@ -5,17 +5,17 @@ import logging
 import threading
 from collections import Counter
 
-from google.api_core import exceptions as gexc
 from google.cloud import firestore as gfs
 from google.cloud.firestore_v1 import FieldFilter
 
 from ..datastore import paginate
-from ..kernel.audit import write_event
+from ..kernel.audit import audit_write
 from ..kernel.clock import utcnow
-from ..kernel.directory import username_ref
+from ..kernel.collections import ACCOUNTS, POSTINGS, TRANSFERS
+from ..kernel.commits import LostRace, Write
+from ..kernel.directory import user_id_of
 from ..kernel.ids import new_id
 from . import engine
-from .accounts import COLLECTION as ACCOUNTS
 from .accounts import TREASURY_ID, new_account
 from .wire import WireWrites
 
@@ -51,67 +51,41 @@ class LedgerStore:
     def ensure_treasury(self):
         """Creates the treasury account, with its audit event, unless it exists already.
 
-        Run before an admin is created or promoted (AuthService.create_admin)
-        and before each process's first deposit; a read never runs it. After its
-        first run in a process it is a no-op there.
+        Run before an admin is created or promoted (registered in create_app as an
+        admin prerequisite) and before each process's first deposit; a read never
+        runs it. After its first run in a process it is a no-op there.
         """
         if self._treasury_exists:
             return
-        batch = self.datastore.batch()
-        batch.create(self.datastore.doc(ACCOUNTS, TREASURY_ID),
-                     new_account(None, "treasury", self.currency, kind="treasury"))
-        write_event(batch, self.datastore, "account.create", f"{ACCOUNTS}/{TREASURY_ID}",
-                    details={"kind": "treasury"})
         try:
-            batch.commit()
-        except gexc.Conflict:
+            self.datastore.commit([
+                Write("create", ACCOUNTS, TREASURY_ID, new_account(None, "treasury", self.currency, kind="treasury")),
+                audit_write("account.create", f"{ACCOUNTS}/{TREASURY_ID}", details={"kind": "treasury"}),
+            ], {})
+        except LostRace:
             pass  # already there
         self._treasury_exists = True
 
-    def _read(self, wanted, transaction):
-        """{collection: ids} -> {collection: {id: doc or None}}, in one round trip."""
-        found = {collection: dict.fromkeys(ids) for collection, ids in wanted.items()}
-        refs = [self.datastore.doc(collection, i) for collection, ids in wanted.items() for i in ids]
-        if refs:
-            self.count(reads=len(refs), read_calls=1)
-            for snap in self.client.get_all(refs, transaction=transaction):
-                if snap.exists:
-                    found[snap.reference.parent.id][snap.id] = snap.to_dict()
-        return found
-
     # --- the optimistic write path (no transaction, no lock) -----------------------------
 
-    def read(self, keys):
-        """{(collection, id): (doc or None, update_time or None)} for keys, in one round trip."""
+    def read(self, keys, transaction=None):
+        """{(collection, id): ReadDoc} for keys, in one round trip (counted)."""
         keys = list(dict.fromkeys(keys))
-        if not keys:
-            return {}
-        self.count(reads=len(keys), read_calls=1)
-        found = dict.fromkeys(keys, (None, None))
-        for snap in self.client.get_all([self.datastore.doc(c, i) for c, i in keys]):
-            if snap.exists:
-                found[(snap.reference.parent.id, snap.id)] = (snap.to_dict(), snap.update_time)
-        return found
+        if keys:
+            self.count(reads=len(keys), read_calls=1)
+        return self.datastore.read(keys, transaction)
 
-    def commit(self, writes, update_times):
-        """Commits `writes` as one atomic WriteBatch with preconditions; returns their update times.
-
-        create -> exists=false; update -> the document's update time as read
-        (update_times[(collection, id)]), so the batch fails with FAILED_PRECONDITION
-        or ALREADY_EXISTS if any document changed since: no lock is ever held.
-        Returns {(collection, id): update_time} of the written documents.
-        """
-        batch = self.client.batch()
-        for method, collection, doc_id, data in writes:
-            self.wire.add(batch, method, collection, doc_id, data,
-                          update_times.get((collection, doc_id)) if method == "update" else None)
+    def commit(self, writes, docs):
+        """Datastore.commit with the fast encoder (wire.py), counted: one atomic WriteBatch,
+        creates with exists=false, updates with the update time read in `docs`; raises
+        LostRace when another writer got there first. Returns {key: update_time}."""
         try:
-            results = batch.commit()
+            written = self.datastore.commit(writes, docs, add=self.wire.add)
         except Exception:
             self.count(failed_commits=1, failed_writes=len(writes))
             raise
         self.count(commits=1, writes=len(writes))
-        return {(c, i): r.update_time for (_m, c, i, _d), r in zip(writes, results, strict=True)}
+        return written
 
     # --- the naive baseline: one pessimistic transaction ----------------------------------
 
@@ -127,22 +101,10 @@ class LedgerStore:
 
         @gfs.transactional
         def unit_of_work(transaction):
-            # One round trip for the keys, the transfers being reversed and the accounts named
-            # by the operations; a second only for accounts known once a reversed transfer is read.
-            known_accounts = engine.accounts_needed(ops, {})
-            keys = [key for op in ops for key in engine.documents_of(op)]
-            docs = self._read({
-                engine.IDEMPOTENCY: sorted({i for c, i in keys if c == engine.IDEMPOTENCY}),
-                engine.TRANSFERS: sorted({i for c, i in keys if c == engine.TRANSFERS}),
-                ACCOUNTS: sorted(known_accounts),
-            }, transaction)
-            idem, transfers, accounts = docs[engine.IDEMPOTENCY], docs[engine.TRANSFERS], docs[ACCOUNTS]
-            more = engine.accounts_needed(ops, transfers) - known_accounts
-            if more:
-                accounts.update(self._read({ACCOUNTS: sorted(more)}, transaction)[ACCOUNTS])
-            plan = engine.plan_batch(ops, accounts, transfers, idem, utcnow, new_id, self.idempotency_ttl)
-            for method, collection, doc_id, data in plan.writes:
-                self.wire.add(transaction, method, collection, doc_id, data)
+            docs = engine.read_set(ops, lambda keys: self.read(keys, transaction))
+            plan = engine.plan_on(ops, docs, utcnow, new_id, self.idempotency_ttl)
+            for write in plan.writes:
+                self.wire.add(transaction, write)
             self.count(writes=len(plan.writes))
             return plan.outcomes
 
@@ -152,24 +114,23 @@ class LedgerStore:
 
     def account_id_of(self, username):
         """The account id of the user who holds `username` (their user id), or None."""
-        claim = username_ref(self.datastore, username).get()
-        return claim.get("user_id") if claim.exists else None
+        return user_id_of(self.datastore, username)
 
     def account(self, account_id):
         snap = self.datastore.doc(ACCOUNTS, account_id).get()
         return snap.to_dict() if snap.exists else None
 
     def transfer(self, transfer_id):
-        snap = self.datastore.doc(engine.TRANSFERS, transfer_id).get()
+        snap = self.datastore.doc(TRANSFERS, transfer_id).get()
         return snap.to_dict() if snap.exists else None
 
     def transfers_of(self, user_id, limit, cursor):
-        ref = self.datastore.collection(engine.TRANSFERS)
+        ref = self.datastore.collection(TRANSFERS)
         query = ref.where(filter=FieldFilter("parties", "array_contains", user_id))
         return paginate(query, ref, limit, cursor, order_by="created_at")
 
     def postings_of(self, account_id, limit, cursor):
-        ref = self.datastore.collection(engine.POSTINGS)
+        ref = self.datastore.collection(POSTINGS)
         query = ref.where(filter=FieldFilter("account_id", "==", account_id))
         return paginate(query, ref, limit, cursor, order_by="seq")
 

@@ -118,17 +118,19 @@ class WireWrites:
             raise Unsupported(method)
         return pb
 
-    def add(self, batch, method, collection, doc_id, data, update_time=None):
-        """Adds one create / update to a WriteBatch or Transaction."""
+    def add(self, batch, write, update_time=None):
+        """Adds one create / update Write to a WriteBatch or Transaction (Datastore.commit's `add`)."""
         if self.enabled:
             try:
-                pb = self.fast_write(method, f"{self._documents}/{collection}/{doc_id}", data, update_time)
+                pb = self.fast_write(write.method, f"{self._documents}/{write.collection}/{write.doc_id}",
+                                     write.data, update_time)
             except Unsupported:
                 pass
             else:
                 batch._add_write_pbs([self._wrap(pb)])
                 return
-        self._library_add(batch, method, self.client.collection(collection).document(doc_id), data, update_time)
+        self._library_add(batch, write.method, self.client.collection(write.collection).document(write.doc_id),
+                          write.data, update_time)
 
     # --- start-up self-check -----------------------------------------------------------
 

@@ -31,9 +31,10 @@ from dataclasses import dataclass, field, replace
 from google.api_core import exceptions as gexc
 
 from ..datastore import TRANSIENT_ERRORS
+from ..kernel.commits import jitter
 from ..kernel.errors import UNAVAILABLE_MESSAGE
-from .engine import Outcome
-from .optimistic import jitter
+from ..observability import metrics
+from .engine import Outcome, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,8 @@ BYTES_PER_OPERATION = 6 * 1024  # generous: memos are at most 140 characters
 # Worth retrying: contention, a datastore hiccup.
 RETRYABLE = TRANSIENT_ERRORS + (gexc.Conflict, gexc.TooManyRequests)
 
-UNAVAILABLE = Outcome(503, error=(503, "unavailable", UNAVAILABLE_MESSAGE))
-INTERNAL = Outcome(500, error=(500, "internal", "Internal server error."))
+UNAVAILABLE = Outcome(503, error=Refusal(503, "unavailable", UNAVAILABLE_MESSAGE))
+INTERNAL = Outcome(500, error=Refusal(500, "internal", "Internal server error."))
 
 
 def _is_retryable(exc):
@@ -91,6 +92,7 @@ class GroupCommitWriter:
     def submit(self, op, timeout=60.0):
         """Blocks until the operation's batch committed (or failed); returns its Outcome."""
         if self._stopped.is_set():
+            metrics.ledger_answered(UNAVAILABLE.status)
             return UNAVAILABLE
         pending = _Pending(op)
         self._queue.put(pending)
@@ -141,7 +143,7 @@ class GroupCommitWriter:
                     if not pending.future.done():
                         pending.future.set_result(INTERNAL)
         for pending in retry:
-            pending.future.set_result(UNAVAILABLE)
+            self._answer(pending, UNAVAILABLE)
         self._fail_pending()
 
     def _collect(self, batch, carry, wait):
@@ -190,6 +192,9 @@ class GroupCommitWriter:
     def _round(self, batch):
         """One optimistic round; answers what it settled and returns what must be retried."""
         ops = [p.op for p in batch]
+        for pending in batch:
+            if not pending.attempts:
+                metrics.ledger_queued(time.monotonic() - pending.started)
         started = time.perf_counter()
         transient = False
         try:
@@ -204,6 +209,8 @@ class GroupCommitWriter:
         self._last_round = min(0.2, time.perf_counter() - started)
         self.stats["rounds"] += 1
         self.stats["round_seconds"] += self._last_round
+        unsettled = outcomes.count(None)
+        metrics.ledger_round(len(ops) - unsettled, conflicts=bool(unsettled) and not transient)
         retry = []
         for pending, outcome in zip(batch, outcomes, strict=True):
             if outcome is not None:
@@ -211,7 +218,7 @@ class GroupCommitWriter:
                     # Its own earlier commit may have landed before the error: not a client's replay.
                     outcome = replace(outcome, replayed=False)
                 self.stats["operations"] += 1
-                pending.future.set_result(outcome)
+                self._answer(pending, outcome)
                 continue
             pending.attempts += 1
             pending.transient_errors += transient
@@ -219,17 +226,23 @@ class GroupCommitWriter:
                     time.monotonic() - pending.started > self.conflict_seconds:
                 log.warning("ledger operation unsettled after %d rounds; answered 503", pending.attempts)
                 self.stats["unavailable"] += 1
-                pending.future.set_result(UNAVAILABLE)
+                self._answer(pending, UNAVAILABLE)
             else:
                 self.stats["retried_operations"] += 1
+                metrics.ledger_retry("transient" if transient else "conflict")
                 retry.append(pending)
         return retry
+
+    @staticmethod
+    def _answer(pending, outcome):
+        metrics.ledger_answered(outcome.status)
+        pending.future.set_result(outcome)
 
     def _isolate(self, batch, exc):
         """An unexpected error: run each operation alone so one bad request fails alone."""
         if len(batch) == 1:
             log.error("ledger operation failed: %r", exc, exc_info=exc)
-            batch[0].future.set_result(INTERNAL)
+            self._answer(batch[0], INTERNAL)
             return []
         retry = []
         for pending in batch:
@@ -243,7 +256,7 @@ class GroupCommitWriter:
             except queue.Empty:
                 return
             if item is not None:
-                item.future.set_result(UNAVAILABLE)
+                self._answer(item, UNAVAILABLE)
 
 
 class DirectWriter:

@@ -3,9 +3,10 @@
 from flask import current_app
 
 from ..edge import limits
-from ..edge.caller import require_user, requires
+from ..edge.caller import require_user
 from ..edge.limits import limiter
 from ..edge.openapi import BEARER, api_blueprint
+from ..kernel.caller import requires
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
 from .models import (

@@ -8,8 +8,8 @@ at once end up with the same one (201 for the creator, 200 for the other).
 """
 
 import hashlib
-import threading
 
+from ..kernel.cache import BoundedCache
 from ..kernel.clock import utcnow
 from ..kernel.errors import not_found, validation_error
 from ..kernel.paging import page_response
@@ -50,8 +50,7 @@ class MessageService:
         self.store = store
         self.funnel = Funnel(self._commit, batch_max=batch_max)
         # Conversations are never deleted and their members never change: cache who they are.
-        self._members = {}
-        self._lock = threading.Lock()
+        self._members = BoundedCache(100_000)
 
     def start_conversation(self, caller, with_username):
         """({"conversation"}, 201) when created, (..., 200) when it existed."""
@@ -97,10 +96,6 @@ class MessageService:
             doc = self.store.conversation(conv_id)
             if doc is None:
                 raise not_found(NO_CONVERSATION)
-            members = tuple(doc["member_ids"])
-            with self._lock:
-                if len(self._members) > 100_000:
-                    self._members.clear()
-                self._members[conv_id] = members
+            members = self._members[conv_id] = tuple(doc["member_ids"])
         if caller.id not in members:
             raise not_found(NO_CONVERSATION)

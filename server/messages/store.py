@@ -10,37 +10,31 @@ No transactions (no read locks), per FIRESTORE-EMULATOR.md: pessimistic
 transactions on one hot conversation document deadlock in the emulator
 until its lock timeout (bench/messages_naive.py measures it).
 
-Sending is optimistic: read the conversation (message_count n and its
-update_time), then one batch creates messages n+1..n+k with exists=False,
-sets message_count = n+k with a last_update_time precondition on the
-conversation, and writes one audit event per message. A concurrent commit
-(another process) makes ours fail at once with FAILED_PRECONDITION (or
-ALREADY_EXISTS on a message id); we re-read and retry after a jittered
-backoff, a bounded number of times. Hence message n+1 commits in the same
+Sending is one guarded commit (kernel/commits.py, Datastore.guarded): read
+the conversation (message_count n and its update_time), then one batch
+creates messages n+1..n+k with exists=False, sets message_count = n+k with a
+last_update_time precondition on the conversation, and writes one audit event
+per message. A concurrent commit (another process) makes ours lose the race
+at once; guarded reads again and retries after a full-jitter wait, within
+the store's RetryBudget, then answers 503. Hence message n+1 commits in the same
 commit that moves the counter from n, which only exists once message n
 committed: a reader that sees seq m has every seq < m visible too.
 Inside one process the Funnel makes sure one commit per conversation is in
 flight at a time, so processes contend only with other processes.
 """
 
-import random
-import time
+from collections import Counter
 
-from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1 import FieldFilter
 
 from ..datastore import paginate
-from ..kernel.audit import write_event
+from ..kernel.audit import audit_write
 from ..kernel.clock import utcnow
-from ..kernel.directory import username_ref
-from ..kernel.errors import unavailable
+from ..kernel.collections import CONVERSATIONS, MESSAGES
+from ..kernel.commits import LostRace, Plan, RetryBudget, Write
+from ..kernel.directory import user_id_of
 
-CONVERSATIONS = "conversations"
-MESSAGES = "messages"
 SEQ_DIGITS = 10
-
-# A lost race: someone else committed to the conversation since our read.
-LOST_RACE = (gexc.FailedPrecondition, gexc.Conflict, gexc.Aborted)
 
 
 class Gone(Exception):
@@ -64,28 +58,46 @@ def plan_messages(conversation_id, message_count, drafts, now):
     }) for i, d in enumerate(drafts, start=1)]
 
 
-def backoff_seconds(attempt, base=0.01, cap=0.5):
-    """Full jitter: processes that collided do not collide again in lockstep."""
-    return random.uniform(0, min(cap, base * 2 ** attempt))
+def decide_messages(conversation_id, drafts, now):
+    """decide() of sending `drafts`: the messages after the conversation's count, their
+    audit events and the conversation's new count, as one Plan whose result is [(seq, doc)]."""
+    key = (CONVERSATIONS, conversation_id)
+    messages = f"{CONVERSATIONS}/{conversation_id}/{MESSAGES}"
+
+    def decide(docs):
+        conversation = docs[key]
+        if not conversation.exists:
+            raise Gone(conversation_id)
+        planned = plan_messages(conversation_id, conversation.data["message_count"], drafts, now())
+        writes = []
+        for (seq, doc), draft in zip(planned, drafts, strict=True):
+            writes.append(Write("create", messages, message_id(seq), doc))
+            writes.append(audit_write("message.create", f"{messages}/{message_id(seq)}", actor=draft["author"],
+                                      details={"conversation_id": conversation_id, "seq": seq,
+                                               "body_length": len(doc["body"])},
+                                      at=doc["created_at"]))
+        last_seq, last_doc = planned[-1]
+        writes.append(Write("update", CONVERSATIONS, conversation_id, {
+            "message_count": last_seq, "last_message_at": last_doc["created_at"],
+            "activity_at": last_doc["created_at"]}))
+        return Plan(writes, result=planned)
+
+    return decide
 
 
 class MessageStore:
     def __init__(self, datastore, max_attempts=30):
         self.datastore = datastore
-        self.client = datastore.client
-        self.max_attempts = max_attempts
-        self.stats = {"commits": 0, "lost_races": 0}
+        self.budget = RetryBudget(attempts=max_attempts, base=0.01, cap=0.5,
+                                  message="The conversation is too busy right now; try again.")
+        self.stats = Counter()  # commits and lost races of sends
 
     def _conversation_ref(self, conversation_id):
         return self.datastore.doc(CONVERSATIONS, conversation_id)
 
-    def _message_ref(self, conversation_id, seq):
-        return self._conversation_ref(conversation_id).collection(MESSAGES).document(message_id(seq))
-
     def user_id_of(self, username):
         """The user id behind a username, or None."""
-        claim = username_ref(self.datastore, username).get()
-        return claim.get("user_id") if claim.exists else None
+        return user_id_of(self.datastore, username)
 
     def conversation(self, conversation_id):
         snap = self._conversation_ref(conversation_id).get()
@@ -93,48 +105,20 @@ class MessageStore:
 
     def create_conversation(self, conversation_id, doc, actor):
         """Creates it with its audit event; False when it already existed (nothing written)."""
-        batch = self.datastore.batch()
-        batch.create(self._conversation_ref(conversation_id), doc)
-        write_event(batch, self.datastore, "conversation.create", f"{CONVERSATIONS}/{conversation_id}",
-                    actor=actor, details={"member_ids": doc["member_ids"]})
         try:
-            batch.commit()
-        except gexc.Conflict:  # ALREADY_EXISTS: the pair's conversation is there (maybe a racing start)
+            self.datastore.commit([
+                Write("create", CONVERSATIONS, conversation_id, doc),
+                audit_write("conversation.create", f"{CONVERSATIONS}/{conversation_id}", actor=actor,
+                            details={"member_ids": doc["member_ids"]}),
+            ], {})
+        except LostRace:  # ALREADY_EXISTS: the pair's conversation is there (maybe a racing start)
             return False
         return True
 
     def append_messages(self, conversation_id, drafts):
         """Commits drafts as the next messages, in order; returns their (seq, doc). Raises Gone."""
-        ref = self._conversation_ref(conversation_id)
-        for attempt in range(self.max_attempts):
-            snap = ref.get()
-            if not snap.exists:
-                raise Gone(conversation_id)
-            planned = plan_messages(conversation_id, snap.get("message_count"), drafts, utcnow())
-            batch = self.datastore.batch()
-            for (seq, doc), draft in zip(planned, drafts, strict=True):
-                batch.create(self._message_ref(conversation_id, seq), doc)
-                write_event(batch, self.datastore, "message.create",
-                            f"{CONVERSATIONS}/{conversation_id}/{MESSAGES}/{message_id(seq)}",
-                            actor=draft["author"],
-                            details={"conversation_id": conversation_id, "seq": seq,
-                                     "body_length": len(doc["body"])},
-                            at=doc["created_at"])
-            last_seq, last_doc = planned[-1]
-            batch.update(ref, {"message_count": last_seq, "last_message_at": last_doc["created_at"],
-                               "activity_at": last_doc["created_at"]},
-                         option=self.client.write_option(last_update_time=snap.update_time))
-            try:
-                batch.commit()
-            except gexc.NotFound as exc:
-                raise Gone(conversation_id) from exc
-            except LOST_RACE:
-                self.stats["lost_races"] += 1
-                time.sleep(backoff_seconds(attempt))
-                continue
-            self.stats["commits"] += 1
-            return planned
-        raise unavailable("The conversation is too busy right now; try again.")
+        return self.datastore.guarded([(CONVERSATIONS, conversation_id)],
+                                      decide_messages(conversation_id, drafts, utcnow), self.budget, self.stats)
 
     # --- queries -----------------------------------------------------------------
 

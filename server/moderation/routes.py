@@ -9,9 +9,10 @@ view its own limit.
 """
 
 from ..edge import limits
-from ..edge.caller import current_caller, require_admin, require_user, requires
+from ..edge.caller import current_caller, require_admin, require_user
 from ..edge.limits import limiter
 from ..edge.openapi import BEARER, ERRORS, OPTIONAL_BEARER, WRITE_ERRORS, api_blueprint, with_operation_id
+from ..kernel.caller import requires
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
 from .models import CommentCreate, ModerationQuery, RejectRequest

@@ -15,11 +15,12 @@ No transactions (no read locks), per FIRESTORE-EMULATOR.md:
   exists": if the item was deleted, edited back to pending or rejected after
   our read, the whole batch fails and nothing is written. Concurrent comments
   never conflict with each other: increments commute.
-- Changes of the item itself (edit, approve, reject, delete) are rare: read the
-  item, decide, and commit with a precondition on the item's update_time,
-  retrying from a fresh read when anything (e.g. a comment) changed it in
-  between. An admin therefore never approves content the author changed after
-  the admin's read.
+- Changes of the item itself (edit, approve, reject, delete) are rare: one
+  guarded commit (kernel/commits.py, Datastore.guarded) reads the item,
+  decides, and commits with a precondition on the item's update_time, reading
+  and deciding again when anything (e.g. a comment) changed it in between. An
+  admin therefore never approves content the author changed after the
+  admin's read.
 """
 
 import logging
@@ -28,8 +29,8 @@ from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1 import FieldFilter
 
 from ..datastore import Increment, paginate
-from ..kernel.audit import write_event
-from ..kernel.errors import unavailable
+from ..kernel.audit import audit_write, write_event
+from ..kernel.commits import Plan, RetryBudget, Write
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,7 @@ class ModeratedStore:
 
     def __init__(self, datastore, max_attempts=10):
         self.datastore = datastore
-        self.client = datastore.client
-        self.max_attempts = max_attempts
+        self.budget = RetryBudget(attempts=max_attempts, message="The item kept changing; try again.")
 
     def ref(self, item_id):
         return self.datastore.doc(self.collection, item_id)
@@ -59,48 +59,48 @@ class ModeratedStore:
         snap = self.ref(item_id).get()
         return snap.to_dict() if snap.exists else None
 
-    def change(self, item_id, decide, actor):
-        """Applies decide(item_dict or None) -> content.Change to one item, optimistically.
+    def change(self, item_id, decide, actor, along=None):
+        """Applies decide(item_dict or None) -> moderation.models.Change to one item, guarded.
 
         `decide` may raise (not found, forbidden, conflict); it is called again
-        on a fresh read whenever the item changed before our commit. Returns
-        the item as written (None once deleted).
+        on a fresh read whenever the item changed before our commit. `along(doc,
+        change) -> (writes, reads)`, when given, adds writes that commit with the
+        change, guarded by the update times in `reads` (one failing retries
+        everything). Returns the item as written (None once deleted).
         """
-        ref = self.ref(item_id)
-        for _attempt in range(self.max_attempts):
-            snap = ref.get()
-            doc = snap.to_dict() if snap.exists else None
+        key = (self.collection, item_id)
+
+        def plan(docs):
+            doc = docs[key].data
             change = decide(doc)
             # Comment ids are read after the item, so any comment committed
             # later has moved the item's update_time and fails our precondition.
             comment_ids = self._comment_ids(item_id, self.delete_chunk) if change.deletes else []
-            batch = self.datastore.batch()
-            precondition = self.client.write_option(last_update_time=snap.update_time)
-            gate = self.datastore.doc(self.gates, item_id)
-            if change.deletes:
-                batch.delete(ref, option=precondition)
-                batch.delete(gate)
-                for comment_id in comment_ids:
-                    batch.delete(self.datastore.doc(self.comments, comment_id))
-            else:
-                batch.update(ref, change.updates, option=precondition)
-                if change.updates.get("status", doc["status"]) == "approved":
-                    batch.set(gate, {self.parent_field: item_id, "approved_at": change.updates["updated_at"]})
-                else:
-                    batch.delete(gate)
-            write_event(batch, self.datastore, change.action, f"{self.collection}/{item_id}", actor=actor,
-                        details=change.details)
-            try:
-                batch.commit()
-            except (gexc.FailedPrecondition, gexc.NotFound):
-                continue  # someone changed or deleted the item since our read: decide again
-            if change.deletes:
-                self.after_delete(item_id, doc)
-                if len(comment_ids) == self.delete_chunk:
-                    self._delete_rest_of_comments(item_id)
-                return None
-            return {**doc, **change.updates}
-        raise unavailable("The item kept changing; try again.")
+            writes = self._change_writes(item_id, doc, change, comment_ids)
+            extra_writes, extra_reads = along(doc, change) if along is not None else ([], {})
+            writes.append(audit_write(change.action, f"{self.collection}/{item_id}", actor=actor,
+                                      details=change.details))
+            return Plan(writes + extra_writes, result=(doc, change, comment_ids), reads=extra_reads)
+
+        doc, change, comment_ids = self.datastore.guarded([key], plan, self.budget)
+        if change.deletes:
+            self.after_delete(item_id, doc)
+            if len(comment_ids) == self.delete_chunk:
+                self._delete_rest_of_comments(item_id)
+            return None
+        return {**doc, **change.updates}
+
+    def _change_writes(self, item_id, doc, change, comment_ids):
+        """The item's change (its update or delete carries the update time read) and its gate's."""
+        if change.deletes:
+            return [Write("delete", self.collection, item_id), Write("delete", self.gates, item_id),
+                    *(Write("delete", self.comments, comment_id) for comment_id in comment_ids)]
+        if change.updates.get("status", doc["status"]) == "approved":
+            gate = Write("set", self.gates, item_id,
+                         {self.parent_field: item_id, "approved_at": change.updates["updated_at"]})
+        else:
+            gate = Write("delete", self.gates, item_id)
+        return [Write("update", self.collection, item_id, change.updates), gate]
 
     def after_delete(self, item_id, doc):
         """Called once the deletion of an item has committed (e.g. to remove stored files)."""

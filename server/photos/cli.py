@@ -1,4 +1,5 @@
-"""`flask --app server photos verify`: Firestore documents and Cloud Storage objects agree."""
+"""`flask --app server photos verify`: Firestore documents and Cloud Storage objects agree;
+`flask --app server photos relabel [--all]`: machine labels for stored photos."""
 
 import datetime as dt
 import json
@@ -7,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-photos_cli = AppGroup("photos", help="Check the photos' stored objects.")
+photos_cli = AppGroup("photos", help="Check the photos' stored objects; (re)label them.")
 
 
 @photos_cli.command("verify")
@@ -22,3 +23,14 @@ def verify_command(grace_seconds, delete_orphans):
                                                      delete_orphans=delete_orphans)
     click.echo(json.dumps(report, indent=2))
     raise SystemExit(0 if report["ok"] else 1)
+
+
+@photos_cli.command("relabel")
+@click.option("--all", "everything", is_flag=True,
+              help="Label every photo again (default: only those without labels, e.g. stored before labels).")
+@with_appcontext
+def relabel_command(everything):
+    """Run the labeller on stored photos and store their labels; exit 1 when any could not be labelled."""
+    report = current_app.extensions["photos"].relabel(everything=everything)
+    click.echo(json.dumps(report, indent=2))
+    raise SystemExit(1 if report["failed"] else 0)

@@ -68,6 +68,7 @@ class Encoded:
 class CleanImage:
     image: Encoded
     thumbnail: Encoded
+    seen: object = None  # what clean()'s `look` made of the pixels (the machine labels)
 
 
 def open_upload(source):
@@ -89,8 +90,12 @@ def open_upload(source):
     return source
 
 
-def clean(source) -> CleanImage:
-    """The re-encoded image and its thumbnail, from bytes or a file; InvalidImage / ImageTooLarge."""
+def clean(source, look=None) -> CleanImage:
+    """The re-encoded image and its thumbnail, from bytes or a file; InvalidImage / ImageTooLarge.
+
+    `look(pixels)`, when given, is called with the decoded, upright pixels while they
+    are in memory anyway (the labeller); it must not raise. Its answer is `seen`.
+    """
     upload = open_upload(source)
     try:
         with Image.open(upload, formats=PARSERS) as opened:
@@ -107,7 +112,16 @@ def clean(source) -> CleanImage:
         raise InvalidImage("The image data is damaged or incomplete.") from exc
     image = _encode(pixels, encoder, content_type)
     thumbnail = _encode(_thumbnail(pixels), encoder, content_type)
-    return CleanImage(image=image, thumbnail=thumbnail)
+    seen = look(pixels) if look is not None else None
+    return CleanImage(image=image, thumbnail=thumbnail, seen=seen)
+
+
+def look_at(data, look):
+    """look(pixels) of an image the server stored itself (checked and upright already): the relabel."""
+    with Image.open(io.BytesIO(data), formats=PARSERS) as opened:
+        _check_header(opened)
+        opened.load()
+        return look(opened)
 
 
 def _check_header(image):

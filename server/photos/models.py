@@ -7,7 +7,7 @@ decoding of form values, no stripping of the caption).
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..kernel.ids import DocId
 from ..kernel.models import AuthoredText, StrictModel, Timestamp
@@ -80,17 +80,35 @@ class PhotoPath(BaseModel):
 class PhotoQuery(ListQuery):
     tag: str | None = Field(None, max_length=30, description=f"Only photos with this tag ({TAG_RULE}).",
                             json_schema_extra={"pattern": TAG_QUERY_PATTERN})
+    label: str | None = Field(None, max_length=30, description=(
+        f"Only photos with this machine label, e.g. `cat` ({TAG_RULE}); an unknown label gives an empty page. "
+        "Not together with `tag`."), json_schema_extra={"pattern": TAG_QUERY_PATTERN})
     owner: str | None = Field(None, max_length=32, description="Only photos of this user (username).")
 
-    @field_validator("tag")
+    @field_validator("tag", "label")
     @classmethod
     def _tag(cls, value):
         return normalize_tag(value) if value else None
+
+    @model_validator(mode="after")
+    def _one_array_filter(self):
+        # Firestore takes one array-contains filter per query: tags and labels are both arrays.
+        if self.tag and self.label:
+            raise ValueError("give a tag or a label, not both")
+        return self
 
     @field_validator("owner")
     @classmethod
     def _owner(cls, value):
         return value.lower() if value else None
+
+
+class Label(BaseModel):
+    """A machine label: set by the server's detector, never by users (their words are `tags`)."""
+
+    name: str = Field(description="What was recognised, e.g. `cat`.")
+    score: float | None = Field(description="The detector's confidence, if it gives one (the cat-face cascade: null).")
+    by: str = Field(description="`<detector>@<version>` that set the label.")
 
 
 class Photo(BaseModel):
@@ -109,6 +127,7 @@ class Photo(BaseModel):
     moderation: Moderation | None
     image_url: str
     thumbnail_url: str
+    labels: list[Label] = Field(description="Machine labels (empty when nothing was recognised); server-set only.")
 
 
 class PhotoComment(AuthoredText):

@@ -3,10 +3,11 @@
 from flask import current_app, make_response, request
 
 from ..edge import limits
-from ..edge.caller import current_caller, require_user, requires
+from ..edge.caller import current_caller, require_user
 from ..edge.limits import limiter
 from ..edge.openapi import BEARER, OCTET_STREAM, OPTIONAL_BEARER, WRITE_ERRORS, binary_response
 from ..edge.web import accepts_upload
+from ..kernel.caller import requires
 from ..kernel.errors import validation_error
 from ..kernel.models import ErrorBody
 from ..moderation.routes import ModeratedRoutes

@@ -27,16 +27,15 @@ Comments, the gate and approve/reject/delete commits are server/moderation/store
 
 import secrets
 
+from google.api_core import exceptions as gexc
 from google.cloud.firestore_v1 import FieldFilter
 
 from ..datastore import paginate
-from ..kernel.audit import write_event
-from ..moderation.store import Gone, ModeratedStore
+from ..kernel.audit import audit_write, write_event
+from ..kernel.collections import APPROVED_PHOTOS, PHOTO_COMMENTS, PHOTOS
+from ..kernel.commits import Write
+from ..moderation.store import ModeratedStore
 
-# Gone is raised by add_comment; the service catches it.
-__all__ = ["Gone", "PhotoStore", "object_names", "photo_id_of"]
-
-PHOTOS = "photos"
 OBJECT_PREFIX = "photos/"
 OBJECT_FIELDS = ("image_object", "thumbnail_object")
 
@@ -55,8 +54,8 @@ def photo_id_of(object_name):
 
 class PhotoStore(ModeratedStore):
     collection = PHOTOS
-    comments = "photo_comments"
-    gates = "approved_photos"
+    comments = PHOTO_COMMENTS
+    gates = APPROVED_PHOTOS
     parent_field = "photo_id"
 
     def __init__(self, datastore, objects, max_attempts=10):
@@ -106,9 +105,10 @@ class PhotoStore(ModeratedStore):
     # --- queries -----------------------------------------------------------------
     # Each is backed by a composite index in firestore.indexes.json.
 
-    def photos_where(self, limit, cursor, status=None, owner_username=None, tag=None):
-        """Newest first, filtered by any of: status, owner, tag (filters in this order, as the indexes).
-        The gallery's query; the caller's own photos and the moderation queue are newest_where's."""
+    def photos_where(self, limit, cursor, status=None, owner_username=None, tag=None, label=None):
+        """Newest first, filtered by any of: status, owner, tag or label (filters in this order, as the
+        indexes; one array filter per query, as Firestore wants). The gallery's query; the caller's own
+        photos and the moderation queue are newest_where's."""
         ref = self.datastore.collection(PHOTOS)
         query = ref
         for field_name, value in (("status", status), ("owner_username", owner_username)):
@@ -116,7 +116,61 @@ class PhotoStore(ModeratedStore):
                 query = query.where(filter=FieldFilter(field_name, "==", value))
         if tag is not None:
             query = query.where(filter=FieldFilter("tags", "array_contains", tag))
+        if label is not None:
+            query = query.where(filter=FieldFilter("label_names", "array_contains", label))
         return paginate(query, ref, limit, cursor, order_by="created_at")
+
+    # --- photos in posts ----------------------------------------------------------------
+
+    def read_many(self, photo_ids):
+        """{(collection, id): ReadDoc} of `photo_ids` (missing ones with data None), in one round trip."""
+        return self.datastore.read([(self.collection, photo_id) for photo_id in photo_ids])
+
+    def get_many(self, photo_ids):
+        """{id: document} of the photos that exist among `photo_ids`."""
+        return {photo_id: read.data for (_, photo_id), read in self.read_many(photo_ids).items() if read.exists}
+
+    def stage_approvals(self, photo_ids, moderation, at, actor, because):
+        """The approval of each pending photo among `photo_ids` as writes for a guarded commit:
+        its update (guarded by the update time read: a photo deleted or moderated since fails the
+        whole commit, which the caller retries), its gate and its `photo.approve` event, whose
+        details name `because` (e.g. "posts/p1"). Returns (writes, reads, ids approved)."""
+        reads = self.read_many(photo_ids)
+        writes, approved = [], []
+        for (_, photo_id), read in reads.items():
+            if not read.exists or read.data.get("status") != "pending":
+                continue  # an approved one stays so; a rejected one stays rejected (the moderator's word)
+            writes += [
+                Write("update", self.collection, photo_id,
+                      {"status": "approved", "moderation": moderation, "updated_at": at}),
+                Write("set", self.gates, photo_id, {self.parent_field: photo_id, "approved_at": at}),
+                audit_write("photo.approve", f"{PHOTOS}/{photo_id}", actor=actor,
+                            details={"from_status": "pending", "reason": None, "with": because}),
+            ]
+            approved.append(photo_id)
+        return writes, reads, approved
+
+    # --- machine labels ---------------------------------------------------------------
+
+    def photos_to_label(self, everything=False):
+        """(id, {image_object, labels?}) of the photos without labels (`everything`: all), streamed.
+        Firestore cannot query for a missing field, so every photo is read (two fields of each)."""
+        for snap in self.datastore.collection(PHOTOS).select(["image_object", "labels"]).stream():
+            doc = snap.to_dict()
+            if everything or "labels" not in doc:
+                yield snap.id, doc
+
+    def set_labels(self, photo_id, fields, actor=None):
+        """Writes a photo's labels with a `photo.relabel` event; False when the photo is gone."""
+        batch = self.datastore.batch()
+        batch.update(self.ref(photo_id), fields)  # update: fails on a deleted photo, never recreates it
+        write_event(batch, self.datastore, "photo.relabel", f"{PHOTOS}/{photo_id}", actor=actor,
+                    details={"labels": fields["label_names"], "by": sorted({lab["by"] for lab in fields["labels"]})})
+        try:
+            batch.commit()
+        except gexc.NotFound:
+            return False
+        return True
 
     # --- consistency between Firestore and Cloud Storage ----------------------------
 

@@ -11,7 +11,7 @@ def init_app(app):
     from .service import PostService
     from .store import PostStore
 
-    store = app.extensions["posts"] = PostStore(app.extensions["datastore"])
-    app.extensions["posts_service"] = PostService(store)
+    photos = app.extensions["photos"]  # posts show photos: photos/ is set up first
+    app.extensions["posts"] = PostService(PostStore(app.extensions["datastore"], photos=photos.store), photos)
     for blueprint in (bp, admin_bp):
         app.register_api(blueprint)

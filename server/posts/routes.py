@@ -3,9 +3,10 @@
 from flask import current_app
 
 from ..edge import limits
-from ..edge.caller import current_caller, require_user, requires
+from ..edge.caller import current_caller, require_user
 from ..edge.limits import limiter
 from ..edge.openapi import BEARER, OPTIONAL_BEARER, WRITE_ERRORS
+from ..kernel.caller import requires
 from ..kernel.paging import ListQuery
 from ..moderation.routes import ModeratedRoutes
 from .models import POST_RESPONSES, PostCreate, PostEnvelope, PostPage, PostPath, PostUpdate
@@ -13,7 +14,7 @@ from .service import PostService
 
 
 def posts() -> PostService:
-    return current_app.extensions["posts_service"]
+    return current_app.extensions["posts"]
 
 
 shared = ModeratedRoutes("post", __name__, PostPath, POST_RESPONSES, posts, owner="author")

@@ -8,7 +8,13 @@
 - the production package and the local stack (devstack/) stay apart: server/
   never imports devstack, devstack reaches the server only through
   `server.create_app` (and the CLI on the app it makes); server/ keeps at most
-  ten top-level modules beside its packages.
+  ten top-level modules beside its packages;
+- bench/ reaches the server only through `server.create_app` (the app, its HTTP
+  API, its CLI and the ledger's documented bench hook);
+- each small rule once: a lost race is classified only in datastore.py, full
+  jitter and the guarded commit live only in kernel/commits.py, writes are
+  `Write`s (no `("create", collection, ...)` tuples), no alias classes and no
+  `noqa: F401` re-exports.
 """
 
 import ast
@@ -17,6 +23,7 @@ import pathlib
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SERVER = ROOT / "server"
 DEVSTACK = ROOT / "devstack"
+BENCH = ROOT / "bench"
 
 
 def _modules(top=SERVER):
@@ -138,13 +145,84 @@ def test_the_server_never_imports_the_local_stack():
     assert offenders == {}
 
 
+def _server_imports_beyond_create_app(top, allowed=()):
+    return {name: sorted(hits) for name, path in _modules(top)
+            if (hits := {i for i in _imports(name, path) if i.partition(".")[0] == "server"
+                         and i not in ("server", "server.create_app", *allowed)})}
+
+
 def test_the_local_stack_reaches_the_server_only_through_create_app():
-    offenders = {name: sorted(hits) for name, path in _modules(DEVSTACK)
-                 if (hits := {i for i in _imports(name, path) if i.partition(".")[0] == "server"
-                              and i not in ("server", "server.create_app")})}
-    assert offenders == {}
+    assert _server_imports_beyond_create_app(DEVSTACK) == {}
 
 
 def test_the_server_package_keeps_a_short_top_level():
     modules = sorted(p.name for p in SERVER.glob("*.py"))
     assert len(modules) <= 10, modules
+
+
+# The cat labeller is pure (pixels in, labels out): its evaluation measures it without an app.
+BENCH_ENTRY_POINTS = ("server.photos.labels", "server.photos.labels.CatFaceLabeller")
+
+
+def test_the_benchmarks_reach_the_server_only_through_create_app():
+    assert _server_imports_beyond_create_app(BENCH, BENCH_ENTRY_POINTS) == {}
+
+
+def _all_modules():
+    for top in (SERVER, DEVSTACK, BENCH):
+        yield from _modules(top)
+
+
+def test_a_lost_race_is_classified_once():
+    """Only the datastore adapter turns Firestore's precondition failures into LostRace."""
+    offenders = [name for name, path in _modules() if path.name != "datastore.py" or path.parent != SERVER
+                 if "FailedPrecondition" in path.read_text(encoding="utf-8")]
+    assert offenders == []
+
+
+def test_one_jitter_and_one_guarded_commit_loop():
+    defined = {}
+    for name, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and ("jitter" in node.name or "backoff" in node.name
+                                                      or node.name == "guarded"):
+                defined.setdefault(node.name, []).append(name)
+    assert defined.get("jitter") == ["server.kernel.commits"]
+    assert {n: m for n, m in defined.items() if n != "jitter" and m != ["server.kernel.commits"]} == {
+        "guarded": ["server.datastore", "server.kernel.commits"]}
+
+
+def test_writes_are_named_never_positional_tuples():
+    methods = {"create", "update", "set", "delete"}
+    offenders = []
+    for name, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Tuple) and len(node.elts) >= 3 and isinstance(node.elts[0], ast.Constant) \
+                    and node.elts[0].value in methods and not all(isinstance(e, ast.Constant) for e in node.elts):
+                offenders.append(f"{name}:{node.lineno}")
+    assert offenders == []
+
+
+def test_no_alias_classes_and_no_reexports():
+    """A class of ours has one name (type aliases of library types, e.g. Amount = StrictInt, are fine)."""
+    ours = {node.name for _name, path in _all_modules() for node in ast.walk(ast.parse(path.read_text("utf-8")))
+            if isinstance(node, ast.ClassDef)}
+    offenders = []
+    for name, path in _all_modules():
+        source = path.read_text(encoding="utf-8")
+        if "noqa: F401" in source:
+            offenders.append(f"{name}: noqa F401")
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and isinstance(node.value, ast.Name) and node.value.id in ours:
+                offenders.append(f"{name}: {node.targets[0].id} = {node.value.id}")
+    assert offenders == []
+
+
+def test_checks_of_this_file_find_what_they_look_for(tmp_path):
+    """The rules above can fail: an alias class and a write tuple are seen."""
+    tree = ast.parse('ApiError = DomainError\nw = ("create", "c", "i", {})\n')
+    assigns = [n for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name)]
+    tuples = [n for n in ast.walk(tree) if isinstance(n, ast.Tuple) and n.elts[0].value == "create"
+              and not all(isinstance(e, ast.Constant) for e in n.elts)]
+    assert len(assigns) == 1 and len(tuples) == 1

@@ -5,6 +5,7 @@ import time
 
 import jwt
 import pytest
+from fakes import FakeDatastore
 
 from server.auth.models import Credentials
 from server.auth.service import (
@@ -15,6 +16,7 @@ from server.auth.service import (
     session_caller,
     token_claims,
 )
+from server.auth.store import PASSWORD_RACE
 from server.kernel.caller import Origin
 from server.kernel.errors import DomainError
 from server.kernel.text import normalize_username
@@ -54,17 +56,22 @@ class FakeAuthStore:
         self.sessions[sid]["revoked_at"] = now
         self.events.append(event)
 
-    def password_state(self, user_id):
-        return self.users[user_id]["password_hash"], "t0"
 
     def live_sessions_of(self, user_id, now):
         return [sid for sid, s in self.sessions.items() if s["user_id"] == user_id and s["revoked_at"] is None]
 
-    def change_password(self, user_id, fields, update_time, revoked_sids, now, event):
-        self.users[user_id].update(fields)
-        for sid in revoked_sids:
-            self.sessions[sid]["revoked_at"] = now
-        self.events.append(event)
+    def change_user(self, user_id, decide):
+        """The real guarded commit over the shared fake, holding this fake's users and sessions."""
+        db = FakeDatastore()
+        db.put("users", user_id, self.users[user_id])
+        for sid, session in self.sessions.items():
+            db.put("sessions", sid, session)
+        try:
+            return db.guarded([("users", user_id)], decide, PASSWORD_RACE)
+        finally:
+            self.users[user_id] = db.get("users", user_id)
+            self.sessions.update(db.in_collection("sessions"))
+            self.events.extend(db.in_collection("audit").values())
 
 
 @pytest.fixture

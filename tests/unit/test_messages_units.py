@@ -5,12 +5,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from fakes import FakeDatastore
 
 from server.kernel.caller import Caller
+from server.kernel.commits import RetryBudget, jitter
+from server.kernel.errors import DomainError
 from server.kernel.ids import is_doc_id
 from server.messages.funnel import Funnel
 from server.messages.service import conversation_id, new_conversation
-from server.messages.store import backoff_seconds, message_id, plan_messages
+from server.messages.store import Gone, decide_messages, message_id, plan_messages
 
 
 def test_conversation_id_is_the_same_whoever_starts_it():
@@ -47,9 +50,53 @@ def test_message_ids_sort_like_seq():
 
 
 def test_backoff_is_jittered_and_capped():
-    values = [backoff_seconds(attempt) for attempt in range(20) for _ in range(20)]
+    values = [jitter(attempt, 0.01, 0.5) for attempt in range(1, 21) for _ in range(20)]
     assert all(0 <= v <= 0.5 for v in values)
     assert len(set(values)) > 100
+
+
+def _send(db, conv_id, author, body, rival=None):
+    """One guarded send over the shared fake; `rival` commits just before our first commit."""
+    budget = RetryBudget(attempts=3)
+    process = db.process(before_commit=rival)
+    return process.guarded([("conversations", conv_id)],
+                           decide_messages(conv_id, [{"author": author, "body": body}], lambda: "NOW"), budget)
+
+
+def test_a_send_that_loses_the_race_reads_again_and_takes_the_next_seq():
+    db = FakeDatastore()
+    db.put("conversations", "c1", new_conversation([("aa", "amy"), ("zz", "zed")]))
+    amy, zed = Caller("aa", "amy"), Caller("zz", "zed")
+    state = {"rival": True}
+
+    def rival():
+        if state.pop("rival", False):
+            assert _send(db, "c1", zed, "first") == [(1, db.get("conversations/c1/messages", "0000000001"))]
+
+    [(seq, doc)] = _send(db, "c1", amy, "second", rival=rival)
+    assert seq == 2 and doc["body"] == "second"
+    assert db.get("conversations", "c1")["message_count"] == 2
+    assert sorted(db.in_collection("conversations/c1/messages")) == ["0000000001", "0000000002"]
+    assert len(db.in_collection("audit")) == 2
+
+
+def test_a_send_that_keeps_losing_is_a_503_and_writes_nothing():
+    db = FakeDatastore()
+    db.put("conversations", "c1", new_conversation([("aa", "amy"), ("zz", "zed")]))
+    amy = Caller("aa", "amy")
+
+    def rival():  # another process always commits first
+        db.put("conversations", "c1", dict(db.get("conversations", "c1")))
+
+    with pytest.raises(DomainError) as refused:
+        _send(db, "c1", amy, "hello", rival=rival)
+    assert refused.value.status == 503
+    assert db.in_collection("conversations/c1/messages") == {} and db.in_collection("audit") == {}
+
+
+def test_a_send_to_a_missing_conversation_is_gone():
+    with pytest.raises(Gone):
+        _send(FakeDatastore(), "nope", Caller("aa", "amy"), "hello")
 
 
 class FakeStore:

@@ -3,12 +3,14 @@
 import datetime as dt
 
 import pytest
+from fakes import FakeDatastore
 
 from server.kernel.caller import Caller
 from server.kernel.errors import DomainError
 from server.moderation.models import Change, CommentCreate, moderation_decision, visible
 from server.posts.models import Post, PostUpdate
 from server.posts.service import PostService, post_view
+from server.posts.store import PostStore
 
 AUTHOR = Caller("author1", "author")
 OTHER = Caller("other1", "other")
@@ -22,36 +24,46 @@ def post(status="pending", **extra):
             **extra}
 
 
-class FakePostStore:
-    """The store's interface over a dict; `change` applies decide() as the real one does in its commit."""
-
-    parent_field = "post_id"
+class FakePostStore(PostStore):
+    """The real PostStore's guarded `change` over the shared fake (fakes.py); reads and blind
+    writes go to the fake directly. `changes` lists the audit actions of committed changes."""
 
     def __init__(self):
-        self.posts, self.comments, self.changes = {}, {}, []
+        super().__init__(FakeDatastore())
+
+    @property
+    def changes(self):
+        return [e["action"] for e in self.datastore.in_collection("audit").values()]
+
+    def put(self, post_id, doc):
+        self.datastore.put("posts", post_id, doc)
 
     def get(self, post_id):
-        return self.posts.get(post_id)
+        return self.datastore.get("posts", post_id)
 
     def create_post(self, post_id, doc, caller):
-        self.posts[post_id] = doc
-
-    def change(self, post_id, decide, caller):
-        plan = decide(self.posts.get(post_id))
-        self.changes.append(plan.action)
-        if plan.deletes:
-            del self.posts[post_id]
-            return None
-        self.posts[post_id] = {**self.posts[post_id], **plan.updates}
-        return self.posts[post_id]
+        self.put(post_id, doc)
 
     def add_comment(self, comment_id, doc, caller):
-        self.comments[comment_id] = doc
+        self.datastore.put("comments", comment_id, doc)
+
+    def _comment_ids(self, item_id, limit):
+        return [i for i, c in self.datastore.in_collection("comments").items() if c["post_id"] == item_id][:limit]
+
+
+class NoPhotos:
+    """The photos' side of posts when no post names a photo."""
+
+    def require_own(self, caller, photo_ids):
+        assert not photo_ids
+
+    def shown_in_posts(self, posts):
+        return [[] for _post in posts]
 
 
 @pytest.fixture
 def service():
-    return PostService(FakePostStore())
+    return PostService(FakePostStore(), NoPhotos())
 
 
 @pytest.mark.parametrize("status, caller, seen", [
@@ -68,7 +80,7 @@ def test_a_missing_item_is_visible_to_nobody():
 
 
 def test_hidden_post_is_404_never_403(service):
-    service.store.posts["p1"] = post("pending")
+    service.store.put("p1", post("pending"))
     with pytest.raises(DomainError) as err:
         service.get(OTHER, "p1")
     assert (err.value.status, err.value.code) == (404, "not_found")
@@ -76,7 +88,7 @@ def test_hidden_post_is_404_never_403(service):
 
 
 def test_only_the_author_edits_and_an_edit_goes_back_to_pending(service):
-    service.store.posts["p1"] = post("approved")
+    service.store.put("p1", post("approved"))
     with pytest.raises(DomainError) as err:
         service.update_post(OTHER, "p1", PostUpdate(title="x"))
     assert err.value.status == 403
@@ -86,11 +98,36 @@ def test_only_the_author_edits_and_an_edit_goes_back_to_pending(service):
 
 
 def test_an_admin_may_delete_another_users_post_a_user_may_not(service):
-    service.store.posts["p1"] = post("approved")
+    service.store.put("p1", post("approved"))
     with pytest.raises(DomainError):
         service.delete(OTHER, "p1")
     service.delete(ADMIN, "p1")
-    assert "p1" not in service.store.posts and service.store.changes == ["post.delete"]
+    assert service.store.get("p1") is None and service.store.changes == ["post.delete"]
+
+
+def test_an_approval_that_loses_to_an_edit_decides_again_on_the_edited_post(service):
+    """The admin read the post, the author edited it before the commit: the approval is decided
+    again on the fresh read, so an admin never approves content they did not see."""
+    service.store.put("p1", post("pending"))
+    state = {"edit": True}
+
+    def author_edits_first():
+        if state.pop("edit", False):
+            service.store.put("p1", {**service.store.get("p1"), "title": "edited"})
+
+    service.store.datastore.before_commit = author_edits_first
+    body = service.approve(ADMIN, "p1")
+    assert (body["post"]["title"], body["post"]["status"]) == ("edited", "approved")
+    assert service.store.datastore.get("approved_posts", "p1")["post_id"] == "p1"
+
+
+def test_a_change_that_keeps_losing_is_a_503_and_writes_nothing(service):
+    service.store.put("p1", post("pending"))
+    service.store.datastore.before_commit = lambda: service.store.put("p1", service.store.get("p1"))
+    with pytest.raises(DomainError) as err:
+        service.approve(ADMIN, "p1")
+    assert err.value.status == 503
+    assert service.store.get("p1")["status"] == "pending" and service.store.changes == []
 
 
 def test_moderation_decision_records_who_and_refuses_a_repeat():
@@ -108,12 +145,12 @@ def test_moderation_decision_records_who_and_refuses_a_repeat():
 
 
 def test_comments_only_on_approved_posts(service):
-    service.store.posts["p1"] = post("pending")
+    service.store.put("p1", post("pending"))
     body = CommentCreate(body="hi")
     with pytest.raises(DomainError) as err:
         service.add_comment(OTHER, "p1", body)
     assert err.value.status == 404
-    service.store.posts["p1"] = post("approved")
+    service.store.put("p1", post("approved"))
     comment = service.add_comment(OTHER, "p1", body)["comment"]
     assert comment["post_id"] == "p1" and comment["author_username"] == "other"
 

@@ -36,6 +36,67 @@ function tagLinks(tags) {
     tags.map((t) => h('a', { href: `#/photos/tag/${enc(t)}`, class: 'tag', testid: 'photo-tag' }, `#${t}`)));
 }
 
+// Machine labels (set by the server's detector, never by users): a badge each, linking to the zone.
+export function labelBadges(photo) {
+  const labels = photo.labels || [];
+  if (!labels.length) return null;
+  return h('span', { class: 'labels', testid: 'photo-labels' },
+    labels.map((l) => h('a', { href: l.name === 'cat' ? '#/cats' : null, class: 'badge badge-label', testid: 'photo-label',
+      title: `Recognised by ${l.by}` }, l.name === 'cat' ? '🐱 cat' : l.name)));
+}
+
+// A post's photos: thumbnails linking to each photo (`large`: the images themselves).
+export function photoStrip(photos, { large = false, testid = 'post-photos' } = {}) {
+  if (!photos || !photos.length) return null;
+  return h('div', { class: `post-photos${large ? ' post-photos-large' : ''}`, testid },
+    photos.map((photo) => h('a', { href: `#/photo/${enc(photo.id)}`, class: 'post-photo', testid: 'post-photo',
+      'data-photo-id': photo.id }, photoImg(photo, large ? 'image' : 'thumbnail'))));
+}
+
+// Checkboxes over the caller's own photos (newest 24), up to `max`, in the order ticked.
+export function photoPicker(max = 4) {
+  const chosen = [];
+  const grid = h('div', { class: 'photo-grid photo-grid-small', testid: 'photo-picker' });
+  const note = h('small', { class: 'hint', testid: 'photo-picker-note' }, `Up to ${max}, shown in the order you tick them.`);
+  function update() {
+    for (const box of grid.querySelectorAll('input[type=checkbox]')) {
+      const at = chosen.indexOf(box.value);
+      box.disabled = at < 0 && chosen.length >= max;
+      box.closest('label').querySelector('.pick-order').textContent = at < 0 ? '' : String(at + 1);
+    }
+  }
+  function tile(photo) {
+    const box = h('input', { type: 'checkbox', value: photo.id, testid: 'photo-pick' });
+    box.addEventListener('change', () => {
+      const at = chosen.indexOf(photo.id);
+      if (box.checked && at < 0) chosen.push(photo.id);
+      if (!box.checked && at >= 0) chosen.splice(at, 1);
+      update();
+    });
+    return h('label', { class: 'photo-tile photo-pick', 'data-photo-id': photo.id },
+      photoImg(photo, 'thumbnail'), h('span', { class: 'small' }, box, ' ',
+        h('span', { class: `badge badge-${photo.status}` }, photo.status), ' ', h('strong', { class: 'pick-order' })));
+  }
+  const element = h('div', { class: 'field' }, h('span', { class: 'field-label' }, 'Photos (optional, from My photos)'),
+    grid, note);
+  return {
+    element,
+    ids: () => [...chosen],
+    async reload() {
+      chosen.length = 0;
+      grid.replaceChildren();
+      try {
+        const page = await api('/photos/mine', { query: { limit: 24 } });
+        const usable = page.items.filter((p) => p.status !== 'rejected');
+        if (!usable.length) grid.append(h('p', { class: 'muted small' }, 'Upload photos on the Photos page to add them here.'));
+        for (const photo of usable) grid.append(tile(photo));
+      } catch (err) {
+        grid.append(h('p', { class: 'muted small' }, `Could not load your photos: ${err.message}`));
+      }
+    },
+  };
+}
+
 function plural(n, word) {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
@@ -55,7 +116,8 @@ function galleryItem(photo, own = false) {
     h('figcaption', { class: 'small' },
       photo.caption ? h('span', { class: 'tile-caption', testid: 'gallery-caption', title: photo.caption },
         photo.caption) : null,
-      h('span', { class: 'dots', testid: 'gallery-meta' }, meta)));
+      h('span', { class: 'dots', testid: 'gallery-meta' }, meta),
+      labelBadges(photo)));
 }
 
 function uploadForm(onUploaded) {
@@ -99,16 +161,16 @@ function uploadForm(onUploaded) {
   });
 }
 
-async function galleryView(root, { tag, owner } = {}) {
+async function galleryView(root, { tag, owner, label } = {}) {
   const grid = h('div', { class: 'photo-grid', testid: 'gallery-grid' });
   const gallery = pager({
     testid: 'gallery',
     container: grid,
-    empty: 'No approved photos here yet.',
-    load: (cursor) => api('/photos', { query: { tag, owner, cursor, limit: 24 }, auth: false }),
+    empty: label ? 'No approved photo of a cat yet.' : 'No approved photos here yet.',
+    load: (cursor) => api('/photos', { query: { tag, owner, label, cursor, limit: 24 }, auth: false }),
     renderItem: (photo) => galleryItem(photo),
   });
-  const title = tag ? `Photos tagged #${tag}` : owner ? `Photos by ${owner}` : 'Photos';
+  const title = label === 'cat' ? 'Cats' : tag ? `Photos tagged #${tag}` : owner ? `Photos by ${owner}` : 'Photos';
   const side = h('section', { class: 'card stack' });
   let mine = null;
   if (session.signedIn) {
@@ -126,7 +188,9 @@ async function galleryView(root, { tag, owner } = {}) {
   }
   root.append(h('div', { class: 'grid grid-wide', testid: 'view-gallery' },
     h('section', { class: 'card' }, h('h1', { testid: 'gallery-title' }, title),
-      tag || owner ? h('p', {}, h('a', { href: '#/photos' }, '← All photos')) : null,
+      label === 'cat' ? h('p', { class: 'muted small', testid: 'cats-hint' },
+        'Approved photos in which the server’s detector (OpenCV’s cat-face cascade) found a cat’s face.') : null,
+      tag || owner || label ? h('p', {}, h('a', { href: '#/photos' }, '← All photos')) : null,
       grid, gallery.controls),
     side));
   await Promise.all([gallery.reload(), mine ? mine.reload() : null]);
@@ -135,6 +199,7 @@ async function galleryView(root, { tag, owner } = {}) {
 export const photosView = (root) => galleryView(root);
 export const tagPhotosView = (root, { params }) => galleryView(root, { tag: params[0] });
 export const ownerPhotosView = (root, { params }) => galleryView(root, { owner: params[0] });
+export const catsView = (root) => galleryView(root, { label: 'cat' });
 
 function deleteButton(photo, navigate) {
   const button = h('button', { type: 'button', class: 'btn btn-danger', testid: 'photo-delete' }, 'Delete photo');
@@ -164,7 +229,8 @@ export function photoView(root, { params, navigate }) {
           photo.caption ? h('figcaption', { class: 'post-text', testid: 'photo-caption' }, photo.caption) : null),
         h('p', { class: 'muted small' }, 'by ',
           h('a', { href: `#/photos/by/${enc(photo.owner_username)}`, testid: 'photo-owner' }, photo.owner_username),
-          ' · ', time(photo.created_at), ' · ', `${photo.width}×${photo.height}`, ' ', tagLinks(photo.tags)),
+          ' · ', time(photo.created_at), ' · ', `${photo.width}×${photo.height}`, ' ', tagLinks(photo.tags), ' ',
+          labelBadges(photo)),
         statusNotice(photo, 'photo-status'),
         mayDelete ? deleteButton(photo, navigate) : null,
       ];
@@ -178,6 +244,6 @@ export const photoModeration = moderationKind('photo', 'Photos', {
   content: (photo) => [
     h('a', { href: `#/photo/${enc(photo.id)}`, class: 'photo-mod-thumb' }, photoImg(photo, 'thumbnail', { testid: 'mod-photo-thumb' })),
     h('p', { class: 'post-text', testid: 'mod-caption' }, photo.caption),
-    tagLinks(photo.tags),
+    tagLinks(photo.tags), labelBadges(photo),
   ],
 });

@@ -3,6 +3,7 @@ import { h, field, showNotice, pager, time } from '../dom.js';
 import { session } from '../session.js';
 import { reviewForm } from '../forms.js';
 import { itemPage, moderationKind, statusNotice } from './content.js';
+import { photoPicker, photoStrip } from './photos.js';
 
 function excerpt(text, max = 280) {
   const s = String(text || '');
@@ -18,24 +19,33 @@ function feedItem(post) {
   return h('article', { class: 'post-card', testid: 'feed-item', 'data-post-id': post.id },
     h('h2', {}, h('a', { href: `#/post/${encodeURIComponent(post.id)}`, testid: 'feed-item-title' }, post.title)),
     byline(post),
-    h('p', { class: 'post-text', testid: 'feed-item-body' }, excerpt(post.body)));
+    h('p', { class: 'post-text', testid: 'feed-item-body' }, excerpt(post.body)),
+    photoStrip(post.photos));
 }
 
 function newPostForm() {
   const title = h('input', { name: 'title', required: true, maxlength: 200, testid: 'newpost-title' });
   const body = h('textarea', { name: 'body', required: true, maxlength: 10000, rows: 5, testid: 'newpost-body' });
-  return reviewForm({
+  const picker = photoPicker();
+  picker.reload();
+  const form = reviewForm({
     prefix: 'newpost',
     noticeTestid: 'newpost-pending-notice',
     heading: 'Write a post',
     hint: 'New posts are pending until a moderator approves them.',
-    fields: [field('Title', title), field('Text', body)],
+    fields: [field('Title', title), field('Text', body), picker.element],
     submitLabel: 'Submit for review',
-    send: () => api('/posts', { method: 'POST', body: { title: title.value, body: body.value } }),
-    done: ({ post }, notice) => showNotice(notice, 'Thanks! Your post “', post.title,
-      '” is pending: it will appear in the feed once a moderator approves it. ',
-      h('a', { href: `#/post/${encodeURIComponent(post.id)}`, testid: 'newpost-link' }, 'View it')),
+    send: () => api('/posts', { method: 'POST',
+      body: { title: title.value, body: body.value, photo_ids: picker.ids() } }),
+    done: ({ post }, notice) => {
+      picker.reload();
+      showNotice(notice, 'Thanks! Your post “', post.title,
+        '” is pending: it will appear in the feed once a moderator approves it',
+        post.photos.length ? ', with its photos' : '', '. ',
+        h('a', { href: `#/post/${encodeURIComponent(post.id)}`, testid: 'newpost-link' }, 'View it'));
+    },
   });
+  return form;
 }
 
 export async function feedView(root) {
@@ -65,6 +75,7 @@ export function postView(root, { params }) {
         time(post.created_at)),
       statusNotice(post, 'post-status'),
       h('div', { class: 'post-text post-body', testid: 'post-body' }, post.body),
+      photoStrip(post.photos, { large: true }),
     ],
   });
 }
@@ -74,5 +85,8 @@ export const postModeration = moderationKind('post', 'Posts', {
   content: (post) => [
     h('h2', { testid: 'mod-title' }, h('a', { href: `#/post/${encodeURIComponent(post.id)}` }, post.title)),
     h('div', { class: 'post-text post-body', testid: 'mod-body' }, post.body),
+    // Approving the post approves these (its pending photos) too.
+    post.photos.length ? h('p', { class: 'muted small' }, 'Its photos (approved with it):') : null,
+    photoStrip(post.photos, { testid: 'mod-post-photos' }),
   ],
 });

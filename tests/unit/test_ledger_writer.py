@@ -1,9 +1,9 @@
-"""Unit tests of the optimistic group commit (writer + committer) with an in-memory Firestore fake.
+"""Unit tests of the optimistic group commit (writer + committer) over the shared fake (fakes.py).
 
 The fake keeps documents with an update time and applies a commit atomically
 only when every precondition holds (exists=false for creates, the update time
-as read for updates), as Firestore does; two committers over one fake are two
-server processes.
+as read for updates), as Firestore does; two committers over one fake, each
+with its own LedgerStore, are two server processes.
 """
 
 import datetime as dt
@@ -13,75 +13,39 @@ import time
 from collections import Counter
 
 import pytest
+from fakes import FakeDatastore
 from google.api_core import exceptions as gexc
 
 from server.kernel.caller import Caller
+from server.kernel.commits import Write
 from server.ledger import engine
 from server.ledger.accounts import new_account
 from server.ledger.engine import Operation
 from server.ledger.optimistic import OptimisticCommitter
+from server.ledger.store import LedgerStore
 from server.ledger.writer import GroupCommitWriter
 
 TTL = dt.timedelta(hours=48)
 
 
-class FakeFirestore:
-    """Documents with update times; commits are atomic with preconditions; counts reads and writes."""
+class FakeFirestore(FakeDatastore):
+    """The shared fake with opening balances (no posting behind them) for check_books."""
 
     def __init__(self):
-        self.docs = {}  # (collection, id) -> (doc, update_time)
-        self.seeded = {}  # account id -> opening balance (no posting behind it)
-        self.clock = itertools.count(1)
-        self.lock = threading.Lock()
+        super().__init__()
+        self.seeded = {}  # account id -> opening balance
 
     def seed_accounts(self, **balances):
         for name, balance in balances.items():
             doc = new_account(name, name, "USD")
             doc["balance"] = balance
             self.seeded[name] = balance
-            self.docs[("accounts", name)] = (doc, next(self.clock))
-
-    def get(self, collection, doc_id):
-        return self.docs.get((collection, doc_id), (None, None))[0]
+            self.put("accounts", name, doc)
 
 
-class FakeStore:
-    """The LedgerStore interface the committer uses, over a FakeFirestore."""
-
-    idempotency_ttl = TTL
-
-    def __init__(self, db, before_commit=None):
-        self.db = db
-        self.before_commit = before_commit  # called once per commit: lets a test slip a rival write in
-        self.counts = Counter()
-
-    def ensure_treasury_for(self, ops):
-        pass
-
-    def read(self, keys):
-        keys = list(dict.fromkeys(keys))
-        if keys:
-            self.counts.update(reads=len(keys), read_calls=1)
-        with self.db.lock:
-            return {k: self.db.docs.get(k, (None, None)) for k in keys}
-
-    def commit(self, writes, update_times):
-        if self.before_commit:
-            self.before_commit()
-        with self.db.lock:
-            for method, collection, doc_id, _data in writes:
-                current = self.db.docs.get((collection, doc_id))
-                if method == "create" and current is not None:
-                    raise gexc.AlreadyExists(f"{collection}/{doc_id}")
-                if method == "update" and (current is None or current[1] != update_times[(collection, doc_id)]):
-                    raise gexc.FailedPrecondition(f"{collection}/{doc_id}")
-            stamp = next(self.db.clock)
-            for method, collection, doc_id, data in writes:
-                base = dict(self.db.docs[(collection, doc_id)][0]) if method == "update" else {}
-                base.update(data)
-                self.db.docs[(collection, doc_id)] = (base, stamp)
-        self.counts.update(commits=1, writes=len(writes))
-        return {(c, i): stamp for _m, c, i, _d in writes}
+def ledger_store(db, before_commit=None):
+    """The real LedgerStore over one process of the fake."""
+    return LedgerStore(db.process(before_commit), fast_writes=False)
 
 
 def transfer(src, dst, amount, key):
@@ -96,16 +60,16 @@ def committer(store, **kwargs):
 
 def rival_transfer(db, src, dst, amount, key):
     """Another process's committer moving money between the same accounts."""
-    return committer(FakeStore(db)).run([transfer(src, dst, amount, key)])
+    return committer(ledger_store(db)).run([transfer(src, dst, amount, key)])
 
 
 def check_books(db, total):
-    balances = {i: d["balance"] for (c, i), (d, _t) in db.docs.items() if c == "accounts"}
+    balances = {i: d["balance"] for i, d in db.in_collection("accounts").items()}
     assert sum(balances.values()) == total
     assert all(b >= 0 for b in balances.values())
     for account_id, balance in balances.items():
-        postings = sorted((d for (c, _i), (d, _t) in db.docs.items()
-                           if c == "postings" and d["account_id"] == account_id), key=lambda p: p["seq"])
+        postings = sorted((d for d in db.in_collection("postings").values() if d["account_id"] == account_id),
+                          key=lambda p: p["seq"])
         assert [p["seq"] for p in postings] == list(range(1, len(postings) + 1))
         assert db.seeded[account_id] + sum(p["amount"] for p in postings) == balance
         for before, after in itertools.pairwise(postings):
@@ -118,7 +82,7 @@ def check_books(db, total):
 def test_one_round_reads_once_and_commits_one_batch_with_four_documents_per_transfer():
     db = FakeFirestore()
     db.seed_accounts(a=100, b=0, c=0)
-    store = FakeStore(db)
+    store = ledger_store(db)
     outcomes = committer(store).run([transfer("a", "b", 10, "k1"), transfer("a", "c", 5, "k2")])
     assert [o.status for o in outcomes] == [201, 201]
     # 2 keys x (transfer, refusal record) + 3 accounts read; 2 x (transfer, 2 postings, audit) + 3 accounts.
@@ -129,7 +93,7 @@ def test_one_round_reads_once_and_commits_one_batch_with_four_documents_per_tran
 def test_cached_accounts_are_not_read_again_by_the_process_that_wrote_them():
     db = FakeFirestore()
     db.seed_accounts(a=100, b=0)
-    store = FakeStore(db)
+    store = ledger_store(db)
     c = committer(store)
     c.run([transfer("a", "b", 1, "k1")])
     store.counts.clear()
@@ -141,7 +105,7 @@ def test_cached_accounts_are_not_read_again_by_the_process_that_wrote_them():
 def test_a_rival_commit_costs_one_retry_and_no_money():
     db = FakeFirestore()
     db.seed_accounts(a=100, b=0)
-    c = committer(FakeStore(db))
+    c = committer(ledger_store(db))
     c.run([transfer("a", "b", 1, "warm")])  # a and b now cached
     rival_transfer(db, "b", "a", 1, "rival")  # another process moves both accounts on
     outcomes = c.run([transfer("a", "b", 50, "k")])
@@ -180,7 +144,7 @@ def hot_retry_commits(c, db, hot_key):
 def test_a_conflicting_batch_commits_its_clean_part_at_once():
     db = FakeFirestore()
     db.seed_accounts(hot=1000, x=100, y=0, z=100, w=0)
-    c = committer(FakeStore(db, before_commit=Rivals(db, "rival")))
+    c = committer(ledger_store(db, before_commit=Rivals(db, "rival")))
     hot_and_cold_round(c, "h")
     assert c.stats["split_commits"] == 1
     hot_retry_commits(c, db, "h")
@@ -190,7 +154,7 @@ def test_operations_on_a_hot_account_commit_apart_from_the_rest():
     db = FakeFirestore()
     db.seed_accounts(hot=1000, x=100, y=0, z=100)
     rivals = Rivals(db, "r1")
-    store = FakeStore(db, before_commit=rivals)
+    store = ledger_store(db, before_commit=rivals)
     c = committer(store, hot_conflicts=1)
     assert c.run([transfer("hot", "y", 5, "h1")]) == [None]  # the hot account meets a rival: now hot
     rivals.keys.append("r2")
@@ -205,7 +169,7 @@ def test_operations_on_a_hot_account_commit_apart_from_the_rest():
 def test_without_split_the_whole_batch_is_retried():
     db = FakeFirestore()
     db.seed_accounts(hot=1000, x=100, y=0, z=100)
-    c = committer(FakeStore(db, before_commit=Rivals(db, "rival")), split=False)
+    c = committer(ledger_store(db, before_commit=Rivals(db, "rival")), split=False)
     assert c.run([transfer("hot", "y", 5, "h"), transfer("x", "y", 5, "clean")]) == [None, None]
 
 
@@ -213,14 +177,14 @@ def test_same_key_in_two_processes_moves_money_once():
     db = FakeFirestore()
     db.seed_accounts(a=100, b=0)
     op = transfer("a", "b", 60, "same")
-    second = committer(FakeStore(db))
+    second = committer(ledger_store(db))
     state = {"other": True}
 
     def other_process_first():
         if state.pop("other", False):
             assert outcomes_of(second.run([op])) == [201]
 
-    first = committer(FakeStore(db, before_commit=other_process_first))
+    first = committer(ledger_store(db, before_commit=other_process_first))
     assert first.run([op]) == [None]  # lost the race: its exists=false transfer is there
     again = first.run([op])[0]
     assert again.status == 201 and again.replayed
@@ -238,9 +202,9 @@ def test_a_refusal_and_a_success_of_one_key_cannot_both_commit():
     def deposit_and_success():
         if state.pop("race", False):
             rival_transfer(db, "t", "a", 100, "deposit")
-            assert outcomes_of(committer(FakeStore(db)).run([op])) == [201]
+            assert outcomes_of(committer(ledger_store(db)).run([op])) == [201]
 
-    p1 = committer(FakeStore(db, before_commit=deposit_and_success))
+    p1 = committer(ledger_store(db, before_commit=deposit_and_success))
     assert p1.run([op]) == [None]  # its refusal rested on a's old balance
     replay = p1.run([op])[0]
     assert (replay.status, replay.replayed) == (201, True)  # the key's one answer
@@ -251,7 +215,7 @@ def test_a_refusal_and_a_success_of_one_key_cannot_both_commit():
 def test_stale_cache_never_forks_a_chain():
     db = FakeFirestore()
     db.seed_accounts(a=1000, b=1000)
-    p1, p2 = committer(FakeStore(db)), committer(FakeStore(db))
+    p1, p2 = committer(ledger_store(db)), committer(ledger_store(db))
     for i in range(30):
         for c, (src, dst) in ((p1, ("a", "b")), (p2, ("b", "a"))):
             key = f"{id(c)}-{i}"
@@ -344,7 +308,7 @@ def test_writer_answers_503_after_max_attempts(make_writer):
     c = ScriptedCommitter([gexc.ServiceUnavailable("down")] * 10)
     writer = make_writer(c, max_attempts=3, backoff_base=0.001)
     outcome = writer.submit(transfer("a", "b", 1, "k"))
-    assert outcome.error[:2] == (503, "unavailable")
+    assert (outcome.error.status, outcome.error.code) == (503, "unavailable")
     assert c.batches == []
 
 
@@ -352,7 +316,7 @@ def test_writer_keeps_retrying_conflicts_for_its_time_budget_then_503(make_write
     c = ScriptedCommitter(["conflict"] * 1000)
     writer = make_writer(c, conflict_backoff=0.001, conflict_seconds=0.3)
     outcome = writer.submit(transfer("a", "b", 1, "k"))
-    assert outcome.error[:2] == (503, "unavailable")
+    assert (outcome.error.status, outcome.error.code) == (503, "unavailable")
     assert len(c.script) < 1000 - 6  # far more rounds than the transient-error bound
 
 
@@ -374,7 +338,7 @@ def test_two_writers_over_one_store_keep_the_books_under_contention(make_writer)
     """Two processes, a hot account in every transfer, retried keys: exact books, no 503."""
     db = FakeFirestore()
     db.seed_accounts(hot=10_000, **{f"u{i}": 1_000 for i in range(6)})
-    writers = [make_writer(committer(FakeStore(db)), conflict_backoff=0.0005) for _ in range(2)]
+    writers = [make_writer(committer(ledger_store(db)), conflict_backoff=0.0005) for _ in range(2)]
     ops = []
     for i in range(200):
         other = f"u{i % 6}"
@@ -392,10 +356,10 @@ def test_two_writers_over_one_store_keep_the_books_under_contention(make_writer)
         t.start()
     for t in threads:
         t.join()
-    assert {(r.status, r.error[1] if r.error else None) for r in results} <= \
+    assert {(r.status, r.error.code if r.error else None) for r in results} <= \
         {(201, None), (409, "insufficient_funds")}
     check_books(db, 16_000)
-    posted = [d for (c, _i), (d, _t) in db.docs.items() if c == "transfers"]
+    posted = list(db.in_collection("transfers").values())
     assert len(posted) == sum(r.status == 201 and not r.replayed for r in results)
     assert len(posted) == len({op.idempotency_id for op, r in zip(ops, results, strict=True) if r.status == 201})
 
@@ -426,10 +390,10 @@ def test_fast_writes_pass_their_self_check_and_equal_the_library(firestore_clien
     batches = []
     for wire in (fast, slow):
         batch = firestore_client.batch()
-        wire.add(batch, "create", "postings", "a_1", {"amount": -5, "at": at, "tags": ["x"]})
-        wire.add(batch, "update", "accounts", "a", {"balance": 5, "version": 2}, update_time=at)
-        wire.add(batch, "update", "transfers", "t", {"status": "reversed"})
-        wire.add(batch, "create", "odd", "x", {"ratio": 0.5})  # a float: fast path falls back per write
+        wire.add(batch, Write("create", "postings", "a_1", {"amount": -5, "at": at, "tags": ["x"]}))
+        wire.add(batch, Write("update", "accounts", "a", {"balance": 5, "version": 2}), update_time=at)
+        wire.add(batch, Write("update", "transfers", "t", {"status": "reversed"}))
+        wire.add(batch, Write("create", "odd", "x", {"ratio": 0.5}))  # a float: fast path falls back per write
         batches.append(_pbs(batch))
     assert batches[0] == batches[1]
     assert batches[0][1].current_document.update_time.seconds == int(at.timestamp())
@@ -456,7 +420,8 @@ def test_any_private_name_gone_turns_fast_writes_off_and_writes_still_work(fires
     assert not wire.enabled
     monkeypatch.undo()
     batch = firestore_client.batch()
-    wire.add(batch, "update", "accounts", "a", {"balance": 1}, update_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    wire.add(batch, Write("update", "accounts", "a", {"balance": 1}),
+             update_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert len(_pbs(batch)) == 1 and _pbs(batch)[0].current_document.HasField("update_time")
 
 
