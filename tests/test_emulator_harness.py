@@ -161,7 +161,7 @@ def test_ctrl_c_during_start_up_is_as_clean_as_later(step):
            if k not in ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "STORAGE_EMULATOR_HOST",
                         "RATELIMIT_STORAGE_URI")}
     env[marker] = "1"
-    port = harness.free_port()
+    port = processes.free_port()
     proc = subprocess.Popen([sys.executable, "-m", "devstack.run", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines = []

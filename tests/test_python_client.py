@@ -5,17 +5,11 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
-import uuid
 
 import pytest
 import requests
-from conftest import PASSWORD, make_test_config, unique_name
-from werkzeug.serving import make_server
-
-from devstack import demo_data
-from server import create_app
+from conftest import PASSWORD, unique_name
 
 CLIENT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "client_demo", "python")
 sys.path.insert(0, CLIENT_DIR)
@@ -181,19 +175,6 @@ def test_the_python_client_is_not_served_as_part_of_the_web_page(client):
     assert client.get("/js/main.js").status_code == 200
     assert client.get("/python/trusted_client/client.py").status_code == 404
     assert client.get("/python/README.md").status_code == 404
-
-
-@pytest.fixture(scope="module")
-def demo_server(emulator):
-    """A server whose project holds the run command's demo data (alice, bob... with their password)."""
-    app = create_app(make_test_config(emulator, f"demo-readme-{uuid.uuid4().hex[:8]}"))
-    demo_data.seed(app, lambda *_: None)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    app.extensions["shutdown"]()
 
 
 def readme_blocks(language):
