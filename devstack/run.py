@@ -87,6 +87,10 @@ def main(argv=None):
         if local is not None:
             local.stop()
             say("emulators stopped")
+        # Python puts the default handler back while it finalizes: a stop signal then would
+        # kill the process (status -2) after everything was stopped; there is nothing left to stop.
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def _seed():
