@@ -4,6 +4,13 @@
 
 With GOOGLE_APPLICATION_CREDENTIALS set nothing local is started and the API
 serves the configured project.
+
+Ctrl-C (SIGINT) or SIGTERM at any moment, start-up included, stops what was
+started and nothing else: the first one ends the current step, later ones
+are ignored while stopping so that the stopping is never cut short. Every
+child runs in its own session (processes.spawn), so a terminal's Ctrl-C
+reaches only this process, which then stops the API (gunicorn's graceful
+stop) and the emulators in order.
 """
 
 import argparse
@@ -11,11 +18,30 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
-from . import emulator, stack
+from . import emulator, processes, stack
 
 # The local stack's project: a demo- id never reaches the cloud.
 PROJECT_ID = "demo-trusted-backend"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def say(message):
+    print(message, flush=True)
+
+
+def _interrupt(signum, frame):
+    """The first stop signal: ends whatever step is running (a KeyboardInterrupt)."""
+    _hold_signals()
+    raise KeyboardInterrupt
+
+
+def _hold_signals():
+    def still_stopping(signum, frame):
+        say("still stopping…")
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, still_stopping)
 
 
 def main(argv=None):
@@ -24,44 +50,72 @@ def main(argv=None):
     parser.add_argument("--no-demo-data", action="store_true")
     args = parser.parse_args(argv)
 
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _interrupt)
     os.environ.setdefault("GOOGLE_CLOUD_PROJECT", PROJECT_ID)
-    local = None
-    if not os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
-        try:
-            local = stack.start(os.environ["GOOGLE_CLOUD_PROJECT"])
-        except emulator.EmulatorNotFound as exc:
-            sys.exit(str(exc))
-        os.environ.update(local.env())
-        _port, rules = emulator.firebase_settings()
-        emulator.load_rules(local.firestore.host, local.project_id, rules)
-        print(f"Firestore emulator at {local.firestore.url} ({local.describe()})", flush=True)
+    local = api = None
     try:
+        if not os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+            say("starting the local stack: Firestore, Auth and Storage emulators, redis…")
+            started = time.monotonic()
+            try:
+                local = stack.start(os.environ["GOOGLE_CLOUD_PROJECT"])
+            except emulator.EmulatorNotFound as exc:
+                sys.exit(str(exc))
+            os.environ.update(local.env())
+            _port, rules = emulator.firebase_settings()
+            emulator.load_rules(local.firestore.host, local.project_id, rules)
+            say(f"Firestore emulator at {local.firestore.url} ({local.describe()}) "
+                f"in {time.monotonic() - started:.1f} s")
         # Demo users have a published password: never seed a real project.
         if local is not None and not args.no_demo_data:
-            from server import create_app
-
-            from . import demo_data
-
-            app = create_app()
-            try:
-                demo_data.seed(app, print)
-            finally:
-                app.extensions["shutdown"]()
+            say("seeding demo data…")
+            _seed()
+        say("starting the API (gunicorn)…")
         env = dict(os.environ, BIND=f"127.0.0.1:{args.port}")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf", "server:create_app()"],
-            env=env)
-        print(f"API and demo client at http://127.0.0.1:{args.port}/  (Ctrl-C stops everything)", flush=True)
-        signal.signal(signal.SIGTERM, lambda *_: server.terminate())
-        try:
-            server.wait()
-        except KeyboardInterrupt:
-            server.terminate()
-            server.wait(timeout=15)
+        api = processes.spawn(
+            "api", [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf", "server:create_app()"],
+            quiet=False, env=env)
+        say(f"API and demo client at http://127.0.0.1:{args.port}/  (Ctrl-C stops everything)")
+        api.process.wait()
+    except KeyboardInterrupt:
+        say("stopping…")
     finally:
+        _hold_signals()
+        if api is not None:
+            _stop_api(api)
         if local is not None:
             local.stop()
-            print("emulators stopped", flush=True)
+            say("emulators stopped")
+        # Python puts the default handler back while it finalizes: a stop signal then would
+        # kill the process (status -2) after everything was stopped; there is nothing left to stop.
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def _seed():
+    from server import create_app
+
+    from . import demo_data
+
+    app = create_app()
+    try:
+        demo_data.seed(app, say)
+    finally:
+        app.extensions["shutdown"]()
+
+
+def _stop_api(api, timeout=30):
+    """gunicorn's graceful stop: SIGTERM to the master alone, which stops its workers
+    (a worker still loading the app exits at once: gunicorn_conf.post_fork)."""
+    process = api.process
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    api.stop()  # the group, should anything be left
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# What it is doing, on stderr (stdout stays for the run command's own lines).
+step() { echo "bootstrap: $*" >&2; }
+
 want_test=false
 [ "${1:-}" = "--test" ] && want_test=true
 
@@ -26,17 +29,17 @@ apt_install() {
 }
 
 if ! command -v java >/dev/null 2>&1; then
-  echo "installing a Java runtime for the Firestore emulator" >&2
+  step "installing a Java runtime for the Firestore emulator"
   apt_install default-jre-headless
 fi
 
 if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/sbin/redis-server ]; then
-  echo "installing Debian's redis-server for rate limits shared by all processes" >&2
+  step "installing Debian's redis-server for rate limits shared by all processes"
   apt_install redis-server
 fi
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "installing Node.js and npm for the Firebase Auth emulator" >&2
+  step "installing Node.js and npm for the Firebase Auth emulator"
   apt_install nodejs npm || {
     echo "Node.js 18+ and npm are needed (the Firebase Auth emulator); install them and run again." >&2
     exit 1
@@ -44,12 +47,15 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 
 PYTHON="${PYTHON:-python3}"
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+if [ ! -x .venv/bin/python ]; then
+  step "creating the virtualenv .venv"
+  "$PYTHON" -m venv .venv
+fi
 requirements=requirements-local.txt
 $want_test && requirements=requirements-test.txt
 stamp=.venv/.installed-$(cat requirements*.txt | sha1sum | cut -c1-12)-$requirements
 if [ ! -f "$stamp" ]; then
-  echo "installing the pinned Python packages into .venv from $requirements (first run: about 2 minutes)" >&2
+  step "installing the pinned Python packages into .venv from $requirements (first run: about 2 minutes)"
   .venv/bin/pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
   .venv/bin/pip install -q --disable-pip-version-check -r "$requirements"
   touch "$stamp"
@@ -58,21 +64,23 @@ fi
 # Project-local npm packages exactly as the lockfile says (no global install).
 lock_stamp=node_modules/.installed-$(sha1sum package-lock.json | cut -c1-12)
 if [ ! -f "$lock_stamp" ]; then
-  echo "installing the project-local npm packages (firebase-tools for the Auth emulator)" >&2
+  step "installing the project-local npm packages (firebase-tools for the Auth emulator)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   touch "$lock_stamp"
 fi
 
 if $want_test && [ ! -x /usr/bin/chromium ]; then
-  echo "installing Debian's chromium for the browser tests" >&2
+  step "installing Debian's chromium for the browser tests"
   apt_install chromium
 fi
 
 if $want_test; then
   if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1 \
       || ! command -v mmdebstrap >/dev/null 2>&1; then
-    echo "installing podman, runc and mmdebstrap for the container test" >&2
+    step "installing podman, runc and mmdebstrap for the container test"
     apt_install podman runc mmdebstrap
   fi
   bash scripts/container-base.sh
 fi
+
+step "everything is installed"

@@ -55,6 +55,9 @@ graceful_timeout = 8  # under Cloud Run's 10 s between SIGTERM and SIGKILL
 # The asyncio worker waits for open connections when it stops (up to graceful_timeout, then the
 # master kills it before worker_exit runs): an idle kept-alive one must close well before that.
 keepalive = 5
+# gunicorn's largest: every path and query the OpenAPI document allows fits, percent-encoded
+# (tests/test_openapi_schemas.py); past it gunicorn answers 414 before the app.
+limit_request_line = 8190
 accesslog = os.environ.get("ACCESS_LOG") or None
 # LOG_FORMAT=json: gunicorn's own lines and the app's as JSON on stdout (Cloud Logging).
 logconfig_dict = logs.gunicorn_logconfig(os.environ.get("LOG_FORMAT") or logs.default_format(), bool(accesslog))
@@ -82,6 +85,20 @@ def when_ready(server):
 
 def child_exit(server, worker):
     metrics.process_exited(worker.pid)
+
+
+def post_fork(server, worker):
+    """A stop that reaches a worker still loading the app ends it at once: it has accepted
+    nothing yet, and loading can outlast graceful_timeout, after which the master would
+    SIGKILL it ("Perhaps out of memory?") on a Ctrl-C or a deploy right after start."""
+    handle_exit = worker.handle_exit  # what init_signals installs for SIGTERM
+
+    def exit_while_booting(sig, frame):
+        if not worker.booted:
+            os._exit(0)
+        handle_exit(sig, frame)
+
+    worker.handle_exit = exit_while_booting
 
 
 def worker_exit(server, worker):

@@ -171,6 +171,22 @@ def approve_item(live, kind, item):
     return resp.json()[kind]
 
 
+@pytest.fixture(scope="module")
+def demo_server(emulator):
+    """The app of a fresh project with the run command's demo data (alice, bob, carol, admin with
+    the demo password), over real HTTP on a free port: what the READMEs' snippets expect."""
+    from devstack import demo_data
+
+    app = create_app(make_test_config(emulator, f"demo-readme-{uuid.uuid4().hex[:8]}"))
+    demo_data.seed(app, lambda *_: None)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    app.extensions["shutdown"]()
+
+
 @pytest.fixture(scope="session")
 def admin(live_server):
     return live_server.make_admin()

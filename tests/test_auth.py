@@ -131,7 +131,8 @@ def test_token_ttl_expiry_is_enforced(emulator, project_id):
     {"username": "a" * 33, "password": PASSWORD},             # too long
     {"username": "bad name!", "password": PASSWORD},          # alphabet
     {"username": "okname", "password": "short"},              # < 8 bytes
-    {"username": "okname", "password": "é" * 37},             # 74 bytes > 72
+    {"username": "okname", "password": "a" * 73},             # 73 characters > 72
+    {"username": "okname", "password": "€€a"},                # 3 characters, 7 bytes < 8
     {"username": "okname"},                                   # missing field
     {"username": 123, "password": PASSWORD},                  # wrong type
     {"username": "okname", "password": PASSWORD, "role": "admin"},  # extra field
@@ -148,6 +149,16 @@ def test_signup_validation_is_422(client, body):
 def test_password_limit_counts_utf8_bytes(client):
     ok = client.post("/api/v1/auth/signup", json={"username": unique_name(), "password": "é" * 36})
     assert ok.status_code == 201
+
+
+def test_a_password_over_72_bytes_counts_in_full(client):
+    """Within its 72 characters a password may pass bcrypt's 72 bytes (issue 21: what the
+    schema allows, the server takes): it is hashed first, so its end still matters."""
+    name, password = unique_name(), "\u00e9" * 60 + "tail"  # 64 characters, 124 bytes
+    assert client.post("/api/v1/auth/signup", json={"username": name, "password": password}).status_code == 201
+    assert client.post("/api/v1/auth/login", json={"username": name, "password": password}).status_code == 200
+    for wrong in ("\u00e9" * 60 + "tall", "\u00e9" * 36):  # the same first 72 bytes, then the 72 alone
+        assert client.post("/api/v1/auth/login", json={"username": name, "password": wrong}).status_code == 401
 
 
 def test_create_admin_cli_creates_then_promotes(app, runner, monkeypatch):

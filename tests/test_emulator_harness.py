@@ -137,3 +137,52 @@ def test_a_part_that_dies_at_start_is_relaunched_then_reported():
     with pytest.raises(processes.StartFailed, match="exited with status 3") as info:
         local_stack._wait_or_relaunch(started, "dies-at-once", managed, ready, "auth_host", launch, 0)
     assert info.value.exited and len(launches) == 3
+
+
+def _processes_marked(marker):
+    """Pids of the processes whose environment holds `marker` (the run command's children inherit it)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                if marker.encode() in environ.read():
+                    found.append(int(pid))
+        except OSError:  # gone, or not ours to read
+            continue
+    return found
+
+
+@pytest.mark.parametrize("step", ["starting the local stack", "seeding demo data", "starting the API"])
+def test_ctrl_c_during_start_up_is_as_clean_as_later(step):
+    """Ctrl-C as a terminal sends it (to the whole foreground group) while the run command is
+    still starting: every part it started stops, none is killed, nothing is left behind."""
+    marker = f"RUN_MARKER_{os.getpid()}_{time.monotonic_ns()}"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "STORAGE_EMULATOR_HOST",
+                        "RATELIMIT_STORAGE_URI")}
+    env[marker] = "1"
+    port = processes.free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "devstack.run", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith(step):
+                break
+        assert lines and lines[-1].startswith(step), "".join(lines)
+        time.sleep(0.5)  # well inside the step
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    out = "".join(lines) + rest
+    assert proc.returncode == 0, out
+    assert "stopping…" in out and "Traceback" not in out, out
+    assert "SIGKILL" not in out and "Perhaps out of memory" not in out, out
+    if step != "starting the local stack":
+        assert "emulators stopped" in out, out
+    deadline = time.monotonic() + 10
+    while _processes_marked(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_marked(marker) == [], out
+    assert not answers(f"http://127.0.0.1:{port}/healthz")

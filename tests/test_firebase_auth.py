@@ -215,8 +215,16 @@ def _unsigned(header, payload):
     _unsigned([], {"sub": "x"}),
     _unsigned({"alg": "none"}, {"sub": 5, "aud": ["a"], "iss": None}),
     _unsigned({"alg": "none"}, {"sub": "x" * 200}),
-    "a.b.c", "....", "é.é.é", "eyJ.eyJ.", "x" * 16_000,
+    "a.b.c", "....", "eyJ.eyJ.", "x" * 16_000,
 ])
 def test_hostile_tokens_are_401_never_500(client, project_id, token):
     resp = client.post("/api/v1/auth/firebase", json={"id_token": token, "username": unique_name("fb")})
     assert resp.status_code == 401, resp.text
+
+
+@pytest.mark.parametrize("token", ["é.é.é", "a b.c", "\U0001f600" * 100])
+def test_a_token_of_other_characters_than_a_jwts_is_422(client, token):
+    """As the document says (base64url and dots), and so within the body limit (issue 21)."""
+    resp = client.post("/api/v1/auth/firebase", json={"id_token": token, "username": unique_name("fb")})
+    assert resp.status_code == 422, resp.text
+    assert resp.json["error"]["details"][0]["field"] == "id_token"

@@ -129,13 +129,23 @@ def test_refusal_is_the_keys_answer_until_a_new_key(live_server, funded):
     assert balance(live_server, alice["token"]) == 500
 
 
-@pytest.mark.parametrize("amount", [0, -5, 1.5, 100.0, "100", True, None, 10**11 + 1, [1], {"a": 1}])
+@pytest.mark.parametrize("amount", [0, -5, 1.5, 0.0, 1e12, "100", True, None, 10**11 + 1, [1], {"a": 1}])
 def test_bad_amounts_are_422(live_server, funded, amount):
     alice, bob = funded
     resp = post(live_server, "/api/v1/transfers", alice["token"], {"to": bob["user"]["username"], "amount": amount})
     assert resp.status_code == 422, resp.text
     assert resp.json()["error"]["code"] == "validation_error"
     assert any(d["field"] == "amount" for d in resp.json()["error"]["details"])
+
+
+def test_a_whole_number_written_with_a_fraction_is_that_integer(live_server, funded):
+    """JSON Schema counts 100.0 as an integer, so the document's promise includes it (issue 21)."""
+    alice, bob = funded
+    before = balance(live_server, alice["token"])
+    resp = post(live_server, "/api/v1/transfers", alice["token"], {"to": bob["user"]["username"], "amount": 100.0})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["transfer"]["amount"] == 100 and isinstance(resp.json()["transfer"]["amount"], int)
+    assert balance(live_server, alice["token"]) == before - 100
 
 
 def test_largest_amount_is_accepted(live_server):

@@ -537,5 +537,17 @@ def test_openapi_documents_the_upload(client):
     assert body["properties"]["image"]["format"] == "binary"
     assert {"caption", "tags"} <= set(body["properties"])
     image = spec["paths"]["/api/v1/photos/{photo_id}/image"]["get"]["responses"]["200"]["content"]
-    assert set(image) == {"image/jpeg", "image/png", "image/webp"}
+    assert set(image) == {"image/jpeg", "image/png", "image/webp", "application/octet-stream"}
     assert "413" in spec["paths"]["/api/v1/photos"]["post"]["responses"]
+
+
+def test_an_image_comes_as_plain_bytes_to_a_client_that_asks(live_server, user):
+    """Generated clients map only application/octet-stream to bytes: the document lists it, and
+    the server sends it when asked (else the stored type, Vary: Accept for caches)."""
+    photo = uploaded(live_server, user["token"], samples.encode(samples.marked((64, 48)), "PNG"), filename="m.png",
+                     content_type="image/png")
+    url = f"/api/v1/photos/{photo['id']}/thumbnail"
+    stored = live_server.api("GET", url, user["token"])
+    plain = live_server.api("GET", url, user["token"], headers={"Accept": "application/octet-stream"})
+    assert stored.headers["Content-Type"] == "image/png" and "Accept" in stored.headers["Vary"]
+    assert plain.headers["Content-Type"] == "application/octet-stream" and plain.content == stored.content

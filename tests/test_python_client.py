@@ -1,6 +1,7 @@
 """The Python client (client_demo/python/trusted_client) and its chat script, against the live test server."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from conftest import PASSWORD, unique_name
 
 CLIENT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "client_demo", "python")
 sys.path.insert(0, CLIENT_DIR)
+README_URL = "http://127.0.0.1:5000"  # where the README's snippets expect the run command's server
 
 from trusted_client import (  # noqa: E402
     Conflict,
@@ -150,7 +152,9 @@ def test_chat_bot_sends_every_n_seconds_until_stopped(live_server, alice, bob):
     assert len(ticks) >= 4
     assert [m["body"] for m in ticks] == [f"tick {n}" for n in range(1, len(ticks) + 1)]
     assert f"stopped after {len(ticks)} message(s)" in out
-    assert f"{bob.user['username']} #" in out and "a reply" in out  # the reply was shown
+    assert f"{bob.user['username']} (message #" in out and "a reply" in out  # the reply was shown
+    # Its own count is not the conversation's number (bob's message came first).
+    assert "sent 1 (message #2): tick 1" in out
     assert "hello bot" not in out
 
 
@@ -158,7 +162,7 @@ def test_chat_bot_stops_after_count_and_reports_refusals(live_server, alice, bob
     bot = run_bot(live_server, alice, bob, "--every", "0.1", "--count", "2")
     out, err = bot.communicate(timeout=60)
     assert bot.returncode == 0, err
-    assert "sent #1" in out and "sent #2" in out and "stopped after 2 message(s)" in out
+    assert "sent 1 (message #1)" in out and "sent 2 (message #2)" in out and "stopped after 2 message(s)" in out
     nobody = subprocess.run(
         [sys.executable, "-m", "trusted_client.chat_bot", "--url", live_server.url, "--username",
          alice.user["username"], "--to", unique_name("nobody")],
@@ -171,3 +175,39 @@ def test_the_python_client_is_not_served_as_part_of_the_web_page(client):
     assert client.get("/js/main.js").status_code == 200
     assert client.get("/python/trusted_client/client.py").status_code == 404
     assert client.get("/python/README.md").status_code == 404
+
+
+def readme_blocks(language):
+    with open(os.path.join(CLIENT_DIR, "README.md"), encoding="utf-8") as readme:
+        return re.findall(rf"```{language}\n(.*?)```", readme.read(), re.S)
+
+
+def test_readme_snippet_runs_as_written(demo_server):
+    (snippet,) = readme_blocks("python")
+    code = snippet.replace(README_URL, demo_server)
+    done = subprocess.run([sys.executable, "-c", code], cwd=CLIENT_DIR, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    seq, balance = done.stdout.splitlines()
+    assert int(seq) >= 1 and balance == f"{48_750} cents"
+
+
+def test_readme_chat_bot_command_runs_as_written(demo_server):
+    """The documented command, in a shell from the repository's root, until Ctrl-C."""
+    (command,) = readme_blocks("sh")
+    env = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}",
+               PYTHONUNBUFFERED="1")
+    shell = subprocess.Popen(["bash", "-c", f"exec 2>&1; {command.replace(README_URL, demo_server)}"],
+                             cwd=os.path.dirname(os.path.dirname(CLIENT_DIR)),
+                             env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    lines = []
+    try:
+        for line in shell.stdout:
+            lines.append(line)
+            if line.startswith("sent 1 "):
+                break
+    finally:
+        os.killpg(shell.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+        rest, _ = shell.communicate(timeout=30)
+    out = "".join(lines) + rest
+    assert shell.returncode == 0, out
+    assert "logged in as alice" in out and "sent 1 (message #" in out and "stopped after 1 message(s)" in out

@@ -10,15 +10,8 @@ import os
 import pathlib
 import re
 import subprocess
-import threading
-import uuid
 
 import pytest
-from conftest import make_test_config
-from werkzeug.serving import make_server
-
-from devstack import demo_data
-from server import create_app
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -32,19 +25,6 @@ LINK = re.compile(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)")
 
 def marked_blocks(text):
     return dict(TESTED_BLOCK.findall(text))
-
-
-@pytest.fixture(scope="module")
-def demo_server(emulator):
-    """The app of a fresh project with the demo data, over real HTTP on a free port."""
-    app = create_app(make_test_config(emulator, f"demo-readme-{uuid.uuid4().hex[:8]}"))
-    demo_data.seed(app, lambda *_: None)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    app.extensions["shutdown"]()
 
 
 def run_blocks(blocks, base_url):

@@ -39,25 +39,65 @@ export function time(iso) {
   return h('time', { datetime: String(iso), title: String(iso) }, text);
 }
 
-function describeDetail(detail) {
-  if (detail === null || typeof detail !== 'object') return String(detail);
+// What each field is called on the forms, and its rule as a sentence (the server's own
+// wording is for programs: "String should match pattern ...").
+const FIELDS = {
+  username: ['Username', 'A username is 3 to 32 letters, digits or underscores.'],
+  with: ['Username', 'A username is 3 to 32 letters, digits or underscores.'],
+  to: ['Recipient', 'Enter the recipient’s username: 3 to 32 letters, digits or underscores.'],
+  password: ['Password', 'A password needs 8 to 72 characters (fewer if they are accented letters or emoji).'],
+  new_password: ['New password',
+    'The new password needs 8 to 72 characters (fewer if they are accented letters or emoji).'],
+  current_password: ['Current password', 'Enter your current password.'],
+  amount: ['Amount', 'Enter an amount above zero, with at most two decimals.'],
+  memo: ['Memo', 'A memo is at most 140 characters and not only spaces.'],
+  title: ['Title', 'A title is 1 to 200 characters on one line, not only spaces.'],
+  body: ['Text', 'Write something (not only spaces), within the length shown.'],
+  caption: ['Caption', 'A caption is at most 500 characters.'],
+  tags: ['Tags', 'Tags are up to 10 words of letters, digits or underscores (30 at most each), '
+    + 'separated by commas, e.g. sunset,beach.'],
+  reason: ['Reason', 'Give a reason (not only spaces).'],
+  image: ['Image', 'Choose one JPEG, PNG or WebP image.'],
+};
+
+function fieldOf(detail) {
   const where = detail.field ?? detail.loc ?? detail.path ?? detail.name ?? detail.param;
-  const what = detail.message ?? detail.msg ?? detail.reason ?? detail.kind;
-  const fieldName = Array.isArray(where) ? where.filter((p) => p !== 'body').join('.') : where;
-  if (fieldName && what) return `${fieldName}: ${what}`;
-  if (what) return String(what);
-  return JSON.stringify(detail);
+  const parts = Array.isArray(where) ? where : String(where ?? '').split('.');
+  return parts.filter((p) => p !== 'body' && p !== '').pop();
 }
 
-// Shows an API (or local validation) error in the box next to the form.
+// One sentence a person can act on, for one offending field of a 422.
+export function describeDetail(detail) {
+  if (detail === null || typeof detail !== 'object') return 'Check what you entered.';
+  const name = fieldOf(detail);
+  const known = FIELDS[name];
+  if (detail.type === 'missing') return `${known ? known[0] : 'A field'} is required.`;
+  if (known) return known[1];
+  if (name === undefined) return 'Check what you entered.';
+  return `Check the ${String(name).replace(/_/g, ' ')}.`;
+}
+
+// Shows an API (or local validation) error in the box next to the form: sentences only.
+// The contract's code stays on the box (data-code, and its tooltip) for whoever debugs.
 export function showError(box, err) {
-  const message = err && err.message ? err.message : String(err);
   const details = err && Array.isArray(err.details) ? err.details : [];
+  // Schema errors (they carry a type) get a sentence per field; the server's own
+  // refusals (to oneself, a cursor...) are already a sentence in `message`.
+  const fieldErrors = details.filter((d) => d && typeof d === 'object' && d.type);
+  const sentences = [...new Set(fieldErrors.map(describeDetail))];
+  let message = err && err.message ? err.message : String(err);
+  if (sentences.length && err.code === 'validation_error') message = 'Please check what you entered.';
   setChildren(box,
     h('strong', {}, message),
-    err && err.code && err.status ? h('span', { class: 'error-code' }, ` (${err.code}, HTTP ${err.status})`) : null,
-    details.length ? h('ul', { class: 'error-details', testid: 'error-details' },
-      details.map((d) => h('li', {}, describeDetail(d)))) : null);
+    sentences.length ? h('ul', { class: 'error-details', testid: 'error-details' },
+      sentences.map((text) => h('li', {}, text))) : null);
+  if (err && err.code) {
+    box.dataset.code = err.code;
+    box.title = err.status ? `${err.code} (HTTP ${err.status})` : err.code;
+  } else {
+    delete box.dataset.code;
+    box.removeAttribute('title');
+  }
   box.hidden = false;
 }
 

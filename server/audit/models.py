@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..kernel.ids import DocId
-from ..kernel.models import SchemaCachedModel
+from ..kernel.models import SchemaCachedModel, Timestamp
 from ..kernel.paging import ListQuery, page_model
 
 # RFC 3339 date-time with a mandatory offset ("Z" or +hh:mm); nothing looser.
@@ -73,7 +73,8 @@ class AuditFilters(_Window):
     since: Rfc3339 | None = Field(None, json_schema_extra=_or_empty,
                                   description="RFC 3339; events at or after this time.")
     until: Rfc3339 | None = Field(None, json_schema_extra=_or_empty,
-                                  description="RFC 3339; events strictly before this time.")
+                                  description="RFC 3339; events strictly before this time; "
+                                              "after `since` (422 otherwise).")
 
 
 class AuditQuery(ListQuery, AuditFilters):
@@ -82,7 +83,7 @@ class AuditQuery(ListQuery, AuditFilters):
 
 class AuditEvent(BaseModel):
     id: str
-    at: str
+    at: Timestamp
     actor_id: str | None
     actor_username: str | None
     action: str

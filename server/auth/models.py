@@ -4,24 +4,50 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
-from ..kernel.models import StrictModel
+from ..kernel.models import StrictModel, Timestamp
 from ..kernel.text import Username
 from ..ledger.models import Account
 
+MIN_PASSWORD_BYTES = 8
+MAX_PASSWORD_CHARACTERS = 72
 
-def _password_bytes(value: str) -> str:
-    size = len(value.encode("utf-8"))
-    if not 8 <= size <= 72:
-        raise ValueError("password must be 8-72 bytes in UTF-8")
+
+def _password_rule(value: str) -> str:
+    if len(value.encode("utf-8")) < MIN_PASSWORD_BYTES:
+        raise ValueError(f"password must be at least {MIN_PASSWORD_BYTES} bytes in UTF-8")
     return value
 
 
-# JSON Schema counts characters, the rule counts UTF-8 bytes. A character is 1-4
-# bytes, so 8-72 bytes is 2-72 characters at the widest: the closest bound the
-# schema can state without refusing a valid password; the description says the rest.
-Password = Annotated[str, AfterValidator(_password_bytes), WithJsonSchema(
-    {"type": "string", "format": "password", "minLength": 2, "maxLength": 72,
-     "description": "8-72 bytes in UTF-8 (8-72 ASCII characters; fewer characters outside ASCII)."})]
+def at_least_bytes_pattern(n):
+    """A regular expression for "at least n bytes in UTF-8", for JSON Schema, which counts
+    characters. A string's UTF-8 size is its length plus one for each character from
+    U+0080, one more for each from U+0800 and one more for each from U+10000: an
+    alternation of the minimal (at least k1, k2, k3 such characters, at least m in all)
+    lookaheads whose sum reaches n."""
+    wider = (r"\x7f", r"\u07ff", r"\uffff")
+    options = set()
+    for k1 in range(n + 1):
+        for k2 in range(k1 + 1):
+            for k3 in range(k2 + 1):
+                if k1 + k2 + k3 <= n:
+                    options.add((k1, k2, k3, max(k1, n - k1 - k2 - k3, 1)))
+    minimal = sorted(o for o in options if not any(p != o and all(p[i] <= o[i] for i in range(4)) for p in options))
+    alternatives = []
+    for *counts, total in minimal:
+        parts = [rf"(?=[\s\S]{{{total}}})"]
+        parts += [rf"(?=(?:[\x00-{top}]*[^\x00-{top}]){{{k}}})" for top, k in zip(wider, counts, strict=True) if k]
+        alternatives.append("".join(parts))
+    return f"^(?:{'|'.join(alternatives)})"
+
+
+# JSON Schema counts characters: 1-72 of them, at least 8 bytes in UTF-8 (the pattern).
+# bcrypt reads 72 bytes at most: a longer password is hashed first (auth/service.py).
+Password = Annotated[str, AfterValidator(_password_rule), WithJsonSchema(
+    {"type": "string", "format": "password", "minLength": 2, "maxLength": MAX_PASSWORD_CHARACTERS,
+     "pattern": at_least_bytes_pattern(MIN_PASSWORD_BYTES),
+     "description": f"At most {MAX_PASSWORD_CHARACTERS} characters and at least {MIN_PASSWORD_BYTES} bytes "
+                    "in UTF-8 (8 ASCII characters; fewer outside ASCII)."}),
+    Field(max_length=MAX_PASSWORD_CHARACTERS)]
 
 
 class Credentials(StrictModel):
@@ -31,7 +57,10 @@ class Credentials(StrictModel):
 
 
 class FirebaseSignIn(StrictModel):
-    id_token: str = Field(min_length=1, max_length=16_384, description="A Firebase Auth ID token.")
+    # A JWT is base64url and dots: one byte a character, so 16384 of them stay within the
+    # 64 KiB body limit however a client escapes them (a fuzzer's 16384 emoji would not: 413).
+    id_token: str = Field(min_length=1, max_length=16_384, pattern=r"^[A-Za-z0-9_.=-]+$",
+                          description="A Firebase Auth ID token (a JWT: base64url and dots).")
     username: Username | None = Field(default=None, description=(
         "Required the first time this Firebase user comes: 3-32 of [a-z0-9_] after lower-casing."),
         examples=["alice"])
@@ -51,7 +80,7 @@ class User(BaseModel):
     id: str
     username: str
     role: Literal["user", "admin"]
-    created_at: str
+    created_at: Timestamp
 
 
 
@@ -59,7 +88,7 @@ class User(BaseModel):
 class Session(BaseModel):
     user: User
     token: str
-    expires_at: str
+    expires_at: Timestamp
 
 
 class Me(BaseModel):

@@ -8,17 +8,29 @@ route, derived from that same machinery so that the two cannot drift:
 - 422 only where there is something to validate (flask-openapi3 lists it everywhere);
 - 503 wherever the datastore is used (errors.py maps every datastore-unavailable
   exception to 503 on every route), i.e. everywhere but views marked `no_datastore`;
-- 414 everywhere: the HTTP server in front of the app (gunicorn's
-  limit_request_line, 4094 bytes; Werkzeug's 65536) refuses a too-long request
-  line before the app runs, with its own small HTML page, not the JSON error shape.
+- 429 wherever flask-limiter limits the view;
+Not 414: the HTTP server in front of the app (gunicorn's limit_request_line,
+8190 bytes; Werkzeug's 65536) refuses a too-long request line before the app
+runs, with its own small HTML page. It is no answer of the API (no JSON shape, no
+X-Request-ID), and no request the document allows is that long (a test bounds
+them): the document's description says so instead of every operation.
+
+and what generated clients need (issue 24): the headers each response carries
+(X-Request-ID; X-RateLimit-* where limited; Retry-After on 429 and 503;
+Idempotent-Replayed where an Idempotency-Key is taken), short stable
+operationIds (the view's name in camelCase, or its `operation_id`), and binary
+responses also as `application/octet-stream`, the one binary media type the
+common generators map to bytes (the server sends it to a client that asks).
 
 It also holds what every domain's routes declare alike: the bearer security, the
 error responses most routes share and `api_blueprint`.
 """
 
+from flask_limiter.util import get_qualified_name
 from flask_openapi3 import APIBlueprint, Tag
 
 from ..kernel.models import ErrorBody
+from .limits import limiter
 
 BEARER = [{"bearer": []}]
 # The errors most routes can answer; routes that change things add WRITE_ERRORS.
@@ -33,18 +45,36 @@ _DESCRIPTIONS = {
     401: "No, or an invalid, expired or revoked, bearer token (`unauthenticated`).",
     403: "Signed in but not allowed (`forbidden`).",
     413: "The body is larger than the limit (`payload_too_large`).",
-    414: "The request line (path and query) is too long for the HTTP server; it answers "
-         "before the app, with a short HTML page instead of the JSON error shape.",
     415: "The body is not `application/json` (`unsupported_media_type`).",
     422: "The request breaks the schema (`validation_error`); `details` lists the fields.",
+    429: "Too many requests (`rate_limited`); retry after `Retry-After` seconds.",
     503: "The datastore is unavailable (`unavailable`); retry, with the same Idempotency-Key if any.",
 }
 # web.py's after_request puts it on every answer of the app (not on the HTTP server's 414).
 REQUEST_ID_HEADER = {"X-Request-ID": {
     "description": "The request's id: the client's X-Request-ID when it sent a valid one, else a new one.",
     "required": True, "schema": {"type": "string"}}}
-RETRY_AFTER_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}}}
-URI_TOO_LONG = {"description": _DESCRIPTIONS[414], "content": {"text/html": {"schema": {"type": "string"}}}}
+RETRY_AFTER_HEADER = {"Retry-After": {"description": "Seconds to wait before retrying.", "required": True,
+                                      "schema": {"type": "integer", "minimum": 0}}}
+# flask-limiter's, on the answers of a limited view once its limits were checked (not on a 413 or
+# 415 refused before that: hence not required).
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": {"description": "Requests allowed in the current window.",
+                          "schema": {"type": "integer", "minimum": 0}},
+    "X-RateLimit-Remaining": {"description": "Requests left in the current window.",
+                              "schema": {"type": "integer", "minimum": 0}},
+    "X-RateLimit-Reset": {"description": "When the window resets, in seconds since the Unix epoch.",
+                          "schema": {"type": "integer", "minimum": 0}},
+}
+IDEMPOTENCY_KEY = "Idempotency-Key"
+# ledger/routes.py sets it on an answer (success or refusal) replayed for a reused Idempotency-Key.
+REPLAYED_HEADER = {"Idempotent-Replayed": {
+    "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key.",
+    "schema": {"type": "string", "enum": ["true"]}}}
+URI_TOO_LONG_NOTE = ("A request line (path and query) over 8190 bytes is refused with 414 by the HTTP server, "
+                     "before the app, with a short HTML page instead of the JSON error shape.")
+BINARY = {"type": "string", "format": "binary"}
+OCTET_STREAM = "application/octet-stream"
 
 
 def api_blueprint(name, import_name, tag=None, *, admin=False, security=None, responses=ERRORS):
@@ -60,8 +90,32 @@ def no_datastore(view):
     return view
 
 
+def with_operation_id(operation_id):
+    """Names a view's operation when its camelCased name would not do (e.g. shared by two kinds)."""
+    def name_it(view):
+        view.operation_id = operation_id
+        return view
+    return name_it
+
+
+def binary_response(description, media_types):
+    """A response of bytes in one of `media_types`; `application/octet-stream` is listed too for
+    generators that only map it to bytes (the view sends it when the client asks for it)."""
+    return {"description": description, "content": {t: {"schema": BINARY} for t in (*media_types, OCTET_STREAM)}}
+
+
 def _error(status):
     return {"description": _DESCRIPTIONS[status], "content": ERROR_CONTENT}
+
+
+def _camel(name):
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _rate_limited(view):
+    # flask-limiter keeps the qualified names of the views it limits (no public accessor).
+    return get_qualified_name(view) in limiter._marked_for_limiting  # noqa: SLF001
 
 
 def _implied_statuses(view, method, operation):
@@ -76,6 +130,8 @@ def _implied_statuses(view, method, operation):
         yield 422
     if getattr(view, "uses_datastore", True):
         yield 503
+    if _rate_limited(view):
+        yield 429
 
 
 def _operations(app, spec):
@@ -90,18 +146,27 @@ def _operations(app, spec):
 
 
 def complete(app, spec):
-    """Adds the implied statuses to every operation of `spec` (in place) and returns it."""
+    """Adds the implied statuses, headers and operationIds to every operation of `spec` (in
+    place) and returns it."""
+    operation_ids = {}
     for view, method, operation in _operations(app, spec):
+        operation_id = getattr(view, "operation_id", None) or _camel(view.__name__)
+        if operation_ids.setdefault(operation_id, id(operation)) != id(operation):
+            raise ValueError(f"operationId {operation_id} names two operations: give one `with_operation_id`")
+        operation["operationId"] = operation_id
         responses = operation.setdefault("responses", {})
         implied = set(_implied_statuses(view, method, operation))
         responses.pop("422", None)  # flask-openapi3's, on every route
         for status in sorted(implied):
             responses.setdefault(str(status), _error(status))  # a route's own wording wins
+        idempotent = any(p.get("in") == "header" and p.get("name") == IDEMPOTENCY_KEY
+                         for p in operation.get("parameters", ()))
         for status, response in responses.items():
-            if status == "414":  # the HTTP server's, set below (this runs on every fetch of the document)
-                continue
             response["headers"] = {**response.get("headers", {}), **REQUEST_ID_HEADER}
-            if status == "503" and response.get("content") == ERROR_CONTENT:  # errors.unavailable()
-                response["headers"].update(RETRY_AFTER_HEADER)
-        responses.setdefault("414", {**URI_TOO_LONG})
+            if status == "429" or (status == "503" and response.get("content") == ERROR_CONTENT):
+                response["headers"].update(RETRY_AFTER_HEADER)  # limits.py's and errors.unavailable()'s
+            if _rate_limited(view):
+                response["headers"].update(RATE_LIMIT_HEADERS)
+            if idempotent:
+                response["headers"].update(REPLAYED_HEADER)
     return spec

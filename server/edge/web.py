@@ -119,6 +119,9 @@ def _finish(response):
     response.headers.setdefault("Content-Security-Policy", current_app.config["CSP"])
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
+    if response.status_code not in (429, 503):
+        # flask-limiter sends it on every answer of a limited view; it means something only here.
+        response.headers.pop("Retry-After", None)
     return response
 
 

@@ -1,6 +1,6 @@
 """Model bases shared by every domain, the money bound and the one error shape."""
 
-from typing import Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model
 
@@ -14,20 +14,25 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+# Every instant the server answers with (kernel/clock.py: UTC, microseconds, `Z`).
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
 Amount = StrictInt
 AmountField = Field(ge=1, le=MAX_AMOUNT, description="Integer minor units (cents).")
 
 
 class ErrorDetail(BaseModel):
-    field: str
+    """One offending field of a 422."""
+
+    field: str = Field(description="The field, dotted for nested ones (`body` for the body as a whole).")
     message: str
-    type: str | None = None
+    type: str | None = Field(None, description="The kind of rule broken (e.g. `string_too_short`), when known.")
 
 
 class ErrorInfo(BaseModel):
-    code: str
-    message: str
-    details: list[Any] | None = None
+    code: str = Field(description="Stable, machine-readable (e.g. `validation_error`, `insufficient_funds`).")
+    message: str = Field(description="For people; may change.")
+    details: list[ErrorDetail] | None = Field(None, description="The offending fields (422 only).")
 
 
 class ErrorBody(BaseModel):
@@ -64,4 +69,4 @@ class AuthoredText(BaseModel):
     author_id: str
     author_username: str
     body: str
-    created_at: str
+    created_at: Timestamp

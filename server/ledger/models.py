@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..kernel.ids import DocId
-from ..kernel.models import MAX_AMOUNT, SchemaCachedModel, StrictModel
+from ..kernel.models import MAX_AMOUNT, SchemaCachedModel, StrictModel, Timestamp
 from ..kernel.paging import page_model
 from ..kernel.text import Username, single_line_field
 
@@ -16,7 +16,7 @@ class Account(BaseModel):
     username: str
     currency: str
     balance: int = Field(description="Integer minor units.")
-    updated_at: str
+    updated_at: Timestamp
 
 
 class Transfer(BaseModel):
@@ -31,7 +31,7 @@ class Transfer(BaseModel):
     kind: Literal["transfer", "deposit", "reversal"]
     status: Literal["posted", "reversed"]
     reverses: str | None
-    created_at: str
+    created_at: Timestamp
 
 
 class Posting(BaseModel):
@@ -40,7 +40,7 @@ class Posting(BaseModel):
     transfer_id: str
     amount: int = Field(description="Signed: negative for a debit.")
     balance_after: int
-    created_at: str
+    created_at: Timestamp
     hash: str
 
 

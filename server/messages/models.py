@@ -7,7 +7,7 @@ blank text and lone surrogates are refused, as for comments.
 from pydantic import BaseModel, Field
 
 from ..kernel.ids import DocId
-from ..kernel.models import AuthoredText, StrictModel, envelope_model
+from ..kernel.models import AuthoredText, StrictModel, Timestamp, envelope_model
 from ..kernel.paging import ListQuery, page_model
 from ..kernel.text import Username, text_field
 
@@ -35,8 +35,8 @@ class Conversation(BaseModel):
     id: str
     member_ids: list[str] = Field(description="The two members' user ids, sorted.")
     members: list[str] = Field(description="Their usernames, in the order of member_ids.")
-    created_at: str
-    last_message_at: str | None
+    created_at: Timestamp
+    last_message_at: Timestamp | None
     message_count: int
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from ..kernel.caller import is_admin
 from ..kernel.clock import utcnow
 from ..kernel.errors import conflict, not_found
-from ..kernel.models import StrictModel, envelope_model
+from ..kernel.models import StrictModel, Timestamp, envelope_model
 from ..kernel.paging import ListQuery, page_model
 from ..kernel.text import text_field
 from ..kernel.views import document_view
@@ -49,7 +49,7 @@ class ModerationQuery(ListQuery):
 class Moderation(BaseModel):
     by: str = Field(description="Username of the moderator.")
     by_id: str | None = Field(description="User id of the moderator: shown to admins only (null for everyone else).")
-    at: str
+    at: Timestamp
     reason: str | None
 
 

@@ -11,7 +11,7 @@ view its own limit.
 from ..edge import limits
 from ..edge.caller import current_caller, require_admin, require_user
 from ..edge.limits import limiter
-from ..edge.openapi import BEARER, ERRORS, OPTIONAL_BEARER, WRITE_ERRORS, api_blueprint
+from ..edge.openapi import BEARER, ERRORS, OPTIONAL_BEARER, WRITE_ERRORS, api_blueprint, with_operation_id
 from ..kernel.caller import requires
 from ..kernel.models import ErrorBody
 from ..kernel.paging import ListQuery
@@ -35,13 +35,14 @@ class ModeratedRoutes:
         self.admin_bp = api_blueprint(f"{self.plural}_admin", import_name, "admin", admin=True, security=BEARER,
                                       responses={**ERRORS, 403: ErrorBody, 409: ErrorBody})
 
-    def _view(self, name, doc):
-        """Names and documents a view as the kind's own (before the limiter registers it)."""
+    def _view(self, name, doc, operation_id=None):
+        """Names and documents a view as the kind's own (before the limiter registers it); a name
+        both kinds share gets an `operation_id` that names the kind."""
         def name_it(function):
             function.__name__ = function.__qualname__ = name
             function.__module__ = self.bp.import_name
             function.__doc__ = doc
-            return function
+            return with_operation_id(operation_id)(function) if operation_id else function
         return name_it
 
     def _item_id(self, path):
@@ -78,18 +79,21 @@ class ModeratedRoutes:
         @bp.post(f"{item}/comments", responses={201: responses.comment_envelope, **WRITE_ERRORS}, security=BEARER)
         @requires("user")
         @limiter.limit(limits.content_limit, key_func=limits.caller_key)
-        @self._view("create_comment", f"Approved {plural} only (404 otherwise); `comment_count` rises by exactly one.")
+        @self._view("create_comment", f"Approved {plural} only (404 otherwise); `comment_count` rises by exactly one.",
+                    f"create{kind.capitalize()}Comment")
         def create_comment(path: path_model, body: CommentCreate):
             return service().add_comment(require_user(), self._item_id(path), body), 201
 
         @bp.get(f"{item}/comments", responses={200: responses.comment_page}, security=OPTIONAL_BEARER)
-        @self._view("list_comments", f"Comments of a {kind} the caller may see, oldest first.")
+        @self._view("list_comments", f"Comments of a {kind} the caller may see, oldest first.",
+                    f"list{kind.capitalize()}Comments")
         def list_comments(path: path_model, query: ListQuery):
             return service().list_comments(current_caller(), self._item_id(path), query)
 
         @admin_bp.get(f"/{plural}", responses={200: responses.page})
         @requires("admin")
-        @self._view("moderation_queue", f"{plural.capitalize()} in one status (default `pending`), newest first.")
+        @self._view("moderation_queue", f"{plural.capitalize()} in one status (default `pending`), newest first.",
+                    f"{kind}ModerationQueue")
         def moderation_queue(query: ModerationQuery):
             return service().list_queue(require_admin(), query)
 

@@ -37,6 +37,8 @@ FORMATS = {
     "PNG": ("image/png", "PNG"),
     "WEBP": ("image/webp", "WEBP"),
 }
+# The content types a stored image can have.
+CONTENT_TYPES = tuple(dict.fromkeys(content_type for content_type, _ in FORMATS.values()))
 # Parsers Pillow may try on the bytes: nothing else (no SVG, GIF, TIFF, PSD...).
 PARSERS = ["JPEG", "PNG", "WEBP"]
 ENCODER_OPTIONS = {

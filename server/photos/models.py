@@ -10,7 +10,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..kernel.ids import DocId
-from ..kernel.models import AuthoredText, StrictModel
+from ..kernel.models import AuthoredText, StrictModel, Timestamp
 from ..kernel.paging import ListQuery
 from ..moderation.models import Moderation, Status, check_encodable, response_models
 
@@ -123,7 +123,7 @@ class Photo(BaseModel):
     bytes: int = Field(description="Size of the stored (re-encoded) image.")
     status: Status
     comment_count: int
-    created_at: str
+    created_at: Timestamp
     moderation: Moderation | None
     image_url: str
     thumbnail_url: str

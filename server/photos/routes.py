@@ -5,7 +5,7 @@ from flask import current_app, make_response, request
 from ..edge import limits
 from ..edge.caller import current_caller, require_user
 from ..edge.limits import limiter
-from ..edge.openapi import BEARER, OPTIONAL_BEARER, WRITE_ERRORS
+from ..edge.openapi import BEARER, OCTET_STREAM, OPTIONAL_BEARER, WRITE_ERRORS, binary_response
 from ..edge.web import accepts_upload
 from ..kernel.caller import requires
 from ..kernel.errors import validation_error
@@ -18,9 +18,8 @@ from .service import PhotoService
 # The image part may be MAX_BYTES; the rest of the form (boundaries, headers, caption, tags) fits in 64 KiB.
 UPLOAD_REQUEST_LIMIT = images.MAX_BYTES + 64 * 1024
 UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": PhotoUploadForm.model_json_schema()}}}
-IMAGE_RESPONSE = {"description": "The image bytes, with their stored content type.",
-                  "content": {t: {"schema": {"type": "string", "format": "binary"}}
-                              for t in ("image/jpeg", "image/png", "image/webp")}}
+IMAGE_RESPONSE = binary_response("The image bytes, with their stored content type (`application/octet-stream` "
+                                  "when the Accept header prefers it).", images.CONTENT_TYPES)
 # Object names are never reused, so an approved photo's bytes never change under its URL.
 PUBLIC_CACHE = "public, max-age=31536000, immutable"
 
@@ -48,7 +47,10 @@ def _upload_parts():
 
 def _image_response(stored):
     response = make_response(stored.data)
-    response.headers["Content-Type"] = stored.content_type
+    # A client that asks for plain bytes (Accept: application/octet-stream) gets them as such.
+    response.headers["Content-Type"] = request.accept_mimetypes.best_match(
+        [stored.content_type, OCTET_STREAM], stored.content_type)
+    response.vary.add("Accept")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Disposition"] = "inline"
     # Even opened on its own, the response can run nothing.

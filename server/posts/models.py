@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ..kernel.ids import DocId
-from ..kernel.models import AuthoredText, StrictModel
+from ..kernel.models import AuthoredText, StrictModel, Timestamp
 from ..kernel.text import single_line_field, text_field
 from ..moderation.models import Moderation, Status, response_models
 from ..photos.models import Photo
@@ -81,8 +81,8 @@ class Post(BaseModel):
     body: str
     status: Status
     comment_count: int
-    created_at: str
-    updated_at: str
+    created_at: Timestamp
+    updated_at: Timestamp
     moderation: Moderation | None
     photos: list[Photo] = Field(description=(
         "The post's photos in their order, as the reader may see them: a deleted or rejected photo "

@@ -62,7 +62,7 @@ def test_deposit_and_transfer_show_on_both_sides(new_page, ui, api, pair, admin_
     admin.get_by_test_id("rev-id").fill(transfer_id)
     admin.get_by_test_id("rev-reason").fill("again")
     admin.get_by_test_id("rev-submit").click()
-    expect(admin.get_by_test_id("rev-error")).to_contain_text("conflict")
+    expect(admin.get_by_test_id("rev-error")).to_have_attribute("data-code", "conflict")
 
     b.get_by_test_id("nav-history").click()
     b.reload()
@@ -138,13 +138,14 @@ def test_transfer_errors_are_shown_next_to_the_form(page, ui, api, pair):
     expect(error).to_contain_text("at most two decimals")  # caught before any request
 
     ui.send(page, "transfer", a_name, "1")
-    expect(error).to_contain_text("validation_error")  # to oneself
+    expect(error).to_have_attribute("data-code", "validation_error")  # to oneself
+    expect(error).to_contain_text("yourself")
 
     ui.send(page, "transfer", unique_name("nobody"), "1")
-    expect(error).to_contain_text("not_found")
+    expect(error).to_have_attribute("data-code", "not_found")
 
     ui.send(page, "transfer", b_name, "5.01")
-    expect(error).to_contain_text("insufficient_funds")
+    expect(error).to_have_attribute("data-code", "insufficient_funds")
     assert api.balance(alice["token"]) == 500
     assert api.balance(bob["token"]) == 0
 
@@ -165,3 +166,41 @@ def test_amounts_are_parsed_to_exact_cents(page, ui):
                 m.formatMoney(250, 'USD', { signed: true })];
     }""")
     assert shown == ["12.34 USD", "-0.05 USD", "1,234,567.89 EUR", "+2.50 USD"]
+
+
+LONG_MEMO = "thanks for the concert tickets and the dinner afterwards, see you next week"
+
+
+def test_history_reads_on_a_phone(new_page, ui, api, pair):
+    """Ids shortened (the whole id on hover), memos broken between words, and on a phone
+    nothing scrolls sideways (issue 24)."""
+    alice, bob = pair
+    a_name, b_name = names(alice, bob)
+    api.deposit(a_name, 500, memo=LONG_MEMO)
+    page = new_page()
+    page.set_viewport_size({"width": 360, "height": 740})
+    ui.login(page, a_name)
+    ui.go(page, "/history", "view-history")
+    row = page.get_by_test_id("transfer-row")
+    expect(row).to_have_count(1)
+    full_id = row.get_attribute("data-transfer-id")
+    shown = row.get_by_test_id("transfer-id")
+    expect(shown).to_have_text(f"{full_id[:8]}…")
+    expect(shown).to_have_attribute("title", full_id)
+    memo = row.get_by_test_id("transfer-memo")
+    expect(memo).to_have_text(LONG_MEMO)
+    # Every line of the memo ends at a word's end: no word is cut.
+    words = memo.evaluate("""el => {
+        const range = document.createRange(), text = el.firstChild, tops = [];
+        for (let i = 0; i < text.length; i++) {
+            range.setStart(text, i); range.setEnd(text, i + 1);
+            tops.push(range.getBoundingClientRect().top);
+        }
+        return tops;
+    }""")
+    breaks = [i for i in range(1, len(words)) if words[i] > words[i - 1] + 1]
+    assert breaks, "a memo this long wraps on a phone"
+    assert all(LONG_MEMO[i - 1] == " " or LONG_MEMO[i] == " " for i in breaks), breaks
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    for table in ("transfers-table", "postings-table"):
+        assert page.get_by_test_id(table).evaluate("t => t.scrollWidth <= t.parentElement.clientWidth"), table

@@ -40,8 +40,10 @@ def test_script_payloads_are_displayed_as_text(new_page, ui, api, live_server, a
     item = admin.locator(f'[data-testid="mod-item"][data-post-id="{post_id}"]')
     expect(item.get_by_test_id("mod-title")).to_have_text(XSS_TITLE)
     assert item.get_by_test_id("mod-body").text_content() == XSS_BODY
+    expect(item.get_by_test_id("mod-status")).to_have_text("pending")
     item.get_by_test_id("mod-approve").click()
     expect(item.get_by_test_id("mod-outcome")).to_contain_text("Approved")
+    expect(item.get_by_test_id("mod-status")).to_have_text("approved")  # the card's badge follows
 
     reader = new_page()  # signed out
     ui.open(reader, "/feed")

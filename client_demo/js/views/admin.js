@@ -21,10 +21,11 @@ function moderationItem(kind, entry) {
   const outcome = noticeBox('mod-outcome');
   const actions = h('div', { class: 'row' }, approve, reason, reject);
   const [heading, ...rest] = kind.content(entry);
+  const badge = h('span', { class: `badge badge-${entry.status}`, testid: 'mod-status' }, entry.status);
   const item = h('article', { class: 'post-card', testid: kind.testid, [kind.idAttr]: entry.id, 'data-status': entry.status },
     heading,
     h('p', { class: 'muted small' }, 'by ', h('strong', {}, kind.who(entry)), ' · ', time(entry.created_at), ' · ',
-      h('span', { class: `badge badge-${entry.status}` }, entry.status),
+      badge,
       entry.moderation && entry.moderation.reason ? ` · reason: ${entry.moderation.reason}` : ''),
     rest, entry.status === 'pending' ? actions : null, err, outcome);
 
@@ -34,7 +35,10 @@ function moderationItem(kind, entry) {
       const result = await busy(button, () =>
         api(`${kind.path}/${encodeURIComponent(entry.id)}/${verb}`, { method: 'POST', body }));
       actions.remove();
-      item.dataset.status = result[kind.key].status;
+      const status = result[kind.key].status;
+      item.dataset.status = status;
+      badge.className = `badge badge-${status}`;  // the card says what it is now, not what it was
+      badge.textContent = status;
       showNotice(outcome, verb === 'approve' ? kind.approvedText : `Rejected: ${body.reason}`);
     } catch (e) {
       showError(err, e);

@@ -5,9 +5,18 @@ import { startLive, watchTransfers, watchPostings } from '../live.js';
 
 const PAGE = 20;
 
+// On phones each row becomes a card (css: table.cards), so nothing scrolls sideways.
 function table(testid, headings, body) {
   return h('div', { class: 'table-wrap' },
-    h('table', { testid }, h('thead', {}, h('tr', {}, headings.map((t) => h('th', { scope: 'col' }, t)))), body));
+    h('table', { testid, class: 'cards' },
+      h('thead', {}, h('tr', {}, headings.map((t) => h('th', { scope: 'col' }, t)))), body));
+}
+
+// A 64-character id takes the width of the memo: its start, the whole on hover (and copy).
+function shortId(id, testid) {
+  if (!id) return '';
+  return h('span', { class: 'mono small', title: id, 'data-full-id': id, testid },
+    id.length > 10 ? `${id.slice(0, 8)}…` : id);
 }
 
 function statusBadge(status) {
@@ -23,8 +32,8 @@ export function transferRow(t, myAccountId) {
     h('td', {}, `${outgoing ? 'to' : 'from'} `, h('strong', {}, counterpart || '—')),
     h('td', { class: `num ${signed < 0 ? 'neg' : 'pos'}`, testid: 'transfer-amount' }, formatMoney(signed, t.currency, { signed: true })),
     h('td', {}, t.kind, ' ', statusBadge(t.status)),
-    h('td', { class: 'wrap', testid: 'transfer-memo' }, t.memo || ''),
-    h('td', { class: 'mono small' }, t.id));
+    h('td', { class: 'memo', testid: 'transfer-memo' }, t.memo || ''),
+    h('td', {}, shortId(t.id, 'transfer-id')));
 }
 
 // The newest `count` items, kept current by a Firestore listener; "Show more" widens it.
@@ -70,7 +79,7 @@ export async function historyView(root) {
       h('td', {}, time(p.created_at)),
       h('td', { class: `num ${p.amount < 0 ? 'neg' : 'pos'}` }, formatMoney(p.amount, account.currency, { signed: true })),
       h('td', { class: 'num' }, formatMoney(p.balance_after, account.currency)),
-      h('td', { class: 'mono small' }, p.transfer_id),
+      h('td', {}, shortId(p.transfer_id, 'posting-transfer-id')),
       h('td', { class: 'mono small hash', title: p.hash || '' }, (p.hash || '').slice(0, 12))),
   });
 

@@ -101,15 +101,23 @@ function plural(n, word) {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-// One tile of a grid; `own` tiles (the caller's) show the status instead of the owner.
+// One tile of a grid: the caption, then who (or, for the caller's own, the status) and
+// the comment count. The meta parts are separate spans whose "·" comes with the part
+// after it (css: .dots), so a wrapped line never ends in a dangling "·".
 function galleryItem(photo, own = false) {
+  const meta = [
+    own ? h('span', { class: `badge badge-${photo.status}`, testid: 'gallery-status' }, photo.status)
+      : h('a', { href: `#/photos/by/${enc(photo.owner_username)}` }, photo.owner_username),
+    photo.comment_count ? h('span', {}, plural(photo.comment_count, 'comment')) : null,
+  ];
   return h('figure', { class: 'photo-tile', testid: 'gallery-item', 'data-photo-id': photo.id },
     h('a', { href: `#/photo/${enc(photo.id)}`, testid: 'gallery-link' },
       photoImg(photo, 'thumbnail', { testid: 'gallery-thumb' })),
     h('figcaption', { class: 'small' },
-      own ? h('span', { class: `badge badge-${photo.status}`, testid: 'gallery-status' }, photo.status)
-        : h('a', { href: `#/photos/by/${enc(photo.owner_username)}` }, photo.owner_username),
-      photo.comment_count ? ` · ${plural(photo.comment_count, 'comment')}` : '', ' ', labelBadges(photo)));
+      photo.caption ? h('span', { class: 'tile-caption', testid: 'gallery-caption', title: photo.caption },
+        photo.caption) : null,
+      h('span', { class: 'dots', testid: 'gallery-meta' }, meta),
+      labelBadges(photo)));
 }
 
 function uploadForm(onUploaded) {
@@ -206,7 +214,7 @@ function deleteButton(photo, navigate) {
       showError(err, e);
     }
   });
-  return h('div', { class: 'stack' }, err, button);
+  return h('div', { class: 'stack item-actions' }, err, button);
 }
 
 export function photoView(root, { params, navigate }) {

@@ -56,11 +56,13 @@ def run(args, stop, out=sys.stdout):
         try:
             message = client.send_message(conv_id, text)
             sent += 1
-            print(f"sent #{message['seq']}: {message['body']}", file=out, flush=True)
+            # Its own count apart from the conversation's number (which counts both sides).
+            print(f"sent {sent} (message #{message['seq']}): {message['body']}", file=out, flush=True)
             for reply in client.new_messages(conv_id, after=last_seq):
                 last_seq = reply["seq"]
                 if reply["author_id"] != me:
-                    print(f"{reply['author_username']} #{reply['seq']}: {reply['body']}", file=out, flush=True)
+                    print(f"{reply['author_username']} (message #{reply['seq']}): {reply['body']}", file=out,
+                          flush=True)
         except RateLimited as exc:
             wait = exc.retry_after or args.every
             print(f"rate limited; waiting {wait:.0f} s", file=out, flush=True)
