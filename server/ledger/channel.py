@@ -17,7 +17,7 @@ import time
 import uuid
 
 from ..kernel.caller import Caller, Origin
-from .engine import Operation, Outcome
+from .engine import Operation, Outcome, Refusal
 
 REPLY_TTL_MS = 120_000
 
@@ -48,12 +48,14 @@ def decode_op(payload):
 
 
 def encode_outcome(outcome: Outcome):
-    return json.dumps([outcome.status, outcome.body, outcome.error, outcome.replayed], separators=(",", ":"))
+    error = outcome.error
+    refusal = [error.status, error.code, error.message] if error is not None else None
+    return json.dumps([outcome.status, outcome.body, refusal, outcome.replayed], separators=(",", ":"))
 
 
 def decode_outcome(payload):
     status, body, error, replayed = json.loads(payload)
-    return Outcome(status, body=body, error=tuple(error) if error else None, replayed=replayed)
+    return Outcome(status, body=body, error=Refusal(*error) if error else None, replayed=replayed)
 
 
 class Channel:

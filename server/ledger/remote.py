@@ -170,6 +170,8 @@ class DeploymentWriter:
                 self.channel.answer(batch)
             except redis.RedisError as exc:  # the senders re-send when a new writer comes
                 log.warning("ledger answers lost: %r", exc)
+            except Exception:  # never let the thread die: every later answer would be lost too
+                log.exception("ledger answers could not be encoded")
 
     # --- both -----------------------------------------------------------------------------
 

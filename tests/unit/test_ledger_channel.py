@@ -25,7 +25,7 @@ def test_an_operation_and_its_caller_cross_the_channel_unchanged():
 
 def test_outcomes_cross_the_channel_unchanged():
     for outcome in (engine.Outcome(201, body={"transfer": {"id": "t", "amount": 5}}, replayed=True),
-                    engine.Outcome(409, error=(409, "insufficient_funds", "The balance is too low."))):
+                    engine.Outcome(409, error=engine.Refusal(409, "insufficient_funds", "The balance is too low."))):
         assert decode_outcome(encode_outcome(outcome)) == outcome
 
 
