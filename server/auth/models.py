@@ -10,11 +10,13 @@ from ..ledger.models import Account
 
 MIN_PASSWORD_BYTES = 8
 MAX_PASSWORD_CHARACTERS = 72
+MAX_PASSWORD_BYTES = 72
 
 
 def _password_rule(value: str) -> str:
-    if len(value.encode("utf-8")) < MIN_PASSWORD_BYTES:
-        raise ValueError(f"password must be at least {MIN_PASSWORD_BYTES} bytes in UTF-8")
+    # The contract: 8-72 bytes in UTF-8 (bcrypt reads 72 bytes, no more).
+    if not MIN_PASSWORD_BYTES <= len(value.encode("utf-8")) <= MAX_PASSWORD_BYTES:
+        raise ValueError(f"password must be {MIN_PASSWORD_BYTES}-{MAX_PASSWORD_BYTES} bytes in UTF-8")
     return value
 
 
@@ -40,13 +42,13 @@ def at_least_bytes_pattern(n):
     return f"^(?:{'|'.join(alternatives)})"
 
 
-# JSON Schema counts characters: 1-72 of them, at least 8 bytes in UTF-8 (the pattern).
-# bcrypt reads 72 bytes at most: a longer password is hashed first (auth/service.py).
+# JSON Schema counts characters: 2-72 of them, at least 8 bytes in UTF-8 (the pattern); the
+# 72-byte upper bound is a rule no pattern states simply, so the description says it.
 Password = Annotated[str, AfterValidator(_password_rule), WithJsonSchema(
     {"type": "string", "format": "password", "minLength": 2, "maxLength": MAX_PASSWORD_CHARACTERS,
      "pattern": at_least_bytes_pattern(MIN_PASSWORD_BYTES),
-     "description": f"At most {MAX_PASSWORD_CHARACTERS} characters and at least {MIN_PASSWORD_BYTES} bytes "
-                    "in UTF-8 (8 ASCII characters; fewer outside ASCII)."}),
+     "description": f"{MIN_PASSWORD_BYTES}-{MAX_PASSWORD_BYTES} bytes in UTF-8 (8-72 ASCII characters; "
+                    "fewer characters outside ASCII)."}),
     Field(max_length=MAX_PASSWORD_CHARACTERS)]
 
 

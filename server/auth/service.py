@@ -17,9 +17,7 @@ No Flask here: the edge passes the Authorization header, the caller and the
 request's origin (id, client address) in; init_app builds the service from the app's config.
 """
 
-import base64
 import datetime as dt
-import hashlib
 import logging
 import threading
 import time
@@ -68,11 +66,8 @@ def _dummy_hash(rounds):
 
 
 def _bcrypt_input(password: str) -> bytes:
-    """bcrypt reads 72 bytes at most. A password of up to 72 bytes goes in as it is (as it
-    always did); a longer one (up to 72 characters: 288 bytes) as the base64 of its SHA-256
-    (44 bytes), so that every byte of it counts."""
-    raw = password.encode("utf-8")
-    return raw if len(raw) <= 72 else base64.b64encode(hashlib.sha256(raw).digest())
+    """bcrypt reads 72 bytes at most; the models refuse longer passwords (the contract)."""
+    return password.encode("utf-8")
 
 
 def hash_password(password: str, rounds: int) -> str:
@@ -83,8 +78,9 @@ def password_matches(password, password_hash, rounds):
     """One bcrypt check at the configured cost, also when there is no hash to
     compare with (unknown user, Firebase user): timing reveals neither."""
     stored = password_hash.encode("ascii") if password_hash else _dummy_hash(rounds)
-    matches = bcrypt.checkpw(_bcrypt_input(password), stored)
-    return matches and password_hash is not None
+    candidate = _bcrypt_input(password)
+    matches = bcrypt.checkpw(candidate[:72], stored)  # bcrypt refuses longer input
+    return matches and password_hash is not None and len(candidate) <= 72
 
 
 def user_view(user_id, doc):
