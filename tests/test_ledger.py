@@ -138,14 +138,15 @@ def test_bad_amounts_are_422(live_server, funded, amount):
     assert any(d["field"] == "amount" for d in resp.json()["error"]["details"])
 
 
-def test_a_whole_number_written_with_a_fraction_is_that_integer(live_server, funded):
-    """JSON Schema counts 100.0 as an integer, so the document's promise includes it (issue 21)."""
+def test_a_whole_number_written_with_a_fraction_is_refused(live_server, funded):
+    """The contract refuses every float, 100.0 too (JSON Schema would count it an integer:
+    the document says so in words), and nothing moves."""
     alice, bob = funded
     before = balance(live_server, alice["token"])
     resp = post(live_server, "/api/v1/transfers", alice["token"], {"to": bob["user"]["username"], "amount": 100.0})
-    assert resp.status_code == 201, resp.text
-    assert resp.json()["transfer"]["amount"] == 100 and isinstance(resp.json()["transfer"]["amount"], int)
-    assert balance(live_server, alice["token"]) == before - 100
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["error"]["details"][0]["field"] == "amount"
+    assert balance(live_server, alice["token"]) == before
 
 
 def test_largest_amount_is_accepted(live_server):
