@@ -46,8 +46,12 @@ class Servers:
     def __init__(self, stack, project_id=None):
         self.stack, self.project_id = stack, project_id or stack.project_id
         self.started = []
+        # The servers of one test share one ledger writer, never an in-process test app's
+        # (an app of the session that moved money earlier may hold the stack's lease).
+        self.channel_prefix = f"ledger-writer:multiproc-{uuid.uuid4().hex}"
 
     def __call__(self, workers=2, **settings):
+        settings.setdefault("LEDGER_CHANNEL_PREFIX", self.channel_prefix)
         env = stack_env(self.stack, SECRET, GOOGLE_CLOUD_PROJECT=self.project_id, LOGIN_RATE_LIMIT=HIGH_LIMIT,
                         LOGIN_IP_RATE_LIMIT=HIGH_LIMIT, SIGNUP_RATE_LIMIT=HIGH_LIMIT,
                         CONTENT_RATE_LIMIT=HIGH_LIMIT, RATELIMIT_KEY_PREFIX=f"multiproc-{uuid.uuid4().hex}",

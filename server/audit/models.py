@@ -163,7 +163,7 @@ class StatsTotals(BaseModel):
     currency: str
 
 
-class StatsBucket(BaseModel):
+class BucketCounts(BaseModel):
     start: str = Field(description="RFC 3339; the bucket covers [start, start + bucket).")
     transfers: int = Field(description="transfer.create events.")
     volume: int = Field(description="Sum of their amounts (minor units).")
@@ -184,7 +184,7 @@ class StatsReport(BaseModel):
     until: str
     bucket: Literal["minute", "hour"]
     totals: StatsTotals
-    buckets: list[StatsBucket] = Field(description="Every bucket of the window, oldest first, empty ones included.")
+    buckets: list[BucketCounts] = Field(description="Every bucket of the window, oldest first, empty ones included.")
     not_recorded: list[str] = Field(description="Refusals the server keeps no record of, so not counted here: "
                                                 "429 rate_limited and 503 unavailable.")
 

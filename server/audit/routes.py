@@ -25,15 +25,18 @@ from .models import (
 )
 from .service import AuditService
 
+# Generated clients know no JSON Lines or CSV: listed as bytes too, they read the stream as a file.
+BYTES_FOR_GENERATORS = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 EXPORT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 EXPORT_RESPONSE = {"description": "The filtered events, newest first, streamed: one AuditEvent per line "
                                   "(jsonl), or CSV with a header row and `details` as JSON.",
-                   "content": {t: {"schema": {"type": "string"}} for t in EXPORT_TYPES.values()}}
+                   "content": {**{t: {"schema": {"type": "string"}} for t in EXPORT_TYPES.values()},
+                               **BYTES_FOR_GENERATORS}}
 VERIFY_STREAM_RESPONSE = {
     "description": "JSON Lines, streamed while the verifier runs: "
                    '`{"progress": {"phase", "done", "total", "final"}}` lines, then one '
                    '`{"run": VerifyRun}` line (or `{"error": {"message"}}` when it stopped).',
-    "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}
+    "content": {"application/x-ndjson": {"schema": {"type": "string"}}, **BYTES_FOR_GENERATORS}}
 
 
 def audit() -> AuditService:
