@@ -40,6 +40,7 @@ def project(stack, emulator):
     """A project of its own (so its own lease), its servers and an in-process app to check it with."""
     project_id = f"demo-writer-{uuid.uuid4().hex[:8]}"
     servers = Servers(stack, project_id)
+    servers.channel_prefix = f"ledger-writer:{project_id}"  # the project's own channel: lease_holder reads it
     app = create_app(make_test_config(emulator, project_id))
     yield project_id, servers, app
     servers.stop_all()
