@@ -431,7 +431,9 @@ def writer_stats(log_paths):
         with open(log_path, encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 if "ledger writer: " in line:
-                    with contextlib.suppress(ValueError):
+                    with contextlib.suppress(ValueError, AttributeError):
+                        if line.startswith("{"):  # LOG_FORMAT=json: the counters are the record's message
+                            line = json.loads(line)["message"]
                         counts = json.loads(line.split("ledger writer: ", 1)[1])
                         total.update(counts)
                         total["committing_processes"] += bool(counts.get("commits"))

@@ -96,9 +96,10 @@ def runner(app):
 class LiveServer:
     """The app served over real HTTP on a free port, with helpers to make users."""
 
-    def __init__(self, app, url):
+    def __init__(self, app, url, stop=None):
         self.app = app
         self.url = url
+        self.stop = stop  # shuts the HTTP server down
         self._local = threading.local()
         self._admin = None
 
@@ -135,11 +136,28 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(app):
+    live = serve(app)
+    yield live
+    live.stop()
+
+
+def serve(app):
+    """A LiveServer of `app` on a free port, in a thread; stop() it when done."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield LiveServer(app, f"http://127.0.0.1:{server.server_port}")
-    server.shutdown()
+    return LiveServer(app, f"http://127.0.0.1:{server.server_port}", stop=server.shutdown)
+
+
+@pytest.fixture(scope="module")
+def firestore_only(emulator, project_id):
+    """A server with only Firestore configured: no Auth emulator to sign custom tokens, no Storage."""
+    app = create_app(make_test_config(emulator, project_id, FIREBASE_AUTH_EMULATOR_HOST=None,
+                                      STORAGE_EMULATOR_HOST=None))
+    live = serve(app)
+    yield live
+    live.stop()
+    app.extensions["shutdown"]()
 
 
 @pytest.fixture

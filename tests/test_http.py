@@ -105,3 +105,16 @@ def test_openapi_is_valid_and_lists_every_route(app, client):
         path = path.replace("{string:", "{").replace("{int:", "{")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, (path, method)
+
+
+def test_options_offers_only_the_methods_of_the_route_the_path_matched(live_server, user):
+    """/posts/mine is also a /posts/{post_id} to the router; PATCH and DELETE are not offered there."""
+    def allowed(path):
+        resp = live_server.api("OPTIONS", path, user["token"])
+        assert resp.status_code == 200, resp.text
+        return set(resp.headers["Allow"].split(", "))
+
+    for kind in ("posts", "photos"):
+        mine, one = allowed(f"/api/v1/{kind}/mine"), allowed(f"/api/v1/{kind}/abc")
+        assert mine == {"GET", "HEAD", "OPTIONS"}, mine
+        assert {"GET", "DELETE"} <= one, one

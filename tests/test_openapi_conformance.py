@@ -46,13 +46,6 @@ stateful.enabled = true  # chains of calls reach real posts, transfers and conve
 [checks]
 enabled = true
 
-# Flask routes PATCH and DELETE /posts/mine to /posts/{post_id} with the id "mine"
-# (a 404: ids are hex), so its Allow header truthfully lists them. OpenAPI matches
-# the concrete path first and cannot say so; every other path keeps the check.
-[[operations]]
-include-path-regex = "/mine$"
-checks.allow_header_conformance.enabled = false
-
 # A new post or photo is pending: until a moderator approves it, it takes no comments (404,
 # the contract), so "created, then commented on" is no broken promise.
 [[operations]]

@@ -4,7 +4,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..kernel.ids import DocId
 from ..kernel.models import SchemaCachedModel, Timestamp
@@ -43,7 +43,8 @@ def _or_empty(schema):
 
 
 class _Window(BaseModel):
-    """What a query with `since` and `until` shares: empty values are absent, until after since."""
+    """What a query with `since` and `until` shares: empty values are absent; a window that
+    ends before it starts is empty (not an error: nothing happened in it)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -52,13 +53,9 @@ class _Window(BaseModel):
             data = {k: v for k, v in data.items() if not (k in _FILTERS and v in ("", None))}
         return data
 
-    @field_validator("until", check_fields=False)
-    @classmethod
-    def _after_since(cls, until, info: ValidationInfo):
-        since = info.data.get("since")
-        if until is not None and since is not None and since >= until:
-            raise ValueError("until must be after since")
-        return until
+    @property
+    def empty_window(self):
+        return self.since is not None and self.until is not None and self.since >= self.until
 
 
 class AuditFilters(_Window):
@@ -73,8 +70,8 @@ class AuditFilters(_Window):
     since: Rfc3339 | None = Field(None, json_schema_extra=_or_empty,
                                   description="RFC 3339; events at or after this time.")
     until: Rfc3339 | None = Field(None, json_schema_extra=_or_empty,
-                                  description="RFC 3339; events strictly before this time; "
-                                              "after `since` (422 otherwise).")
+                                  description="RFC 3339; events strictly before this time "
+                                              "(not after `since`: no events).")
 
 
 class AuditQuery(ListQuery, AuditFilters):
@@ -149,8 +146,9 @@ class StatsQuery(SchemaCachedModel, _Window):
 
     model_config = ConfigDict(extra="ignore")
 
-    bucket: Literal["minute", "hour"] = Field("minute", description=f"Bucket size; at most {MAX_BUCKETS} buckets "
-                                                                     "in the window (else 422 on `since`).")
+    bucket: Literal["minute", "hour"] = Field("minute", description=(
+        f"Bucket size. A window of more than {MAX_BUCKETS} buckets is cut to its last {MAX_BUCKETS} (the "
+        "answer's `since` says where it starts); one that ends before it starts has none."))
     since: Rfc3339 | None = Field(None, json_schema_extra=_or_empty, description="RFC 3339; window start (inclusive).")
     until: Rfc3339 | None = Field(None, json_schema_extra=_or_empty, description="RFC 3339; window end (exclusive).")
 

@@ -33,6 +33,8 @@ class AuditService:
 
     def list_events(self, query):
         """A page of events, newest first, filtered as the AuditQuery says."""
+        if query.empty_window:
+            return {"items": [], "next_cursor": None}
         return page_response(store.list_events(self.datastore, query), store.event_view)
 
     def export(self, since=None, until=None):
@@ -41,6 +43,8 @@ class AuditService:
 
     def export_filtered(self, query):
         """Every event the AuditQuery's filters match, newest first (as the list), streamed."""
+        if query.empty_window:
+            return iter(())
         return store.export_filtered(self.datastore, query)
 
     # ---- Verify ----------------------------------------------------------------------
@@ -86,8 +90,9 @@ class AuditService:
 
     def stats(self, query):
         since, until, step = stats.window(query, utcnow())
-        buckets = stats.count(store.events_between(self.datastore, since, until),
-                              store.refusals_between(self.datastore, since, until), since, until, step)
+        buckets = [] if since >= until else stats.count(
+            store.events_between(self.datastore, since, until),
+            store.refusals_between(self.datastore, since, until), since, until, step)
         return {"since": rfc3339(since), "until": rfc3339(until), "bucket": query.bucket,
                 "totals": stats.totals_view(store.totals(self.datastore), self.currency),
                 "buckets": buckets, "not_recorded": stats.NOT_RECORDED}

@@ -4,7 +4,6 @@ minute or hour over a window, and the books' totals. Pure counting; the reads ar
 import datetime as dt
 
 from ..kernel.clock import rfc3339
-from ..kernel.errors import validation_error
 from .models import BUCKET_SECONDS, MAX_BUCKETS
 
 # Which audit action counts where, and whether its details.amount adds to a sum.
@@ -28,15 +27,13 @@ NOT_RECORDED = ["rate_limited", "unavailable"]
 
 def window(query, now):
     """(since, until, step) of a StatsQuery; the buckets start at since (the defaults: a whole
-    number of buckets ending now)."""
+    number of buckets ending now). A window of more than MAX_BUCKETS buckets keeps its last
+    MAX_BUCKETS (the answer's since says so); since ≥ until is an empty window."""
     step = dt.timedelta(seconds=BUCKET_SECONDS[query.bucket])
     until = query.until or now
     since = query.since or until - DEFAULT_BUCKETS[query.bucket] * step
-    if since >= until:  # since given, until defaulted to now
-        raise validation_error("Invalid window.", [{"field": "since", "message": "since must be before now"}])
     if until - since > MAX_BUCKETS * step:
-        raise validation_error("Invalid window.", [{"field": "since", "message": f"at most {MAX_BUCKETS} buckets: "
-                                                    "a shorter window or a larger bucket"}])
+        since = until - MAX_BUCKETS * step
     return since, until, step
 
 

@@ -5,7 +5,7 @@ from flask import current_app
 from ..edge import limits
 from ..edge.caller import request_origin, require_user
 from ..edge.limits import limiter
-from ..edge.openapi import BEARER, api_blueprint
+from ..edge.openapi import BEARER, api_blueprint, needs_part
 from ..kernel.caller import requires
 from ..kernel.models import ErrorBody
 from .models import Credentials, CustomToken, FirebaseSignIn, Me, PasswordChange, Session
@@ -33,6 +33,7 @@ def login(body: Credentials):
 
 @bp.post("/auth/firebase", responses={200: Session, 201: Session, 409: ErrorBody, 429: ErrorBody,
                                       503: ErrorBody})
+@needs_part("firebase_auth")
 @limiter.limit(limits.login_ip_limit)
 def firebase_sign_in(body: FirebaseSignIn):
     """Exchanges a Firebase ID token for a session of this API (201 when the user is new)."""
@@ -40,6 +41,7 @@ def firebase_sign_in(body: FirebaseSignIn):
 
 
 @bp.post("/auth/firebase-token", responses={200: CustomToken, 503: ErrorBody}, security=BEARER)
+@needs_part("firebase_auth")
 @requires("user")
 def firebase_token():
     """A Firebase custom token for the caller, to read its own data live from Firestore."""

@@ -22,11 +22,16 @@ from gunicorn.workers.gasgi import ASGIWorker
 _TOO_LARGE = b'{"error":{"code":"payload_too_large","message":"The request body is too large."}}\n'
 
 
+# For an app that sets no MAX_CONTENT_LENGTH (Flask's default: no limit), the front still
+# buffers no more than this.
+UNSET_LIMIT = 1024 * 1024
+
+
 def largest_body(app):
-    """The most bytes any route of the Flask app takes (uploads, else MAX_CONTENT_LENGTH);
-    each route still checks its own limit."""
+    """The most bytes any route of the Flask app takes (uploads, else MAX_CONTENT_LENGTH, else
+    UNSET_LIMIT); each route still checks its own limit."""
     limits = [getattr(view, "upload_limit", 0) or 0 for view in app.view_functions.values()]
-    return max([app.config.get("MAX_CONTENT_LENGTH") or 0, *limits])
+    return max([app.config.get("MAX_CONTENT_LENGTH") or UNSET_LIMIT, *limits])
 
 
 def wsgi_environ(scope, body):

@@ -29,6 +29,7 @@ error responses most routes share and `api_blueprint`.
 from flask_limiter.util import get_qualified_name
 from flask_openapi3 import APIBlueprint, Tag
 
+from .. import config
 from ..kernel.models import ErrorBody
 from .limits import limiter
 
@@ -88,6 +89,16 @@ def no_datastore(view):
     """Marks a view that never touches the datastore: no 503 in its documentation."""
     view.uses_datastore = False
     return view
+
+
+def needs_part(part):
+    """Marks a view that needs a part besides Firestore (`firebase_auth`, `storage`,
+    config.parts): a deployment without it does not offer the view (web.py: 404/405) and leaves
+    it out of its document."""
+    def mark(view):
+        view.needed_part = part
+        return view
+    return mark
 
 
 def with_operation_id(operation_id):
@@ -169,4 +180,24 @@ def complete(app, spec):
                 response["headers"].update(RATE_LIMIT_HEADERS)
             if idempotent:
                 response["headers"].update(REPLAYED_HEADER)
+    _leave_out_missing_parts(app, spec)
     return spec
+
+
+def _leave_out_missing_parts(app, spec):
+    """The document of a deployment says what it offers: an operation whose part is not
+    configured is not in it, and the description says so."""
+    missing = sorted(name for name, on in config.parts(app.config).items() if not on)
+    left_out = [operation for view, _, operation in _operations(app, spec)
+                if getattr(view, "needed_part", None) in missing]
+    if not left_out:
+        return
+    paths = spec["paths"]
+    for path, item in list(paths.items()):
+        paths[path] = {key: value for key, value in item.items() if not any(value is op for op in left_out)}
+        if not paths[path]:
+            del paths[path]
+    note = (f" This deployment has no {' or '.join(missing)}: the operations that need it are left out of "
+            "this document and not offered (GET /readyz lists the parts).")
+    if note not in spec["info"]["description"]:
+        spec["info"]["description"] += note

@@ -11,6 +11,7 @@ from flask import current_app, g, jsonify, request, send_from_directory
 from flask.sessions import SessionInterface
 from flask_openapi3 import Tag
 from pydantic import BaseModel, Field
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from .. import config
 from ..datastore import get_datastore
@@ -135,7 +136,8 @@ PartState = Literal["ok", "configured", "missing"]
 class Parts(BaseModel):
     """What each part of the deployment is: `ok` (answered just now: Firestore), `configured`
     (set up, not probed: a failure shows as 503 on the routes that need it) or `missing`
-    (not configured: those routes answer 503 `unavailable`)."""
+    (not configured: the operations that need it are not offered, 404/405, and not in the
+    OpenAPI document)."""
 
     firestore: PartState
     firebase_auth: PartState = Field(description="Custom tokens (POST /auth/firebase-token) and Firebase sign-in.")
@@ -171,7 +173,7 @@ def _register_health(app):
     @app.get("/readyz", responses={200: Ready, 503: NotReady}, tags=_HEALTH)
     def readyz():
         """Firestore answers (200; else 503). `parts` says which other parts are configured:
-        a missing one leaves the app ready, its routes answer 503 `unavailable`."""
+        a missing one leaves the app ready, without the operations that need it."""
         parts = {name: "configured" if on else "missing" for name, on in config.parts(app.config).items()}
         try:
             get_datastore().ping()
@@ -229,11 +231,60 @@ class NoCookieSession(SessionInterface):
         pass
 
 
+PART_NAMES = {"firebase_auth": "Firebase Auth", "storage": "Cloud Storage"}
+
+
+def _missing_part(app, view):
+    """The part `view` needs (openapi.needs_part) when this deployment has not configured it."""
+    part = getattr(view, "needed_part", None)
+    return part if part is not None and not config.parts(app.config)[part] else None
+
+
+def _offered_methods(app, pattern):
+    """The methods of every route with this URL pattern, but those whose part is missing."""
+    methods = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule == pattern and not _missing_part(app, app.view_functions[rule.endpoint]):
+            methods |= rule.methods
+    return methods
+
+
+def _allow_of_the_matched_route(app):
+    """OPTIONS lists the methods of the route the path matched, not of every route that could
+    match it: /posts/mine is also a /posts/{post_id}, but PATCH and DELETE are not offered there."""
+
+    def make_default_options_response():
+        response = app.response_class()
+        response.allow.update(_offered_methods(app, request.url_rule.rule))
+        return response
+
+    app.make_default_options_response = make_default_options_response
+
+
+def _offered_here():
+    """A deployment without a part (no Storage, no Firebase Auth: /readyz says `missing`) does
+    not offer the operations that need it, as if they did not exist: 405 where the path has
+    other methods, else 404, saying why. (A configured part that fails answers 503.)"""
+    if request.url_rule is None:
+        return
+    part = _missing_part(current_app, current_app.view_functions.get(request.endpoint))
+    if part is None:
+        return
+    why = (f"This deployment has no {PART_NAMES[part]}: {request.method} {request.path} is not offered "
+           "(GET /readyz lists the parts).")
+    others = _offered_methods(current_app, request.url_rule.rule) - {"OPTIONS"}
+    if others:
+        raise MethodNotAllowed(valid_methods=sorted(others), description=why)
+    raise NotFound(description=why)
+
+
 def init_app(app):
     app.session_interface = NoCookieSession()
+    _allow_of_the_matched_route(app)
     # The demo client's "try to cheat" panel talks to the emulator directly.
     app.config["CSP"] = _content_security_policy(app.config)
     app.before_request(_assign_request_id)
+    app.before_request(_offered_here)
     app.before_request(enforce_view_role)
     app.before_request(_check_json_body)
     app.after_request(_finish)

@@ -7,18 +7,25 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from .errors import validation_error
-from .ids import is_doc_id
+from .ids import DOC_ID_PATTERN, is_doc_id
 from .models import SchemaCachedModel
 
-# What encode_cursor hands out: unpadded base64url of compact JSON, [sort value, id]. With
-# ids of up to 141 characters (a posting of a 128-character Firebase uid) and a time as the
-# sort value that is under 300 bytes, so within the 400 characters the validator allows.
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]{0,400}$"
+# What encode_cursor hands out: the last item's sort value and its id, as `t<microseconds
+# since 1970>.<id>` for a time, `n<integer>.<id>` for a number (every sort field is one of
+# the two); an empty cursor is the first page, as none. Every string of this pattern is a
+# position the server takes (a fuzzer at its defaults finds no valid-looking cursor that is
+# refused); 17 digits of microseconds stay before the year 5138 and 18 digits of an integer
+# within Firestore's 64 bits.
+DOC_ID_PART = DOC_ID_PATTERN.removeprefix("^").removesuffix("$")
+CURSOR_PATTERN = rf"^(?:(?:t[0-9]{{1,17}}|n-?[0-9]{{1,18}})\.{DOC_ID_PART})?$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class ListQuery(SchemaCachedModel):
@@ -27,8 +34,9 @@ class ListQuery(SchemaCachedModel):
     limit: int = Field(20, ge=1, le=100)
     # Documented as the string it is when sent (absent otherwise: no `default: null`).
     cursor: Annotated[str | None, WithJsonSchema({"type": "string", "pattern": CURSOR_PATTERN})] = Field(
-        None, max_length=400, description="Opaque; from next_cursor. A malformed or unknown cursor is a 422; "
-                                          "a cursor stays valid when its item changes or is deleted.",
+        None, max_length=400, description="Opaque; from next_cursor: a position in the list (the item it was "
+                                          "made from may change or go away). Any string of the pattern is a "
+                                          "position; anything else is a 422.",
         json_schema_extra=lambda schema: schema.pop("default", None))
 
 
@@ -46,9 +54,12 @@ def encode_cursor(value, doc_id: str) -> str:
     conversation's activity) or is deleted before the next page is asked
     for, the next page still starts where this one ended.
     """
-    key = {"t": value.astimezone(dt.UTC).isoformat()} if isinstance(value, dt.datetime) else value
-    raw = json.dumps([key, doc_id], separators=(",", ":"), ensure_ascii=False)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    if isinstance(value, dt.datetime):
+        delta = value.astimezone(dt.UTC) - _EPOCH
+        return f"t{(delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds}.{doc_id}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"n{value}.{doc_id}"
+    raise TypeError(f"no cursor for a sort value of type {type(value).__name__}")
 
 
 def invalid_cursor(reason="invalid cursor"):
@@ -56,7 +67,7 @@ def invalid_cursor(reason="invalid cursor"):
 
 
 def _position(raw):
-    """(sort value, doc id) of a position cursor's JSON; ValueError when it is not one."""
+    """(sort value, doc id) of an earlier version's cursor (JSON); ValueError when it is not one."""
     key, doc_id = json.loads(raw)
     if isinstance(key, dict) and set(key) == {"t"} and isinstance(key["t"], str):
         key = dt.datetime.fromisoformat(key["t"])
@@ -73,8 +84,17 @@ def _position(raw):
 
 
 def decode_cursor(cursor: str):
-    """(sort value, doc id) of a position; a bare document id for a cursor handed
-    out before positions (still honoured); else 422."""
+    """(sort value, doc id) of a position; 422 for anything else. Cursors of earlier
+    versions (base64url of a JSON position or of a document id) are still honoured."""
+    if cursor and _CURSOR.fullmatch(cursor):
+        key, doc_id = cursor[1:].split(".", 1)
+        if cursor[0] == "t":
+            return _EPOCH + dt.timedelta(microseconds=int(key)), doc_id
+        return int(key), doc_id
+    return _earlier_cursor(cursor)
+
+
+def _earlier_cursor(cursor: str):
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")

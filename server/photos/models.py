@@ -7,7 +7,7 @@ decoding of form values, no stripping of the caption).
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..kernel.ids import DocId
 from ..kernel.models import AuthoredText, StrictModel, Timestamp
@@ -82,20 +82,13 @@ class PhotoQuery(ListQuery):
                             json_schema_extra={"pattern": TAG_QUERY_PATTERN})
     label: str | None = Field(None, max_length=30, description=(
         f"Only photos with this machine label, e.g. `cat` ({TAG_RULE}); an unknown label gives an empty page. "
-        "Not together with `tag`."), json_schema_extra={"pattern": TAG_QUERY_PATTERN})
+        "With `tag`: photos with both."), json_schema_extra={"pattern": TAG_QUERY_PATTERN})
     owner: str | None = Field(None, max_length=32, description="Only photos of this user (username).")
 
     @field_validator("tag", "label")
     @classmethod
     def _tag(cls, value):
         return normalize_tag(value) if value else None
-
-    @model_validator(mode="after")
-    def _one_array_filter(self):
-        # Firestore takes one array-contains filter per query: tags and labels are both arrays.
-        if self.tag and self.label:
-            raise ValueError("give a tag or a label, not both")
-        return self
 
     @field_validator("owner")
     @classmethod

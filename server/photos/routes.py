@@ -5,7 +5,7 @@ from flask import current_app, make_response, request
 from ..edge import limits
 from ..edge.caller import current_caller, require_user
 from ..edge.limits import limiter
-from ..edge.openapi import BEARER, OCTET_STREAM, OPTIONAL_BEARER, WRITE_ERRORS, binary_response
+from ..edge.openapi import BEARER, OCTET_STREAM, OPTIONAL_BEARER, WRITE_ERRORS, binary_response, needs_part
 from ..edge.web import accepts_upload
 from ..kernel.caller import requires
 from ..kernel.errors import validation_error
@@ -63,6 +63,7 @@ def _image_response(stored):
 
 @bp.post("/photos", responses={201: PhotoEnvelope, 413: ErrorBody, 415: ErrorBody, **WRITE_ERRORS},
          security=BEARER, openapi_extensions={"requestBody": UPLOAD_BODY})
+@needs_part("storage")
 @requires("user")
 @accepts_upload(UPLOAD_REQUEST_LIMIT)
 @limiter.limit(limits.content_limit, key_func=limits.caller_key)
@@ -86,6 +87,7 @@ shared.add_item_routes()
 
 
 @bp.get("/photos/<photo_id>/image", responses={"200": IMAGE_RESPONSE, 304: None}, security=OPTIONAL_BEARER)
+@needs_part("storage")
 def photo_image(path: PhotoPath):
     """The stored (re-encoded) image; visibility as for the photo."""
     return _image_response(photos().get_image(current_caller(), path.photo_id, "image"))
@@ -93,6 +95,7 @@ def photo_image(path: PhotoPath):
 
 @bp.get("/photos/<photo_id>/thumbnail", responses={"200": IMAGE_RESPONSE, 304: None},
         security=OPTIONAL_BEARER)
+@needs_part("storage")
 def photo_thumbnail(path: PhotoPath):
     """The thumbnail (longest side 320 px); visibility as for the photo."""
     return _image_response(photos().get_image(current_caller(), path.photo_id, "thumbnail"))

@@ -14,7 +14,8 @@ Machine labels (labels.py): inside the same slot, while the pixels are in
 memory anyway, the labeller looks at a small grey copy. A labeller error or
 time-out never refuses an upload: the photo is stored without `labels` (and
 `flask photos relabel` labels it later). Stored as `labels` (what the API
-shows) and `label_names` (what `?label=` queries), apart from the user's `tags`.
+shows), `label_names` (what `?label=` queries) and `labelled` (what `?tag=&label=`
+queries), apart from the user's `tags`.
 """
 
 import datetime as dt
@@ -51,7 +52,11 @@ def photo_view(photo_id, doc, caller=None):
 
 def label_fields(found):
     """The document fields of the labeller's answer; none when it failed (so relabel finds the photo)."""
-    return {} if found is None else {"labels": found, "label_names": labels.label_names(found)}
+    if found is None:
+        return {}
+    names = labels.label_names(found)
+    # `labelled` (name -> true) serves ?tag=&label= together: an equality beside the tags' array filter.
+    return {"labels": found, "label_names": names, "labelled": dict.fromkeys(names, True)}
 
 
 photo_comment_view = comment_view(PhotoComment)

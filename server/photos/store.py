@@ -106,17 +106,20 @@ class PhotoStore(ModeratedStore):
     # Each is backed by a composite index in firestore.indexes.json.
 
     def photos_where(self, limit, cursor, status=None, owner_username=None, tag=None, label=None):
-        """Newest first, filtered by any of: status, owner, tag or label (filters in this order, as the
-        indexes; one array filter per query, as Firestore wants). The gallery's query; the caller's own
-        photos and the moderation queue are newest_where's."""
+        """Newest first, filtered by any of: status, owner, tag, label (filters in this order, as the
+        indexes). Firestore takes one array filter per query, so a tag with a label reads the label
+        as the equality `labelled.<label> == true`. The gallery's query; the caller's own photos and
+        the moderation queue are newest_where's."""
         ref = self.datastore.collection(PHOTOS)
         query = ref
         for field_name, value in (("status", status), ("owner_username", owner_username)):
             if value is not None:
                 query = query.where(filter=FieldFilter(field_name, "==", value))
+        if tag is not None and label is not None:
+            query = query.where(filter=FieldFilter(f"labelled.{label}", "==", True))
         if tag is not None:
             query = query.where(filter=FieldFilter("tags", "array_contains", tag))
-        if label is not None:
+        elif label is not None:
             query = query.where(filter=FieldFilter("label_names", "array_contains", label))
         return paginate(query, ref, limit, cursor, order_by="created_at")
 
