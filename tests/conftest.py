@@ -150,10 +150,11 @@ def serve(app):
 
 
 @pytest.fixture(scope="module")
-def firestore_only(emulator, project_id):
-    """A server with only Firestore configured: no Auth emulator to sign custom tokens, no Storage."""
-    app = create_app(make_test_config(emulator, project_id, FIREBASE_AUTH_EMULATOR_HOST=None,
-                                      STORAGE_EMULATOR_HOST=None))
+def firestore_only(emulator):
+    """A server with only Firestore configured: no Auth emulator to sign custom tokens, no Storage.
+    Its own project: what it lists (and a fuzzer walks) is its own data, not the whole suite's."""
+    app = create_app(make_test_config(emulator, f"demo-partial-{uuid.uuid4().hex[:8]}",
+                                      FIREBASE_AUTH_EMULATOR_HOST=None, STORAGE_EMULATOR_HOST=None))
     live = serve(app)
     yield live
     live.stop()
