@@ -101,6 +101,12 @@ def needs_part(part):
     return mark
 
 
+def missing_part(app, view):
+    """The part `view` needs (needs_part) when this deployment has not configured it, else None."""
+    part = getattr(view, "needed_part", None)
+    return part if part is not None and not config.parts(app.config)[part] else None
+
+
 def with_operation_id(operation_id):
     """Names a view's operation when its camelCased name would not do (e.g. shared by two kinds)."""
     def name_it(view):
@@ -187,11 +193,10 @@ def complete(app, spec):
 def _leave_out_missing_parts(app, spec):
     """The document of a deployment says what it offers: an operation whose part is not
     configured is not in it, and the description says so."""
-    missing = sorted(name for name, on in config.parts(app.config).items() if not on)
-    left_out = [operation for view, _, operation in _operations(app, spec)
-                if getattr(view, "needed_part", None) in missing]
+    left_out = [operation for view, _, operation in _operations(app, spec) if missing_part(app, view)]
     if not left_out:
         return
+    missing = sorted(name for name, on in config.parts(app.config).items() if not on)
     paths = spec["paths"]
     for path, item in list(paths.items()):
         paths[path] = {key: value for key, value in item.items() if not any(value is op for op in left_out)}

@@ -18,7 +18,7 @@ from ..datastore import get_datastore
 from ..kernel.errors import DomainError, validation_error
 from ..kernel.models import ErrorInfo
 from .caller import enforce_view_role
-from .openapi import no_datastore
+from .openapi import missing_part, no_datastore
 
 log = logging.getLogger(__name__)
 
@@ -234,17 +234,11 @@ class NoCookieSession(SessionInterface):
 PART_NAMES = {"firebase_auth": "Firebase Auth", "storage": "Cloud Storage"}
 
 
-def _missing_part(app, view):
-    """The part `view` needs (openapi.needs_part) when this deployment has not configured it."""
-    part = getattr(view, "needed_part", None)
-    return part if part is not None and not config.parts(app.config)[part] else None
-
-
 def _offered_methods(app, pattern):
     """The methods of every route with this URL pattern, but those whose part is missing."""
     methods = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule == pattern and not _missing_part(app, app.view_functions[rule.endpoint]):
+        if rule.rule == pattern and not missing_part(app, app.view_functions[rule.endpoint]):
             methods |= rule.methods
     return methods
 
@@ -267,7 +261,7 @@ def _offered_here():
     other methods, else 404, saying why. (A configured part that fails answers 503.)"""
     if request.url_rule is None:
         return
-    part = _missing_part(current_app, current_app.view_functions.get(request.endpoint))
+    part = missing_part(current_app, current_app.view_functions.get(request.endpoint))
     if part is None:
         return
     why = (f"This deployment has no {PART_NAMES[part]}: {request.method} {request.path} is not offered "
