@@ -29,7 +29,8 @@ def init_app(app):
         writer = GroupCommitWriter(committer, batch_max=config["LEDGER_BATCH_MAX"],
                                    linger_ms=config["LEDGER_LINGER_MS"],
                                    max_attempts=config["LEDGER_MAX_ATTEMPTS"],
-                                   conflict_seconds=config["LEDGER_CONFLICT_SECONDS"])
+                                   conflict_seconds=config["LEDGER_CONFLICT_SECONDS"],
+                                   pipeline=config["LEDGER_PIPELINE"])
         url = channel_url(config)
         if url:
             prefix = config["LEDGER_CHANNEL_PREFIX"] or f"ledger-writer:{config['PROJECT_ID']}"

@@ -1,13 +1,15 @@
-"""Group commit: every ledger write of a process goes through one writer thread.
+"""Group commit: every ledger write of a process goes through its writer's rounds.
 
-Request threads enqueue an operation and wait. The writer takes whatever is
+Request threads enqueue an operation and wait. A round takes whatever is
 queued (waiting up to LEDGER_LINGER_MS for company when alone), bounded so
 that one commit stays well under Firestore's write and request-size limits,
 runs one optimistic round for the batch (optimistic.OptimisticCommitter:
 read without locks, plan, one WriteBatch with preconditions) and answers
-every operation that round settled. Inside a process there is never more
-than one ledger commit in flight, so a process never contends with itself;
-between processes a race costs the loser one fast retry, never a lock wait.
+every operation that round settled. LEDGER_PIPELINE rounds may be in flight
+at once, each in its own thread, while one commit is on the wire the next
+batch is read and sent; they never share a document (inflight.py), so a
+process never contends with itself. Between processes a race costs the
+loser one fast retry, never a lock wait.
 
 Operations that met another writer's commit are retried after a short
 random wait (full jitter), together with whatever arrived meanwhile.
@@ -35,6 +37,7 @@ from ..kernel.commits import jitter
 from ..kernel.errors import UNAVAILABLE_MESSAGE
 from ..observability import metrics
 from .engine import Outcome, Refusal
+from .inflight import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +73,35 @@ class _Pending:
         return self.transient_errors > 0
 
 
+class _Bound:
+    """What one commit may still take: Firestore's write bound and a request size well under 10 MiB."""
+
+    def __init__(self):
+        self.accounts, self.writes, self.operations = set(), 0, 0
+
+    def fits(self, pending, count=True):
+        """Whether `pending` fits (the first always does); counts it in if it does and `count`."""
+        op = pending.op
+        if op.kind == "reverse":
+            # Its accounts are known only once the original is read: assume two new ones.
+            cost, new_accounts = WRITES_PER_OPERATION + 2, set()
+        else:
+            new_accounts = {op.from_account, op.to_account} - self.accounts
+            cost = WRITES_PER_OPERATION + len(new_accounts)
+        if self.operations and (self.writes + cost > MAX_WRITES_PER_COMMIT or
+                                (self.operations + 1) * BYTES_PER_OPERATION > MAX_BYTES_PER_COMMIT):
+            return False
+        if not count:
+            return True
+        self.writes += cost
+        self.accounts |= new_accounts
+        self.operations += 1
+        return True
+
+
 class GroupCommitWriter:
     def __init__(self, committer, batch_max=100, linger_ms=2.0, max_attempts=6, backoff_base=0.05,
-                 conflict_backoff=0.004, turn_factor=1.0, conflict_seconds=20.0):
+                 conflict_backoff=0.004, turn_factor=1.0, conflict_seconds=20.0, pipeline=1):
         self.committer = committer
         self.batch_max = batch_max
         self.linger = linger_ms / 1000.0
@@ -81,14 +110,19 @@ class GroupCommitWriter:
         self.conflict_backoff = conflict_backoff
         self.turn_factor = turn_factor
         self.conflict_seconds = conflict_seconds
-        self._queue = queue.SimpleQueue()
+        # queue.Queue, not SimpleQueue: with several consumers (the pipeline) a SimpleQueue.get with a
+        # timeout can wait for ever once another consumer took the item it woke up for.
+        self._queue = queue.Queue()
         self._stopped = threading.Event()
         self._last_round = 0.0
         self._forget_cache = False
         self.stats = {"rounds": 0, "operations": 0, "retried_operations": 0, "transient_errors": 0,
                       "unavailable": 0, "round_seconds": 0.0, "queue_wait_seconds": 0.0}
-        self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
-        self._thread.start()
+        self.inflight = InFlight()
+        self._threads = [threading.Thread(target=self._run, name=f"ledger-writer-{i}", daemon=True)
+                         for i in range(max(1, pipeline))]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, op, timeout=60.0):
         """Blocks until the operation's batch committed (or failed); returns its Outcome."""
@@ -108,10 +142,15 @@ class GroupCommitWriter:
         return pending.future
 
     def stop(self, summary=None):
-        """Answers what is queued, stops the thread and logs the counters (`summary`: whose)."""
+        """Answers what is queued, stops the threads and logs the counters (`summary`: whose)."""
         self._stopped.set()
         self._queue.put(None)
-        self._thread.join(timeout=10)
+        deadline = time.monotonic() + 10
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        for pending in self.inflight.drain():
+            self._answer(pending, UNAVAILABLE)
+        self._fail_pending()
         counts = (summary or self.summary)()
         if counts.get("rounds") or counts.get("forwarded"):
             log.info("ledger writer: %s", json.dumps(counts, sort_keys=True))
@@ -131,48 +170,52 @@ class GroupCommitWriter:
     # --- the writer thread ------------------------------------------------------
 
     def _run(self):
-        carry, retry = None, []
+        owner = object()  # this thread's rounds, in the in-flight claims
+        retry = []
         while True:
             if retry:
                 worst = max(retry, key=lambda p: p.attempts)
                 time.sleep(jitter(worst.attempts, self.backoff_base if worst.transient else self.conflict_backoff))
-                batch, carry = self._collect(retry, carry, wait=False)
+                batch = self._collect(owner, retry, wait=False)
             else:
-                item = carry or self._queue.get()
-                carry = None
-                if item is None:
+                batch = self._collect(owner, [], wait=True)
+                if batch is None:
+                    self._queue.put(None)  # the other rounds' threads stop too
                     break
-                batch, carry = self._collect([item], None, wait=True)
             try:
                 retry = self._round(batch)
-                if not retry and getattr(self.committer, "contended", False):
-                    # Our turn on an account other processes write too is over: leave them a
-                    # window about one round long (random) before we read it again.
-                    time.sleep(random.uniform(0, self.turn_factor * self._last_round))
             except Exception:  # never let the writer thread die
                 log.exception("ledger writer failed a batch")
                 retry = []
                 for pending in batch:
                     if not pending.future.done():
                         pending.future.set_result(INTERNAL)
+            self.inflight.release(owner, keep=retry)
+            if not retry and getattr(self.committer, "contended", False):
+                # Our turn on an account other processes write too is over: leave them a
+                # window about one round long (random) before we read it again.
+                time.sleep(random.uniform(0, self.turn_factor * self._last_round))
         for pending in retry:
             self._answer(pending, UNAVAILABLE)
-        self._fail_pending()
 
-    def _collect(self, batch, carry, wait):
-        """Fills `batch` from the queue within the commit bounds; returns (batch, item that did not fit)."""
-        batch, accounts, writes = list(batch), set(), 0
+    def _collect(self, owner, batch, wait):
+        """The next batch, within the commit bounds: `batch` (operations being retried, still
+        claimed), then operations that waited for a document, then the queue's. Operations
+        whose documents another round holds wait for it (inflight.py). With `wait`, blocks
+        until there is one; None once the writer stops and this thread has nothing to do."""
+        batch, bound = list(batch), _Bound()
         for pending in batch:
-            cost, new_accounts = self._cost(pending.op, accounts)
-            writes += cost
-            accounts |= new_accounts
+            bound.fits(pending)
+        batch += self.inflight.take_deferred(owner, bound.fits)
         deadline = time.monotonic() + self.linger
         while len(batch) < self.batch_max:
-            item, carry = carry, None
-            if item is None:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                if not batch and wait:
+                    item = self._queue.get()
+                    deadline = time.monotonic() + self.linger
+                else:
                     # Linger only while alone: under load the previous commit gathered company.
                     remaining = deadline - time.monotonic()
                     if not wait or remaining <= 0 or len(batch) > 1:
@@ -183,24 +226,14 @@ class GroupCommitWriter:
                         break
             if item is None:
                 self._queue.put(None)  # stop after this batch
+                return batch or None
+            if not bound.fits(item, count=False):  # never for the first: `batch` is not empty
+                self.inflight.wait_first(item)  # the next batch's first
                 break
-            cost, new_accounts = self._cost(item.op, accounts)
-            if writes + cost > MAX_WRITES_PER_COMMIT or \
-                    (len(batch) + 1) * BYTES_PER_OPERATION > MAX_BYTES_PER_COMMIT:
-                return batch, item
-            writes += cost
-            accounts |= new_accounts
-            batch.append(item)
-        return batch, carry
-
-    @staticmethod
-    def _cost(op, accounts):
-        """(writes the operation adds, accounts it adds to the batch)."""
-        if op.kind == "reverse":
-            # Its accounts are known only once the original is read: assume two new ones.
-            return WRITES_PER_OPERATION + 2, set()
-        new_accounts = {op.from_account, op.to_account} - accounts
-        return WRITES_PER_OPERATION + len(new_accounts), new_accounts
+            if self.inflight.claim_or_defer(owner, item):
+                bound.fits(item)
+                batch.append(item)
+        return batch
 
     def _round(self, batch):
         """One optimistic round; answers what it settled and returns what must be retried."""

@@ -19,7 +19,7 @@ class RecordingCommitter:
 
 
 def op(n):
-    return SimpleNamespace(kind="transfer", from_account="a", to_account="b", n=n)
+    return SimpleNamespace(kind="transfer", from_account="a", to_account="b", idempotency_id=f"k{n}", n=n)
 
 
 def test_a_new_writer_forgets_its_account_cache_before_its_next_round_not_during_one():
