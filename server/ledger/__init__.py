@@ -1,11 +1,11 @@
 """The ledger: accounts, transfers and postings in double entry.
 
-engine (pure rules over documents already read), optimistic (the committer) and
-writer (group commit), remote/lease/channel (one writer for the deployment, over
-redis), wire (the adapter over Firestore's private write encoding), store,
-service (use cases, no Flask), routes (HTTP only), accounts (the narrow
-interface other domains use), bench (the documented bench hook); init_app
-wires them into an app.
+engine (pure rules over documents already read), optimistic (the committer),
+writer (group commit) and inflight (the documents its rounds in flight hold),
+remote/lease/channel (one writer for the deployment, over redis), wire (the
+adapter over Firestore's private write encoding), store, service (use cases,
+no Flask), routes (HTTP only), accounts (the narrow interface other domains
+use), bench (the documented bench hook); init_app wires them into an app.
 """
 
 
