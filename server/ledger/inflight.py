@@ -5,10 +5,13 @@ The group-commit writer (writer.py) may run several rounds at once (its
 and sent. Two rounds in flight must never touch the same document, or the
 second would meet the first's commit as a conflict (and take it for another
 writer). So each operation claims, before its round, the documents it names:
-its key's records and the two accounts it moves. An operation whose documents
-another round holds waits in `deferred` until that round is over; a later
-operation on a document a waiting one needs waits behind it, so operations on
-one account are still applied in the order they arrived.
+its key's records and the two accounts it moves (computed once, when it is
+submitted: `documents_claimed`, kept as the queued item's `docs`). An
+operation whose documents another round holds waits in `deferred` until that
+round is over; a later operation on a document a waiting one needs waits
+behind it. Order: a request answered before another is sent is always
+applied before it; two requests in the queue at the same moment (which no
+client can order) may be taken by two threads in either order.
 
 A reversal names its accounts only once the transfer it reverses is read, so
 it runs alone: it waits until no other round is in flight, and no other round
@@ -37,12 +40,13 @@ EVERYTHING = ("*", "*")  # what a waiting reversal blocks: nothing else may star
 
 
 class InFlight:
-    """Claims of the rounds in flight, each round an `owner`. Every method holds the one lock
-    throughout, and an operation waits only behind a round in flight (which, once over, takes
-    what waited: writer.py) or behind an older waiting operation: nothing waits for nothing."""
+    """Claims of the rounds in flight, each round an `owner`; the items are the writer's queued
+    operations, each with its `docs`. Every method holds the one lock throughout, and an
+    operation waits only behind a round in flight (whose thread, its round over, takes what
+    waited in its next collection: writer.py) or behind an older waiting operation: nothing
+    waits for nothing."""
 
-    def __init__(self, claimed=documents_claimed):
-        self.claimed = claimed
+    def __init__(self):
         self.lock = threading.Lock()
         self.holder = {}  # document -> the owner holding it
         self.held = {}  # owner -> documents it holds
@@ -77,10 +81,15 @@ class InFlight:
         return taken
 
     def wait_first(self, item):
-        """An operation that did not fit in its round's batch: the first to wait for the next."""
+        """An operation that did not fit in its round's batch: the first to wait for the next,
+        unless an older waiting operation shares a document with it (then behind that one)."""
         with self.lock:
+            docs = self._docs(item)
+            if any(self.waiting[doc] for doc in docs) or (item.docs is None and self.deferred):
+                self._wait(item)
+                return
             self.deferred.appendleft(item)
-            self.waiting.update(self._docs(item))
+            self.waiting.update(docs)
 
     def release(self, owner, keep=()):
         """The round is over: frees its documents but those of `keep` (operations it retries)."""
@@ -102,14 +111,14 @@ class InFlight:
     def _free(self, owner, item, waiting):
         if self.alone not in (None, owner) or waiting[EVERYTHING]:
             return False
-        docs = self.claimed(item.op)
+        docs = item.docs
         if docs is None:  # a reversal: alone, and after everything waiting before it
             return not +waiting and all(other == owner for other in self.held)
         return not any(waiting[doc] for doc in docs) and \
             all(self.holder.get(doc, owner) == owner for doc in docs)
 
     def _hold(self, owner, item):
-        docs = self.claimed(item.op)
+        docs = item.docs
         if docs is None:
             self.alone = owner
             docs = ()
@@ -121,6 +130,6 @@ class InFlight:
         self.deferred.append(item)
         self.waiting.update(self._docs(item))
 
-    def _docs(self, item):
-        docs = self.claimed(item.op)
-        return docs if docs is not None else (EVERYTHING,)
+    @staticmethod
+    def _docs(item):
+        return item.docs if item.docs is not None else (EVERYTHING,)

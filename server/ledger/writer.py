@@ -37,7 +37,7 @@ from ..kernel.commits import jitter
 from ..kernel.errors import UNAVAILABLE_MESSAGE
 from ..observability import metrics
 from .engine import Outcome, Refusal
-from .inflight import InFlight
+from .inflight import InFlight, documents_claimed
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def _is_retryable(exc):
 @dataclass(eq=False)
 class _Pending:
     op: object
+    docs: object = None  # the documents its round claims (inflight.py)
     future: Future = field(default_factory=Future)
     attempts: int = 0
     transient_errors: int = 0
@@ -133,7 +134,7 @@ class GroupCommitWriter:
 
     def submit_async(self, op):
         """Queues the operation; a Future of its Outcome (the deployment writer feeds forwarded ones here)."""
-        pending = _Pending(op)
+        pending = _Pending(op, documents_claimed(op))
         if self._stopped.is_set():
             metrics.ledger_answered(UNAVAILABLE.status)
             pending.future.set_result(UNAVAILABLE)
@@ -151,6 +152,7 @@ class GroupCommitWriter:
         for pending in self.inflight.drain():
             self._answer(pending, UNAVAILABLE)
         self._fail_pending()
+        self._queue.put(None)  # a thread still in a round past the join stops after it
         counts = (summary or self.summary)()
         if counts.get("rounds") or counts.get("forwarded"):
             log.info("ledger writer: %s", json.dumps(counts, sort_keys=True))

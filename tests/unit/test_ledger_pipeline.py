@@ -17,13 +17,17 @@ from server.ledger.inflight import InFlight, documents_claimed
 from server.ledger.writer import GroupCommitWriter
 
 
+def queued(op):
+    return SimpleNamespace(op=op, docs=documents_claimed(op))
+
+
 def item(src, dst, key):
-    return SimpleNamespace(op=transfer(src, dst, 1, key))
+    return queued(transfer(src, dst, 1, key))
 
 
 def reversal(transfer_id, key):
-    return SimpleNamespace(op=engine.Operation(kind="reverse", caller=Caller("adm", "adm"), idempotency_key=key,
-                                               request_hash="h", reverses=transfer_id, memo="oops"))
+    return queued(engine.Operation(kind="reverse", caller=Caller("adm", "adm"), idempotency_key=key,
+                                   request_hash="h", reverses=transfer_id, memo="oops"))
 
 
 def fits(_item):
@@ -97,6 +101,17 @@ def test_what_does_not_fit_waits_first_for_the_next_batch():
     assert [i.op.idempotency_key for i in claims.drain()] == ["k2"]
 
 
+def test_what_does_not_fit_never_overtakes_an_older_operation_on_its_documents():
+    claims = InFlight()
+    first, second = object(), object()
+    assert claims.claim_or_defer(second, item("x", "y", "k0"))
+    assert not claims.claim_or_defer(first, item("x", "z", "k1"))  # waits for the second round
+    claims.wait_first(item("x", "w", "k2"))  # did not fit the first's batch: still behind k1
+    claims.wait_first(reversal("t1", "r"))  # a reversal: behind everything waiting
+    claims.release(second)
+    assert [i.op.idempotency_key for i in claims.take_deferred(first, fits)] == ["k1", "k2", "r"]
+
+
 class OverlapRecordingCommitter:
     """Stands for the committer: records which documents the rounds in flight hold at once."""
 
@@ -123,11 +138,13 @@ class OverlapRecordingCommitter:
 
 
 def test_two_rounds_in_flight_never_share_a_document():
-    c = OverlapRecordingCommitter(delay=0.01)
-    writer = GroupCommitWriter(c, linger_ms=1, pipeline=2)
+    c = OverlapRecordingCommitter(delay=0.02)
+    # Small batches over 40 accounts: a batch never holds every account, so the second
+    # thread always finds work while the first round is in flight.
+    writer = GroupCommitWriter(c, linger_ms=1, pipeline=2, batch_max=5)
     try:
-        ops = [transfer(f"u{i % 7}", f"u{(i * 3 + 1) % 7}" if i % 7 != (i * 3 + 1) % 7 else "z", 1, f"k{i}")
-               for i in range(300)]
+        ops = [transfer(f"u{i % 40}", f"u{(i * 7 + 1) % 40}", 1, f"k{i}") for i in range(300)
+               if i % 40 != (i * 7 + 1) % 40]
         results = submit_all(writer, ops)
     finally:
         writer.stop()
@@ -161,3 +178,13 @@ def test_two_rounds_in_flight_keep_the_books_with_no_conflict():
     assert c.stats["conflicts"] == 0
     assert writer.stats["rounds"] > 0
     check_books(db, 12_000)
+
+
+def test_stop_answers_what_waits_and_every_round_thread_ends():
+    c = OverlapRecordingCommitter(delay=0.05)
+    writer = GroupCommitWriter(c, linger_ms=1, pipeline=2)
+    futures = [writer.submit_async(transfer("a", "b", 1, f"k{i}")) for i in range(5)]  # one account pair
+    writer.stop()
+    assert all(f.done() for f in futures)
+    assert {f.result().status for f in futures} <= {201, 503}
+    assert not any(thread.is_alive() for thread in writer._threads)
