@@ -92,6 +92,7 @@ class Server:
             env=dict(env, BIND=f"127.0.0.1:{self.port}", WEB_WORKERS=str(workers)), cwd=ROOT, stdout=self.log,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self.expected_workers = workers
+        self.urls, self.log_paths = [self.url], [self.log_path]
         try:
             self._wait_ready()
         except BaseException:
@@ -270,25 +271,53 @@ def drive(url, users, hot, args, duration, path="/api/v1/transfers", on_window=N
             return json.load(fh)
 
 
-class Sampler:
-    """CPU of the server worker(s), the emulator and RSS of the server over the measured window."""
+def ledger_writer_pid(project):
+    """The pid of the process holding the ledger writer's lease (its token says), or None."""
+    url = os.environ.get("RATELIMIT_STORAGE_URI", "")
+    if not url.startswith("redis"):
+        return None
+    import redis
 
-    def __init__(self, server, emulator_pid, rss_every, redis_pid=None):
+    client = redis.Redis.from_url(url, socket_timeout=2)
+    try:
+        token = client.get(f"ledger-writer:{project}:lease")
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+    return int(token.decode().split(":")[-2]) if token else None  # the token: host:pid:random
+
+
+class Sampler:
+    """CPU of the server worker(s) (all, and each), the emulator and RSS of the server over the
+    measured window. Each process's own CPU shows whether one of them (the ledger writer, under
+    one GIL) is the bound while the others idle."""
+
+    def __init__(self, server, emulator_pid, rss_every, redis_pid=None, project=None):
         self.server, self.emulator_pid, self.rss_every = server, emulator_pid, rss_every
-        self.redis_pid = redis_pid
+        self.redis_pid, self.project = redis_pid, project
         self.samples, self.start = [], None
         self._last_rss = 0.0
+        self.per_process = {}  # pid -> CPU seconds at the window's start
+        self.writer_pid = None
+
+    def _each(self):
+        return {pid: cpu_seconds(pid) or 0.0 for pid in self.server.workers()}
 
     def __call__(self, phase):
         now = time.perf_counter()
         point = (now, self.server.cpu(), cpu_seconds(self.emulator_pid) or 0.0, self.server.rss(),
                  cpu_seconds(self.redis_pid) or 0.0 if self.redis_pid else 0.0)
         if phase == "start":
+            self.per_process = self._each()
             self.start = point
             self.samples.append((0.0, point[3]))
             self._last_rss = now
         elif phase == "end":
             self.end = point
+            ended = self._each()
+            self.per_process = {pid: ended[pid] - cpu for pid, cpu in self.per_process.items() if pid in ended}
+            self.writer_pid = ledger_writer_pid(self.project) if self.project else None
             self.samples.append((round(now - self.start[0], 1), point[3]))
         elif now - self._last_rss >= self.rss_every:
             self._last_rss = now
@@ -300,6 +329,10 @@ class Sampler:
                 "server_cpu_s": self.end[1] - self.start[1],
                 "emulator_cpu_pct": round(100 * (self.end[2] - self.start[2]) / wall),
                 "redis_cpu_s": self.end[4] - self.start[4],
+                # Each server process's CPU over the window, busiest first; and the ledger writer's.
+                "process_cpu_pct": sorted((round(100 * c / wall) for c in self.per_process.values()), reverse=True),
+                "writer_cpu_pct": (round(100 * self.per_process[self.writer_pid] / wall)
+                                   if self.writer_pid in self.per_process else None),
                 "rss_start_mib": round(self.start[3], 1), "rss_end_mib": round(self.end[3], 1),
                 "rss_samples": [(t, round(r, 1)) for t, r in self.samples]}
 
@@ -383,6 +416,14 @@ def _errors(counts):
     return {k: v for k, v in counts.items() if k not in EXPECTED}
 
 
+def measured_server(args, env, log_dir, name, workers):
+    """N processes as N instances of one worker (the default), or as one instance of N workers
+    (--topology workers: the writer's worker then serves no HTTP from LEDGER_WRITER_ALONE_WORKERS)."""
+    if args.topology == "workers":
+        return Server("server:create_app()", env, log_dir, name, workers=workers)
+    return ServerGroup("server:create_app()", env, log_dir, name, workers)
+
+
 def run_http_config(name, mix, emu, args, log, mode_env, duration, n_users, log_dir, workers=1):
     """Setup with the default server, then the measured server with mode_env, then the checks."""
     project = new_project(name)
@@ -396,16 +437,17 @@ def run_http_config(name, mix, emu, args, log, mode_env, duration, n_users, log_
         users, issued = setup_users(server, env, n_users, hot, log, funds=BANK["funds"] if bank else None)
     finally:
         server.stop()
-    server = ServerGroup("server:create_app()", dict(env, **mode_env), log_dir, name, workers)
-    sampler = Sampler(server, emu.process.pid if emu.process else None, args.rss_every, REDIS["pid"])
-    profiler = start_profiler(server, args, name, duration)
+    server = measured_server(args, dict(env, **mode_env), log_dir, name, workers)
+    sampler = Sampler(server, emu.process.pid if emu.process else None, args.rss_every, REDIS["pid"],
+                      project=project)
+    profiler = start_profiler(server, args, name, duration, project)
     load = {"amount_max": BANK["amount_max"], "retry": BANK["retry"]} if bank else {}
     run_args = argparse.Namespace(**dict(vars(args), clients=BANK["clients"])) if bank else args
     try:
         result = drive(server.url, users, hot, run_args, duration, on_window=sampler, urls=server.urls, **load)
     finally:
         if profiler:
-            profiler.wait(timeout=args.warmup + duration + 60)
+            profiler.join(timeout=args.warmup + duration + 60)
         server.stop()
     result.update(sampler.report())
     counts = result["counts"]
@@ -453,19 +495,27 @@ def writer_stats(log_paths):
             "committing_processes": total["committing_processes"]}
 
 
-def start_profiler(server, args, name, duration):
-    """py-spy on the server worker over the measured window (--profile DIR), as collapsed stacks."""
+def start_profiler(server, args, name, duration, project=None):
+    """py-spy over the measured window (--profile DIR), as collapsed stacks: of the ledger writer's
+    process when there is one (it does every commit), else of the first worker."""
     if not args.profile or name.startswith("naive"):
         return None
     os.makedirs(args.profile, exist_ok=True)
     out = os.path.join(args.profile, f"{name}.txt")
     # gil: where the CPU (the GIL) goes; wall: every thread, waiting included.
-    flags = "--gil" if args.profile_mode == "gil" else "--idle --threads"
+    flags = ["--gil"] if args.profile_mode == "gil" else ["--idle", "--threads"]
     spy = shutil.which("py-spy", path=os.path.dirname(sys.executable)) or shutil.which("py-spy") or "py-spy"
-    return subprocess.Popen(
-        ["sh", "-c", f"sleep {args.warmup + 0.5} && exec {spy} record --format raw --rate 200 {flags} --nonblocking "
-         f"-d {int(duration)} -o {out} -p {server.workers()[0]}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def record():
+        time.sleep(args.warmup + 0.5)  # the writer is known once the load has started
+        pid = (ledger_writer_pid(project) if project else None) or server.workers()[0]
+        subprocess.run([spy, "record", "--format", "raw", "--rate", "200", *flags, "--nonblocking",
+                        "-d", str(int(duration)), "-o", out, "-p", str(pid)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+    thread = threading.Thread(target=record, name="profiler", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_minimal(args, log, log_dir, n_users):
@@ -558,7 +608,10 @@ def summary(r):
     ledger = r.get("ledger")
     inv = "n/a" if ledger is None else ("ok" if not ledger["problems"] else "; ".join(ledger["problems"][:3]))
     return (f"{r['name']} [{r['mix']}]: {r['ok_per_s']:.0f}/s p50 {r['p50_ms']} p95 {r['p95_ms']} "
-            f"p99 {r['p99_ms']} ms, errors {errors}, invariants {inv}")
+            f"p99 {r['p99_ms']} ms, errors {errors}, invariants {inv}"
+            + (f", CPU {r['cpu_ms_per_transfer']} ms/transfer" if "cpu_ms_per_transfer" in r else "")
+            + (f", writer process {r['writer_cpu_pct']}% CPU (each: {r['process_cpu_pct']})"
+               if r.get("writer_cpu_pct") is not None else ""))
 
 
 # --- the report ------------------------------------------------------------------------
@@ -602,14 +655,26 @@ def table(results):
     return "\n".join(rows)
 
 
+def _or_dash(value):
+    return "–" if value is None else value
+
+
+def _busiest_other(r):
+    """The busiest server process's CPU % other than the writer's (the first of them, if no writer)."""
+    each = list(r.get("process_cpu_pct") or [])
+    if r.get("writer_cpu_pct") in each:
+        each.remove(r["writer_cpu_pct"])
+    return each[0] if each else None
+
+
 def cost_table(results):
     """The writers' counters: batching, conflicts, CPU and Firestore documents per operation."""
     rows = ["| configuration | processes | mix | operations per commit | conflicts per commit attempt "
             "| retries per operation | split commits | server CPU ms per transfer (every process) "
             "| redis CPU ms per transfer | document reads per operation "
             "| document writes per operation | ms per round | writer queue wait ms | channel wait ms "
-            "| share handed over | processes that committed |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| share handed over | processes that committed | writer process CPU % | busiest other process CPU % |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         w = r.get("writer")
         if not w:
@@ -620,7 +685,8 @@ def cost_table(results):
                     f"| {r.get('redis_cpu_ms_per_transfer', '–')} "
                     f"| {w.get('reads_per_op', '–')} | {w.get('writes_per_op', '–')} | {w.get('ms_per_round', '–')} "
                     f"| {w.get('queue_wait_ms', '–')} | {w.get('channel_wait_ms', '–')} "
-                    f"| {w.get('forwarded_share', '–')} | {w.get('committing_processes', '–')} |")
+                    f"| {w.get('forwarded_share', '–')} | {w.get('committing_processes', '–')} "
+                    f"| {_or_dash(r.get('writer_cpu_pct'))} | {_or_dash(_busiest_other(r))} |")
     return "\n".join(rows)
 
 
@@ -708,6 +774,9 @@ def main(argv=None):
                         help="also run the uniform mix this many seconds and report server RSS over it")
     parser.add_argument("--processes", default="1,2,4",
                         help="server process counts (gunicorn workers) to measure ours with")
+    parser.add_argument("--topology", choices=("instances", "workers"), default="instances",
+                        help="N processes as N one-worker servers on their own ports (instances behind a "
+                             "balancer), or as one gunicorn of N workers on one port")
     parser.add_argument("--only", default=",".join(MIXES + BASELINES),
                         help=f"comma-separated subset of {','.join(MIXES + BASELINES)} (and soak with --soak)")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",

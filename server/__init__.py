@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import config, datastore, objectstore, observability
 from .edge import errors, limits, openapi, web
 from .kernel.models import ErrorBody
+from .kernel.roles import DedicatedRole
 
 
 def create_app(test_config=None):
@@ -28,6 +29,7 @@ def create_app(test_config=None):
     app.config.from_mapping(config.from_environment())
     if test_config:
         app.config.from_mapping(test_config)
+    app.extensions["dedicated_role"] = DedicatedRole()  # the ledger writer's (kernel/roles.py)
     _check_secret_key(app)
     _check_auth_emulator(app)
     observability.init_app(app)  # first: its hooks wrap every other one

@@ -86,6 +86,9 @@ def from_environment():
         "LEDGER_CHANNEL_PREFIX": os.environ.get("LEDGER_CHANNEL_PREFIX", ""),
         # The writer's lease: a dead writer is replaced within about 1.3 times this.
         "LEDGER_LEASE_SECONDS": _float("LEDGER_LEASE_SECONDS", 3.0),
+        # With at least this many gunicorn workers in its instance, the worker holding the writer's
+        # lease serves no HTTP: its CPU goes to the commits of the whole deployment (0: it always does).
+        "LEDGER_WRITER_ALONE_WORKERS": _int("LEDGER_WRITER_ALONE_WORKERS", 4),
         # On a conflict, commit the batch's clean part at once (else retry the whole batch).
         "LEDGER_SPLIT_CONFLICTS": _bool("LEDGER_SPLIT_CONFLICTS", True),
         # Trust this process's copy of an account no other process wrote lately (else read each batch).

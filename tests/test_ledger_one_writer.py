@@ -12,8 +12,9 @@ import pytest
 import redis
 import requests
 from conftest import make_test_config
+from gunicorn_server import wait_for
 from multiproc import Client as BaseClient
-from multiproc import Servers, bank_plan, bank_workload, check_answers, check_exactly_once
+from multiproc import Servers, _children, bank_plan, bank_workload, check_answers, check_exactly_once
 from test_ledger_multiproc import START_BALANCE, writer_summaries
 
 from server import create_app
@@ -148,3 +149,57 @@ def test_kill_9_of_the_writer_fails_over(project, stack, workers):
     print(f"\nfailover with {workers} processes: {killed['failover']:.2f} s "
           f"({killed['holder']} -> {killed['new']})")
     check_exactly_once(app, users, START_BALANCE, plan, attempts)
+
+
+def listens(pid, port):
+    """Whether process `pid` holds the listening socket of `port` (its fds name the socket's inode)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table, encoding="ascii") as fh:
+            for line in list(fh)[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                    inodes.add(f"socket:[{fields[9]}]")
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:  # the process is gone
+        return False
+
+
+def test_the_writer_serves_no_http_among_four_workers(project, stack):
+    """With 4 workers in its instance (LEDGER_WRITER_ALONE_WORKERS, default 4), the worker holding the
+    writer's lease stops listening and the other three serve every request. When it loses the lease it
+    ends, gunicorn starts a fresh worker in its place, and the new writer gives HTTP up in turn."""
+    project_id, servers, app = project
+    server = servers(workers=4, LEDGER_LEASE_SECONDS=2)
+    port = int(server.url.rsplit(":", 1)[1])
+    client = Client(server.url)
+    users = [client.signup() for _ in range(2)]
+    client.fund(client.admin(app), users, START_BALANCE)  # the first ledger operation: a writer
+    master = server.managed.process.pid
+    writer = pid_of(lease_holder(stack, project_id))
+    others = [int(p) for p in _children(master) if int(p) != writer]
+    assert wait_for(lambda: not listens(writer, port), timeout=10), "the writer still listens"
+    assert len(others) == 3 and all(listens(p, port) for p in others)
+
+    def transfer(amount):
+        return client.call("POST", "/api/v1/transfers", users[0]["token"], key=uuid.uuid4().hex,
+                           json={"to": users[1]["user"]["username"], "amount": amount})
+
+    assert [transfer(1).status_code for _ in range(20)] == [201] * 20  # new connections, served by the others
+
+    # The lease goes elsewhere (as when the writer stalls past its expiry): a token of no process
+    # holds it for a moment, then a worker that serves HTTP takes it.
+    redis.Redis.from_url(stack.redis_url).set(f"ledger-writer:{project_id}:lease", "elsewhere:0:x", px=1500)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{writer}") or str(writer) not in _children(master),
+                    timeout=20), "the old writer did not end"
+    assert wait_for(lambda: len(_children(master)) == 4, timeout=60), "no fresh worker in its place"
+    assert transfer(2).status_code == 201
+    new_writer = pid_of(lease_holder(stack, project_id))
+    assert new_writer != writer
+    assert wait_for(lambda: not listens(new_writer, port), timeout=10), "the new writer still listens"
+    fresh = [int(p) for p in _children(master) if int(p) not in (*others, writer)]
+    assert len(fresh) == 1 and wait_for(lambda: listens(fresh[0], port), timeout=10)
+    assert [transfer(1).status_code for _ in range(10)] == [201] * 10
+    balances = [client.call("GET", "/api/v1/accounts/me", u["token"]).json()["balance"] for u in users]
+    assert balances == [START_BALANCE - 32, START_BALANCE + 32]

@@ -13,11 +13,17 @@ docs/hardening.md.
 
 import asyncio
 import io
+import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote_to_bytes
 
 from gunicorn.workers.gasgi import ASGIWorker
+
+log = logging.getLogger(__name__)
+
+# How often the worker looks at its process's dedicated role (kernel/roles.py).
+ROLE_POLL_SECONDS = 0.25
 
 _TOO_LARGE = b'{"error":{"code":"payload_too_large","message":"The request body is too large."}}\n'
 
@@ -96,6 +102,7 @@ class BufferedWSGI:
         self.wsgi_app = wsgi_app
         self.max_body = max_body
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
+        self.closing = False  # set once this process gives HTTP up: every answer then ends its connection
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -114,6 +121,8 @@ class BufferedWSGI:
             return  # the client went away
         status, headers, content = await asyncio.get_running_loop().run_in_executor(
             self.executor, run_wsgi, self.wsgi_app, wsgi_environ(scope, body))
+        if self.closing:  # the client takes its next request to another worker
+            headers = [*headers, (b"connection", b"close")]
         await self._respond(send, status, headers, content)
 
     async def _read_body(self, scope, receive):
@@ -150,3 +159,26 @@ class BufferedWSGIWorker(ASGIWorker):
         super().load_wsgi()
         self.wsgi = self.asgi  # the Flask app: gunicorn_conf's worker_exit stops it
         self.asgi = BufferedWSGI(self.wsgi, self.cfg.threads, largest_body(self.wsgi))
+
+    def run(self):
+        role = self.wsgi.extensions.get("dedicated_role")
+        alone_from = self.wsgi.config.get("LEDGER_WRITER_ALONE_WORKERS") or 0
+        if role is not None and alone_from and self.cfg.workers >= alone_from:
+            self.loop.call_soon(lambda: self.loop.create_task(self._serve_http_while_free(role)))
+        super().run()
+
+    async def _serve_http_while_free(self, role):
+        """Gives HTTP up while this process holds a dedicated role (the ledger writer's lease,
+        kernel/roles.py): it stops listening (the other workers of the instance share the socket and
+        take every new connection) and ends each open connection after its next answer. Once the
+        role is gone it ends, and the master starts a fresh worker that serves HTTP again."""
+        while self.alive:
+            await asyncio.sleep(ROLE_POLL_SECONDS)
+            if not self.asgi.closing and role.held() and self.servers:
+                log.info("ledger writer: this worker (pid %s) stops serving HTTP", self.pid)
+                for server in self.servers:
+                    server.close()  # this process's copy of the listening socket only
+                self.asgi.closing = True
+            elif self.asgi.closing and not role.held():
+                log.info("ledger writer: this worker (pid %s) no longer writes; restarting it", self.pid)
+                self.alive = False

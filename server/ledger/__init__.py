@@ -36,7 +36,8 @@ def init_app(app):
             prefix = config["LEDGER_CHANNEL_PREFIX"] or f"ledger-writer:{config['PROJECT_ID']}"
             writer = DeploymentWriter(writer, url, prefix,
                                       lease_seconds=config["LEDGER_LEASE_SECONDS"],
-                                      conflict_seconds=config["LEDGER_CONFLICT_SECONDS"])
+                                      conflict_seconds=config["LEDGER_CONFLICT_SECONDS"],
+                                      role=app.extensions.get("dedicated_role"))
     app.extensions["ledger"] = Ledger(store, writer)
     for blueprint in (bp, admin_bp):
         app.register_api(blueprint)

@@ -47,7 +47,7 @@ def channel_url(config):
 
 
 class DeploymentWriter:
-    def __init__(self, local, url, prefix, lease_seconds=3.0, conflict_seconds=20.0, take_max=None):
+    def __init__(self, local, url, prefix, lease_seconds=3.0, conflict_seconds=20.0, take_max=None, role=None):
         self.local = local  # this process's GroupCommitWriter: commits while this process is the writer
         self.lease_seconds = lease_seconds
         self.conflict_seconds = conflict_seconds
@@ -56,7 +56,8 @@ class DeploymentWriter:
         self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=lease_seconds + 10,
                                            health_check_interval=30)
         self.channel = Channel(self.client, prefix)
-        self.keeper = LeaseKeeper(self.client, prefix, lease_seconds, on_gain=self._gained)
+        self.role = role  # kernel/roles.py: the front gives HTTP up in the writer's process (or not)
+        self.keeper = LeaseKeeper(self.client, prefix, lease_seconds, on_gain=self._gained, on_loss=self._lost)
         self.stats = {"forwarded": 0, "resent": 0, "withdrawn": 0, "served": 0, "channel_wait_seconds": 0.0,
                       "forward_unavailable": 0}
         self._start_lock = threading.Lock()
@@ -130,6 +131,12 @@ class DeploymentWriter:
     def _gained(self, _epoch):
         # Another writer may have moved any account since this process last wrote it.
         self.local.forget_accounts()
+        if self.role is not None:
+            self.role.gained()
+
+    def _lost(self):
+        if self.role is not None:
+            self.role.lost()
 
     def _pump(self):
         """While this process holds the lease: forwarded operations into the local group commit."""

@@ -181,8 +181,7 @@ class GroupCommitWriter:
                 batch = self._collect(owner, retry, wait=False)
             else:
                 batch = self._collect(owner, [], wait=True)
-                if batch is None:
-                    self._queue.put(None)  # the other rounds' threads stop too
+                if batch is None:  # _collect left the stop marker for the other rounds' threads
                     break
             try:
                 retry = self._round(batch)
