@@ -24,7 +24,9 @@ PRIVATE_NAMES = ("Client._database_string", "WriteBatch._add_write_pbs", "Transa
                  "google.cloud._helpers._datetime_to_pb_timestamp", "types.write.Write.pb",
                  "WriteBatch._prep_commit", "Client._firestore_api", "Client._rpc_metadata")
 
-_PLAIN_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PLAIN_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_KNOWN_FIELDS_MAX = 1024  # top-level field names already checked (the ledger's are a few dozen)
 
 
 class Unsupported(TypeError):
@@ -59,6 +61,7 @@ class WireWrites:
     def __init__(self, client, enabled=True):
         self.client = client
         self.enabled = False
+        self._plain_fields = set()
         if enabled:
             self.enabled = self.self_check()
             if not self.enabled:
@@ -77,9 +80,21 @@ class WireWrites:
     # --- the fast path -------------------------------------------------------------
 
     def _set_value(self, value_pb, value):
-        """Fills a raw Firestore Value protobuf in place, as the library's encode_value would."""
-        if value is None:
+        """Fills a raw Firestore Value protobuf in place, as the library's encode_value would.
+        The exact types the ledger writes come first, by identity (most values are str and int)."""
+        kind = type(value)
+        if kind is str:
+            value_pb.string_value = value
+        elif kind is int:
+            value_pb.integer_value = value
+        elif value is None:
             value_pb.null_value = 0
+        elif kind is bool:
+            value_pb.boolean_value = value
+        elif kind is dt.datetime:
+            self._set_timestamp(value_pb.timestamp_value, value)
+        elif kind is dict:
+            self._set_map(value_pb, value)
         elif isinstance(value, bool):
             value_pb.boolean_value = value
         elif isinstance(value, int):
@@ -89,13 +104,7 @@ class WireWrites:
         elif isinstance(value, dt.datetime):
             value_pb.timestamp_value.CopyFrom(_timestamp_pb(value, self._to_pb))
         elif isinstance(value, dict):
-            fields = value_pb.map_value.fields
-            if not value:
-                value_pb.map_value.SetInParent()
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    raise Unsupported(key)
-                self._set_value(fields[key], item)
+            self._set_map(value_pb, value)
         elif isinstance(value, list | tuple):
             values = value_pb.array_value.values
             if not value:
@@ -105,14 +114,37 @@ class WireWrites:
         else:  # floats, bytes, references, sentinels...: leave them to the library
             raise Unsupported(type(value))
 
+    def _set_map(self, value_pb, value):
+        fields = value_pb.map_value.fields
+        if not value:
+            value_pb.map_value.SetInParent()
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise Unsupported(key)
+            self._set_value(fields[key], item)
+
+    @staticmethod
+    def _set_timestamp(timestamp_pb, value):
+        """A plain datetime's seconds and nanos, set in place (the library builds a Timestamp through
+        calendar.timegm and copies it): naive means UTC, an aware one is converted, as the library does."""
+        delta = (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)) - _EPOCH
+        seconds, nanos = delta.days * 86400 + delta.seconds, delta.microseconds * 1000
+        timestamp_pb.seconds = seconds
+        timestamp_pb.nanos = nanos
+        if not seconds and not nanos:
+            timestamp_pb.SetInParent()
+
     def fast_write(self, method, document_path, data, update_time=None):
         """The Write pb of create / update (with a last-update-time precondition when given)."""
         pb = self._write_pb()
         pb.update.name = document_path
         fields = pb.update.fields
         for key, value in data.items():
-            if not _PLAIN_FIELD.fullmatch(key):
-                raise Unsupported(key)
+            if key not in self._plain_fields:
+                if not _PLAIN_FIELD.fullmatch(key):
+                    raise Unsupported(key)
+                if len(self._plain_fields) < _KNOWN_FIELDS_MAX:
+                    self._plain_fields.add(key)
             self._set_value(fields[key], value)
         if method == "create":
             pb.current_document.exists = False
@@ -177,7 +209,9 @@ class WireWrites:
             self._documents = f"{self.client._database_string}/documents"
             at = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC)
             sample = {"s": "x", "i": -3, "b": True, "n": None, "t": at, "l": ["a", "b"], "e": [],
-                      "m": {"k": "v", "z": 0, "d": {"t": at}, "empty": {}}}
+                      "m": {"k": "v", "z": 0, "d": {"t": at}, "empty": {}},
+                      "naive": at.replace(tzinfo=None), "east": at.astimezone(dt.timezone(dt.timedelta(hours=2))),
+                      "epoch": _EPOCH, "before": dt.datetime(1960, 1, 1, 0, 0, 0, 5, tzinfo=dt.UTC)}
             ref = self.client.collection("c").document("d")
             path = f"{self._documents}/c/d"
             cases = (("create", None), ("update", None), ("update", at))

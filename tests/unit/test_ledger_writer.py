@@ -399,6 +399,29 @@ def test_fast_writes_pass_their_self_check_and_equal_the_library(firestore_clien
     assert batches[0][1].current_document.update_time.seconds == int(at.timestamp())
 
 
+@pytest.mark.parametrize("value", [
+    dt.datetime(2026, 1, 2, 3, 4, 5, 999999, tzinfo=dt.UTC),
+    dt.datetime(2026, 1, 2, 3, 4, 5, 7),  # naive: UTC, as the library reads it
+    dt.datetime(2026, 1, 2, 3, 4, 5, 7, tzinfo=dt.timezone(dt.timedelta(hours=-7, minutes=-30))),
+    dt.datetime(1970, 1, 1, tzinfo=dt.UTC),  # all zero: still a timestamp, not an empty value
+    dt.datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=dt.UTC),  # before the epoch: nanos stay positive
+    dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+    True, False, 0, -(2 ** 63), 2 ** 63 - 1, "", "ü😀", None,
+    {}, {"a": {"b": [1, "x", None, {}]}}, [], [dt.datetime(2030, 6, 1, tzinfo=dt.UTC), [1]],
+])
+def test_each_value_the_fast_path_encodes_equals_the_library(firestore_client, value):
+    from server.ledger.wire import WireWrites
+
+    fast, slow = WireWrites(firestore_client), WireWrites(firestore_client, enabled=False)
+    assert fast.enabled  # else both would be the library's
+    batches = []
+    for wire in (fast, slow):
+        batch = firestore_client.batch()
+        wire.add(batch, Write("create", "c", "d", {"v": value, "nested": {"v": value}}))
+        batches.append(_pbs(batch))
+    assert batches[0] == batches[1]
+
+
 @pytest.mark.parametrize("owner,name", [
     ("google.cloud.firestore_v1.client.Client", "_database_string"),
     ("google.cloud.firestore_v1.base_batch.BaseWriteBatch", "_add_write_pbs"),
