@@ -164,7 +164,9 @@ class BufferedWSGIWorker(ASGIWorker):
         role = self.wsgi.extensions.get("dedicated_role")
         alone_from = self.wsgi.config.get("LEDGER_WRITER_ALONE_WORKERS") or 0
         if role is not None and alone_from and self.cfg.workers >= alone_from:
-            self.loop.call_soon(lambda: self.loop.create_task(self._serve_http_while_free(role)))
+            # A reference kept: the loop holds only a weak one to its tasks.
+            self.loop.call_soon(lambda: setattr(self, "_role_task",
+                                                self.loop.create_task(self._serve_http_while_free(role))))
         super().run()
 
     async def _serve_http_while_free(self, role):

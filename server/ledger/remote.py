@@ -135,7 +135,14 @@ class DeploymentWriter:
             self.role.gained()
 
     def _lost(self):
-        if self.role is not None:
+        if self.role is not None:  # not from the lease's thread: it must keep renewing meanwhile
+            threading.Thread(target=self._give_role_back, name="ledger-role", daemon=True).start()
+
+    def _give_role_back(self):
+        """Once what this process took as the writer is answered (the pump took nothing since the
+        loss), unless it holds the lease again by then: the front may end this process only then."""
+        self.local.wait_idle(self.conflict_seconds)
+        if not self.keeper.held():
             self.role.lost()
 
     def _pump(self):

@@ -120,6 +120,8 @@ class GroupCommitWriter:
         self.stats = {"rounds": 0, "operations": 0, "retried_operations": 0, "transient_errors": 0,
                       "unavailable": 0, "round_seconds": 0.0, "queue_wait_seconds": 0.0}
         self.inflight = InFlight()
+        self._outstanding = 0  # operations queued and not yet answered (wait_idle)
+        self._outstanding_lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, name=f"ledger-writer-{i}", daemon=True)
                          for i in range(max(1, pipeline))]
         for thread in self._threads:
@@ -139,8 +141,22 @@ class GroupCommitWriter:
             metrics.ledger_answered(UNAVAILABLE.status)
             pending.future.set_result(UNAVAILABLE)
         else:
+            with self._outstanding_lock:
+                self._outstanding += 1
+            pending.future.add_done_callback(self._answered)
             self._queue.put(pending)
         return pending.future
+
+    def _answered(self, _future):
+        with self._outstanding_lock:
+            self._outstanding -= 1
+
+    def wait_idle(self, timeout):
+        """True once every operation submitted so far has its answer; False after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while self._outstanding and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._outstanding
 
     def stop(self, summary=None):
         """Answers what is queued, stops the threads and logs the counters (`summary`: whose)."""

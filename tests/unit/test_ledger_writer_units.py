@@ -34,3 +34,26 @@ def test_a_new_writer_forgets_its_account_cache_before_its_next_round_not_during
     finally:
         writer.stop()
     assert writer.summary()["queue_wait_seconds"] >= 0
+
+
+def test_wait_idle_answers_once_every_submitted_operation_is_answered():
+    """What a writer that lost its lease waits for before its process may end (remote.py)."""
+    import threading
+
+    release = threading.Event()
+
+    class HeldCommitter(RecordingCommitter):
+        def run(self, ops):
+            release.wait(10)
+            return super().run(ops)
+
+    writer = GroupCommitWriter(HeldCommitter(), linger_ms=0)
+    try:
+        assert writer.wait_idle(0.01)  # nothing submitted
+        futures = [writer.submit_async(op(n)) for n in range(3)]
+        assert not writer.wait_idle(0.05)  # a round is still running
+        release.set()
+        assert writer.wait_idle(10)
+        assert all(f.done() for f in futures)
+    finally:
+        writer.stop()
