@@ -419,8 +419,8 @@ def _errors(counts):
 def measured_server(args, env, log_dir, name, workers):
     """N processes as N instances of one worker (the default), or as one instance of N workers
     (--topology workers: the writer's worker then serves no HTTP from LEDGER_WRITER_ALONE_WORKERS)."""
-    if args.topology == "workers":
-        return Server("server:create_app()", env, log_dir, name, workers=workers)
+    if args.topology == "workers":  # as measured in RESULTS.md: each worker its own socket (unless --env says)
+        return Server("server:create_app()", {"WEB_REUSE_PORT": "true", **env}, log_dir, name, workers=workers)
     return ServerGroup("server:create_app()", env, log_dir, name, workers)
 
 

@@ -50,11 +50,13 @@ threads = int(os.environ.get("WEB_THREADS", "64"))  # per worker: the app's thre
 # Open connections per worker (idle, slow or waiting for a thread): cheap in the asyncio worker.
 worker_connections = int(os.environ.get("WEB_CONNECTIONS", "4096"))
 backlog = 2048
-# Each worker its own listening socket (SO_REUSEPORT): the kernel spreads new connections over the
-# workers evenly. On one shared socket the asyncio worker that wakes first accepts a whole burst, and
-# 16 keep-alive clients all landed on one of 4 workers (two idled at 0% CPU); it also lets the ledger
-# writer's worker leave the spread by closing its own socket (server/edge/buffered.py).
-reuse_port = os.environ.get("WEB_REUSE_PORT", "true").lower() != "false"
+# WEB_REUSE_PORT=true: each worker its own listening socket (SO_REUSEPORT), and the kernel spreads
+# new connections over the workers evenly. Off by default: closing such a socket (a worker that ends:
+# a deploy, a restart, the ledger writer's worker giving HTTP up, server/edge/buffered.py) resets the
+# connections queued on it and not yet accepted (unless net.ipv4.tcp_migrate_req=1), where one shared
+# socket loses nothing. Measured (bench/RESULTS.md): on one shared socket the asyncio worker that wakes
+# first accepts a whole burst, and 16 keep-alive clients all landed on one of 4 workers.
+reuse_port = os.environ.get("WEB_REUSE_PORT", "false").lower() == "true"
 timeout = 60
 graceful_timeout = 8  # under Cloud Run's 10 s between SIGTERM and SIGKILL
 # The asyncio worker waits for open connections when it stops (up to graceful_timeout, then the

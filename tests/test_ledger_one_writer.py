@@ -106,6 +106,9 @@ def test_two_writers_at_once_keep_every_invariant(project):
 def test_kill_9_of_the_writer_fails_over(project, stack, workers):
     """kill -9 of the writer process mid-load; clients retry a dropped connection with the same key.
 
+    With 4 workers the writer serves no HTTP (LEDGER_WRITER_ALONE_WORKERS): its death drops no client
+    connection, only the operations handed to it; with 2 it serves HTTP too, and connections drop.
+
     Every transfer exactly once, no 5xx answered, the books and the audit trail clean; prints the
     failover time (kill to a new holder of the lease).
     """

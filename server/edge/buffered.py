@@ -179,7 +179,9 @@ class BufferedWSGIWorker(ASGIWorker):
             if not self.asgi.closing and role.held() and self.servers:
                 log.info("ledger writer: this worker (pid %s) stops serving HTTP", self.pid)
                 for server in self.servers:
-                    server.close()  # this process's copy of the listening socket only
+                    # Its copy of the shared socket (with WEB_REUSE_PORT its own socket, whose
+                    # queued connections the kernel resets: gunicorn_conf.py).
+                    server.close()
                 self.asgi.closing = True
             elif self.asgi.closing and not role.held():
                 log.info("ledger writer: this worker (pid %s) no longer writes; restarting it", self.pid)

@@ -6,7 +6,8 @@ one at 100% CPU while the other seven idled at about 27% (bench/RESULTS.md).
 The domain that holds the role says so here (the ledger, from its lease); the
 front (edge/buffered.py) then stops taking HTTP connections in that process
 while other workers of its instance take them, and ends the process once it no
-longer holds the role, so that gunicorn starts a fresh worker that serves HTTP.
+longer holds the role (the ledger says so only once what it took is answered),
+so that gunicorn starts a fresh worker that serves HTTP.
 Neither side knows the other: both know only this object.
 """
 

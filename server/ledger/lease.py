@@ -93,6 +93,8 @@ class LeaseKeeper:
                                                args=[self.token, int(self.seconds * 1000)])
         except redis.RedisError as exc:
             log.warning("ledger lease: %r", exc)
+            if self._holding and self.held():
+                return  # one failed renewal is no loss yet: held() ends by itself, the next tick decides
             held, epoch, holder = 0, self.epoch, self.holder
         if held:
             # Counted from before the call: redis started the expiry later than that.

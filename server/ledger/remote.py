@@ -57,6 +57,7 @@ class DeploymentWriter:
                                            health_check_interval=30)
         self.channel = Channel(self.client, prefix)
         self.role = role  # kernel/roles.py: the front gives HTTP up in the writer's process (or not)
+        self._role_lock = threading.Lock()
         self.keeper = LeaseKeeper(self.client, prefix, lease_seconds, on_gain=self._gained, on_loss=self._lost)
         self.stats = {"forwarded": 0, "resent": 0, "withdrawn": 0, "served": 0, "channel_wait_seconds": 0.0,
                       "forward_unavailable": 0}
@@ -132,18 +133,21 @@ class DeploymentWriter:
         # Another writer may have moved any account since this process last wrote it.
         self.local.forget_accounts()
         if self.role is not None:
-            self.role.gained()
+            with self._role_lock:
+                self.role.gained()
 
     def _lost(self):
         if self.role is not None:  # not from the lease's thread: it must keep renewing meanwhile
             threading.Thread(target=self._give_role_back, name="ledger-role", daemon=True).start()
 
     def _give_role_back(self):
-        """Once what this process took as the writer is answered (the pump took nothing since the
-        loss), unless it holds the lease again by then: the front may end this process only then."""
+        """Once the local group commit has settled what this process took as the writer (the pump
+        takes nothing more while the lease is not held; the answers still queued are sent by stop()),
+        unless it holds the lease again by then: the front may end this process only then."""
         self.local.wait_idle(self.conflict_seconds)
-        if not self.keeper.held():
-            self.role.lost()
+        with self._role_lock:  # never "lost" after a gain that came in between
+            if not self.keeper.held():
+                self.role.lost()
 
     def _pump(self):
         """While this process holds the lease: forwarded operations into the local group commit."""

@@ -127,7 +127,11 @@ class WireWrites:
     def _set_timestamp(timestamp_pb, value):
         """A plain datetime's seconds and nanos, set in place (the library builds a Timestamp through
         calendar.timegm and copies it): naive means UTC, an aware one is converted, as the library does."""
-        delta = (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)) - _EPOCH
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        elif value.utcoffset() is None:  # a tzinfo that names no offset: the library's business
+            raise Unsupported(value)
+        delta = value - _EPOCH
         seconds, nanos = delta.days * 86400 + delta.seconds, delta.microseconds * 1000
         timestamp_pb.seconds = seconds
         timestamp_pb.nanos = nanos
