@@ -81,20 +81,17 @@ class WireWrites:
 
     def _set_value(self, value_pb, value):
         """Fills a raw Firestore Value protobuf in place, as the library's encode_value would.
-        The exact types the ledger writes come first, by identity (most values are str and int)."""
+        The exact types most of the ledger's values have come first, by identity; subclasses
+        (bool, DatetimeWithNanoseconds and its nanoseconds, ...) take the isinstance chain."""
         kind = type(value)
         if kind is str:
             value_pb.string_value = value
         elif kind is int:
             value_pb.integer_value = value
-        elif value is None:
-            value_pb.null_value = 0
-        elif kind is bool:
-            value_pb.boolean_value = value
         elif kind is dt.datetime:
             self._set_timestamp(value_pb.timestamp_value, value)
-        elif kind is dict:
-            self._set_map(value_pb, value)
+        elif value is None:
+            value_pb.null_value = 0
         elif isinstance(value, bool):
             value_pb.boolean_value = value
         elif isinstance(value, int):
@@ -104,7 +101,13 @@ class WireWrites:
         elif isinstance(value, dt.datetime):
             value_pb.timestamp_value.CopyFrom(_timestamp_pb(value, self._to_pb))
         elif isinstance(value, dict):
-            self._set_map(value_pb, value)
+            fields = value_pb.map_value.fields
+            if not value:
+                value_pb.map_value.SetInParent()
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise Unsupported(key)
+                self._set_value(fields[key], item)
         elif isinstance(value, list | tuple):
             values = value_pb.array_value.values
             if not value:
@@ -113,15 +116,6 @@ class WireWrites:
                 self._set_value(values.add(), item)
         else:  # floats, bytes, references, sentinels...: leave them to the library
             raise Unsupported(type(value))
-
-    def _set_map(self, value_pb, value):
-        fields = value_pb.map_value.fields
-        if not value:
-            value_pb.map_value.SetInParent()
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise Unsupported(key)
-            self._set_value(fields[key], item)
 
     @staticmethod
     def _set_timestamp(timestamp_pb, value):
