@@ -497,7 +497,8 @@ def writer_stats(log_paths):
 
 def start_profiler(server, args, name, duration, project=None):
     """py-spy over the measured window (--profile DIR), as collapsed stacks: of the ledger writer's
-    process when there is one (it does every commit), else of the first worker."""
+    process when there is one (it does every commit), else of the first worker; with several
+    processes also of one that is not the writer (NAME-http.txt: a request's side of a hand-over)."""
     if not args.profile or name.startswith("naive"):
         return None
     os.makedirs(args.profile, exist_ok=True)
@@ -508,10 +509,14 @@ def start_profiler(server, args, name, duration, project=None):
 
     def record():
         time.sleep(args.warmup + 0.5)  # the writer is known once the load has started
-        pid = (ledger_writer_pid(project) if project else None) or server.workers()[0]
-        subprocess.run([spy, "record", "--format", "raw", "--rate", "200", *flags, "--nonblocking",
-                        "-d", str(int(duration)), "-o", out, "-p", str(pid)],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        workers = server.workers()
+        pid = (ledger_writer_pid(project) if project else None) or workers[0]
+        targets = [(pid, out)] + [(other, out[:-len(".txt")] + "-http.txt") for other in workers if other != pid][:1]
+        spies = [subprocess.Popen([spy, "record", "--format", "raw", "--rate", "200", *flags, "--nonblocking",
+                                   "-d", str(int(duration)), "-o", path, "-p", str(target)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for target, path in targets]
+        for spy_process in spies:
+            spy_process.wait()
 
     thread = threading.Thread(target=record, name="profiler", daemon=True)
     thread.start()
@@ -763,7 +768,11 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per configuration")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--users", type=int, default=1000)
-    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before measuring")
+    # Each process starts cold (sessions, usernames: per-process caches), and a miss costs a Firestore
+    # read: with 3 s, 4 processes re-read a third of their requests' sessions and account ids inside
+    # the window (bench/RESULTS.md, "Cold caches"), which 1 process does far less.
+    parser.add_argument("--warmup", type=float, default=10.0,
+                        help="seconds of load before measuring (enough for every process's caches to fill)")
     parser.add_argument("--timeout", type=float, default=30.0, help="client timeout per request, seconds")
     parser.add_argument("--naive-duration", type=float, default=None,
                         help="measured seconds for the naive design (default: min(duration, 20))")

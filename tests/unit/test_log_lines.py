@@ -3,6 +3,9 @@
 import io
 import json
 import logging
+import os
+import runpy
+from types import SimpleNamespace
 
 import pytest
 from flask import Flask, g
@@ -54,3 +57,18 @@ def test_text_on_a_terminal_json_elsewhere_and_nothing_else():
     assert not logs.gunicorn_logconfig("json")["loggers"]["gunicorn.access"]["propagate"]  # no query strings
     with pytest.raises(ValueError):
         logs.gunicorn_logconfig("xml")
+
+
+@pytest.mark.parametrize("access_log, enabled", [(None, False), ("-", True)])
+def test_gunicorn_builds_access_lines_only_when_access_log_asks(monkeypatch, access_log, enabled):
+    """A JSON logconfig_dict alone must not make gunicorn build each request's atoms for nothing."""
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    if access_log:
+        monkeypatch.setenv("ACCESS_LOG", access_log)
+    else:
+        monkeypatch.delenv("ACCESS_LOG", raising=False)
+    conf = runpy.run_path(os.path.join(os.path.dirname(logs.__file__), "..", "gunicorn_conf.py"))
+    cfg = SimpleNamespace(accesslog=conf["accesslog"], logconfig_dict=conf["logconfig_dict"])
+    assert cfg.logconfig_dict  # gunicorn's own rule would count this as asking
+    assert conf["logger_class"] == "server.observability.logs.GunicornLogger"
+    assert logs.GunicornLogger.access_log_enabled.fget(SimpleNamespace(cfg=cfg)) is enabled
