@@ -18,6 +18,7 @@ from multiproc import Servers, _children, bank_plan, bank_workload, check_answer
 from test_ledger_multiproc import START_BALANCE, writer_summaries
 
 from server import create_app
+from server.ledger.channel import Channel
 from server.ledger.lease import pid_of
 
 
@@ -72,6 +73,29 @@ def run_bank(app, a, b, transfers, seed):
     check_exactly_once(app, users, START_BALANCE, plan, attempts)
     a.stop()
     b.stop()
+
+
+def test_the_writer_takes_the_oldest_first_with_or_without_blmpop(stack, caplog):
+    """One take: at most `most` operations, oldest first, a re-sent one (send_first) before new ones;
+    the same through BRPOP and RPOP where redis refuses BLMPOP (an ACL here; a redis older than 7
+    answers 'unknown command')."""
+    admin = redis.Redis.from_url(stack.redis_url)
+    user = f"no-blmpop-{uuid.uuid4().hex[:8]}"
+    admin.acl_setuser(user, enabled=True, nopass=True, keys=["*"], channels=["*"], categories=["+@all"],
+                      commands=["-blmpop"])
+    try:
+        for client, refused in ((admin, False), (redis.Redis.from_url(stack.redis_url, username=user), True)):
+            caplog.clear()
+            channel = Channel(client, f"take-{uuid.uuid4().hex}")
+            for payload in ("a", "b", "c", "d"):
+                channel.send(payload)
+            channel.send_first("again")
+            assert channel.take(0.5, 3) == [b"again", b"a", b"b"]
+            assert channel.take(0.5, 3) == [b"c", b"d"]
+            assert channel.take(0.05, 3) == []
+            assert ("BLMPOP refused" in caplog.text) is refused
+    finally:
+        admin.acl_deluser(user)
 
 
 def test_two_instances_share_one_writer(project):
