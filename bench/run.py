@@ -799,6 +799,8 @@ def main(argv=None):
                         help="no redis: rate limits per process and every process its own ledger writer (before)")
     parser.add_argument("--out", help="also write the report (markdown) here, and the raw data as .json")
     args = parser.parse_args(argv)
+    if args.out:  # its folder now, not after the run: a missing one would lose every figure
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     if args.quick:
         args.duration, args.users, args.warmup = min(args.duration, 3.0), min(args.users, 100), 0.5
     args.naive_duration = args.naive_duration or min(args.duration, 20.0)
