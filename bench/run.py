@@ -769,10 +769,11 @@ def main(argv=None):
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--users", type=int, default=1000)
     # Each process starts cold (sessions, usernames: per-process caches), and a miss costs a Firestore
-    # read: with 3 s, 4 processes re-read a third of their requests' sessions and account ids inside
-    # the window (bench/RESULTS.md, "Cold caches"), which 1 process does far less.
+    # read: with 3 s, a process that was not the writer spent a fifth of its CPU on such reads inside
+    # the window (bench/RESULTS.md, "Cold caches"), and 4 processes miss more often than 1.
     parser.add_argument("--warmup", type=float, default=10.0,
-                        help="seconds of load before measuring (enough for every process's caches to fill)")
+                        help="seconds of load before measuring (10 s fills every process's caches for 300 users "
+                             "on 4 processes; give 30 s for 1,000)")
     parser.add_argument("--timeout", type=float, default=30.0, help="client timeout per request, seconds")
     parser.add_argument("--naive-duration", type=float, default=None,
                         help="measured seconds for the naive design (default: min(duration, 20))")

@@ -66,7 +66,7 @@ keepalive = 5
 # (tests/test_openapi_schemas.py); past it gunicorn answers 414 before the app.
 limit_request_line = 8190
 accesslog = os.environ.get("ACCESS_LOG") or None
-logger_class = "server.observability.logs.GunicornLogger"  # access lines only with ACCESS_LOG
+logger_class = "server.observability.gunicorn_logger.GunicornLogger"  # no access atoms built for nothing
 # LOG_FORMAT=json: gunicorn's own lines and the app's as JSON on stdout (Cloud Logging).
 logconfig_dict = logs.gunicorn_logconfig(os.environ.get("LOG_FORMAT") or logs.default_format(), bool(accesslog))
 

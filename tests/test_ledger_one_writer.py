@@ -78,13 +78,15 @@ def run_bank(app, a, b, transfers, seed):
 def test_the_writer_takes_the_oldest_first_with_or_without_blmpop(stack, caplog):
     """One take: at most `most` operations, oldest first, a re-sent one (send_first) before new ones;
     the same through BRPOP and RPOP where redis refuses BLMPOP (an ACL here; a redis older than 7
-    answers 'unknown command')."""
+    answers 'unknown command'), and only then: another error propagates and BLMPOP stays."""
     admin = redis.Redis.from_url(stack.redis_url)
+    knows_blmpop = int(admin.info("server")["redis_version"].split(".")[0]) >= 7
     user = f"no-blmpop-{uuid.uuid4().hex[:8]}"
     admin.acl_setuser(user, enabled=True, nopass=True, keys=["*"], channels=["*"], categories=["+@all"],
                       commands=["-blmpop"])
+    denied = redis.Redis.from_url(stack.redis_url, username=user)
     try:
-        for client, refused in ((admin, False), (redis.Redis.from_url(stack.redis_url, username=user), True)):
+        for client, refused in ((admin, not knows_blmpop), (denied, True)):
             caplog.clear()
             channel = Channel(client, f"take-{uuid.uuid4().hex}")
             for payload in ("a", "b", "c", "d"):
@@ -94,8 +96,17 @@ def test_the_writer_takes_the_oldest_first_with_or_without_blmpop(stack, caplog)
             assert channel.take(0.5, 3) == [b"c", b"d"]
             assert channel.take(0.05, 3) == []
             assert ("BLMPOP refused" in caplog.text) is refused
+        caplog.clear()  # any other error is the pump's to log and retry: BLMPOP stays
+        wrong = Channel(admin, f"take-{uuid.uuid4().hex}")
+        admin.set(wrong.ops_key, "not a list")
+        with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+            wrong.take(0.05, 3)
+        assert ("BLMPOP refused" in caplog.text) is not knows_blmpop
+        admin.delete(wrong.ops_key)
     finally:
+        denied.close()
         admin.acl_deluser(user)
+        admin.close()
 
 
 def test_two_instances_share_one_writer(project):

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask, g
 
 from server.observability import logs
+from server.observability.gunicorn_logger import GunicornLogger
 
 
 def _line(app, headers=None, **extra):
@@ -59,16 +60,18 @@ def test_text_on_a_terminal_json_elsewhere_and_nothing_else():
         logs.gunicorn_logconfig("xml")
 
 
-@pytest.mark.parametrize("access_log, enabled", [(None, False), ("-", True)])
-def test_gunicorn_builds_access_lines_only_when_access_log_asks(monkeypatch, access_log, enabled):
-    """A JSON logconfig_dict alone must not make gunicorn build each request's atoms for nothing."""
+@pytest.mark.parametrize("access_log, syslog, enabled", [(None, False, False), ("-", False, True), (None, True, True)])
+def test_gunicorn_builds_access_lines_only_when_asked(monkeypatch, access_log, syslog, enabled):
+    """Our JSON logconfig_dict alone must not make gunicorn build each request's atoms for nothing;
+    ACCESS_LOG (or syslog, as in gunicorn) still asks for them."""
     monkeypatch.setenv("LOG_FORMAT", "json")
     if access_log:
         monkeypatch.setenv("ACCESS_LOG", access_log)
     else:
         monkeypatch.delenv("ACCESS_LOG", raising=False)
     conf = runpy.run_path(os.path.join(os.path.dirname(logs.__file__), "..", "gunicorn_conf.py"))
-    cfg = SimpleNamespace(accesslog=conf["accesslog"], logconfig_dict=conf["logconfig_dict"])
+    cfg = SimpleNamespace(accesslog=conf["accesslog"], logconfig_dict=conf["logconfig_dict"], logconfig=None,
+                          logconfig_json=None, syslog=syslog, disable_redirect_access_to_syslog=False)
     assert cfg.logconfig_dict  # gunicorn's own rule would count this as asking
-    assert conf["logger_class"] == "server.observability.logs.GunicornLogger"
-    assert logs.GunicornLogger.access_log_enabled.fget(SimpleNamespace(cfg=cfg)) is enabled
+    assert conf["logger_class"] == "server.observability.gunicorn_logger.GunicornLogger"
+    assert GunicornLogger.access_log_enabled.fget(SimpleNamespace(cfg=cfg)) is enabled
