@@ -18,8 +18,7 @@ import logging
 import time
 import uuid
 
-import redis
-from redis.exceptions import NoPermissionError
+from redis.exceptions import NoPermissionError, ResponseError
 
 from ..kernel.caller import Caller, Origin
 from .engine import Operation, Outcome, Refusal
@@ -122,7 +121,7 @@ class Channel:
         if self._one_round_trip_take:
             try:
                 found = self.client.blmpop(timeout, 1, self.ops_key, direction="RIGHT", count=most)
-            except redis.ResponseError as exc:
+            except ResponseError as exc:
                 if not _refused_command(exc):
                     raise
                 log.warning("ledger channel: BLMPOP refused (%s); taking with BRPOP and RPOP", exc)

@@ -11,8 +11,15 @@ class GunicornLogger(Logger):
     file and syslog still ask, as in gunicorn. (A logger class of our own means gunicorn does not
     switch to its statsd logger by itself: the server's metrics are Prometheus, METRICS_PORT.)"""
 
-    @property
-    def access_log_enabled(self):
-        cfg = self.cfg
+    @staticmethod
+    def asks_for_access_lines(cfg):
         return bool(cfg.accesslog or cfg.logconfig or cfg.logconfig_json
                     or (cfg.syslog and not cfg.disable_redirect_access_to_syslog))
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        self._access_lines = self.asks_for_access_lines(cfg)  # once per (re)load, as gunicorn does, not per request
+
+    @property
+    def access_log_enabled(self):
+        return self._access_lines

@@ -74,4 +74,4 @@ def test_gunicorn_builds_access_lines_only_when_asked(monkeypatch, access_log, s
                           logconfig_json=None, syslog=syslog, disable_redirect_access_to_syslog=False)
     assert cfg.logconfig_dict  # gunicorn's own rule would count this as asking
     assert conf["logger_class"] == "server.observability.gunicorn_logger.GunicornLogger"
-    assert GunicornLogger.access_log_enabled.fget(SimpleNamespace(cfg=cfg)) is enabled
+    assert GunicornLogger.asks_for_access_lines(cfg) is enabled
