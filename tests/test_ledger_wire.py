@@ -1,6 +1,7 @@
-"""The ledger's fast commit (ledger/wire.py) against the emulator: the update times it reads
-from the raw response are exactly the ones Firestore stored (preconditions depend on them)."""
+"""The ledger's fast commit and reads (ledger/wire.py) against the emulator: the update times
+read from raw responses are exactly the ones Firestore stored (preconditions depend on them)."""
 
+import datetime as dt
 import uuid
 
 from server.kernel.commits import Write
@@ -20,3 +21,31 @@ def test_fast_commit_returns_the_update_times_the_library_reads_back(app):
         stored = {snap.id: snap.update_time for snap in snaps}
         assert times == [stored[i] for i in ids]
         assert [t.nanosecond for t in times] == [stored[i].nanosecond for i in ids]  # exact, for preconditions
+
+
+def test_fast_reads_find_what_get_all_finds(app):
+    from server.kernel.commits import MISSING
+    from server.ledger.wire import WireReads
+
+    firestore_client = app.extensions["datastore"].client  # on the emulator
+    reads = WireReads(firestore_client)
+    assert reads.enabled
+    collection = firestore_client.collection("wire_reads")
+    at = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
+    stored = {uuid.uuid4().hex: {"n": i, "at": at, "m": {"l": [i, "x", None]}, "f": 0.5} for i in range(3)}
+    for doc_id, data in stored.items():
+        collection.document(doc_id).set({"n": -1})
+        collection.document(doc_id).set(data)  # its update time now differs from its create time
+    absent = [uuid.uuid4().hex for _ in range(2)]
+    keys = [("wire_reads", doc_id) for doc_id in [*stored, *absent]]
+
+    ours = reads.read(keys)
+
+    snaps = {snap.id: snap for snap in firestore_client.get_all([collection.document(i) for _c, i in keys])}
+    assert list(ours) == keys
+    for doc_id, data in stored.items():
+        read = ours[("wire_reads", doc_id)]
+        assert read.data == data == snaps[doc_id].to_dict()
+        assert read.update_time == snaps[doc_id].update_time
+        assert read.update_time.nanosecond == snaps[doc_id].update_time.nanosecond  # exact, for preconditions
+    assert all(ours[("wire_reads", doc_id)] is MISSING and not snaps[doc_id].exists for doc_id in absent)

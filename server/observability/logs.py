@@ -44,6 +44,10 @@ def request_fields():
     return fields
 
 
+# One encoder for every line: json.dumps with `default` builds a new one each call.
+_encode = json.JSONEncoder(default=str).encode
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record, in the shape Cloud Logging's agent parses."""
 
@@ -63,7 +67,7 @@ class JsonFormatter(logging.Formatter):
             entry["message"] += "\n" + self.formatException(record.exc_info)
         if record.stack_info:
             entry["message"] += "\n" + self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str)
+        return _encode(entry)
 
 
 def check_format(fmt):

@@ -453,3 +453,87 @@ def test_any_private_name_gone_turns_fast_writes_off_and_writes_still_work(fires
 
 def _broken(*args, **kwargs):
     raise AttributeError("gone in this version")
+
+
+# --- the writer's raw reads (wire.WireReads) ----------------------------------------------
+
+
+def _answer(firestore_client, data, seconds=1714979289, nanos=123456789):
+    """A raw BatchGetDocumentsResponse that found `data` (encoded by the library itself)."""
+    from google.cloud.firestore_v1.types import firestore as firestore_types
+
+    batch = firestore_client.batch()
+    batch.create(firestore_client.collection("c").document("d"), data)
+    document = _pbs(batch)[0].update
+    document.update_time.seconds, document.update_time.nanos = seconds, nanos
+    return firestore_types.BatchGetDocumentsResponse.pb()(found=document)
+
+
+@pytest.mark.parametrize("value", [
+    dt.datetime(2026, 1, 2, 3, 4, 5, 999999, tzinfo=dt.UTC), dt.datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=dt.UTC),
+    True, 0, -(2 ** 63), "ü😀", None, {}, {"a": {"b": [1, "x", None, {}]}}, [], 0.5, b"\x00bytes",
+])
+def test_each_value_the_fast_reads_decode_equals_the_library(firestore_client, value):
+    from google.cloud.firestore_v1 import base_client
+    from google.cloud.firestore_v1.types import firestore as firestore_types
+
+    from server.ledger.wire import WireReads
+
+    reads = WireReads(firestore_client)
+    assert reads.enabled
+    raw = _answer(firestore_client, {"v": value, "nested": {"v": value}})
+    ref = firestore_client.collection("c").document("d")
+    snap = base_client._parse_batch_get(firestore_types.BatchGetDocumentsResponse.wrap(raw),
+                                        {ref._document_path: ref}, firestore_client)
+    ours = reads.decode(raw)
+    assert ours.data == snap.to_dict() == {"v": value, "nested": {"v": value}}
+    assert ours.update_time == snap.update_time and ours.update_time.nanosecond == 123456789  # preconditions
+
+
+def test_a_missing_document_decodes_as_missing(firestore_client):
+    from google.cloud.firestore_v1.types import firestore as firestore_types
+
+    from server.kernel.commits import MISSING
+    from server.ledger.wire import WireReads
+
+    raw = firestore_types.BatchGetDocumentsResponse.pb()(missing="projects/demo-wire/databases/(default)/documents/c/d")
+    assert WireReads(firestore_client).decode(raw) is MISSING
+
+
+@pytest.mark.parametrize("owner,name", [
+    ("google.cloud.firestore_v1.client.Client", "_prep_get_all"),
+    ("google.cloud.firestore_v1.base_client", "_parse_batch_get"),
+    ("google.cloud.firestore_v1._helpers", "decode_dict"),
+    ("google.cloud.firestore_v1.client.Client", "_firestore_api"),
+    ("google.cloud.firestore_v1.client.Client", "_database_string"),
+    ("google.cloud.firestore_v1.base_document.BaseDocumentReference", "_document_path"),
+])
+def test_any_private_read_name_gone_turns_fast_reads_off_and_the_store_reads_through_get_all(
+        firestore_client, monkeypatch, owner, name):
+    import importlib
+
+    from server.ledger.store import LedgerStore
+    from server.ledger.wire import WireReads
+
+    module_name, _, attr = owner.rpartition(".")
+    module = importlib.import_module(owner) if owner.endswith(("base_client", "_helpers")) else None
+    target = module or getattr(importlib.import_module(module_name), attr)
+    monkeypatch.setattr(target, name, _broken if module else property(lambda self: 1 / 0), raising=False)
+    assert not WireReads(firestore_client).enabled
+    monkeypatch.undo()
+
+    class Datastore:  # what LedgerStore falls back to: Datastore.read
+        client = firestore_client
+
+        def __init__(self):
+            self.calls = []
+
+        def read(self, keys, transaction=None):
+            self.calls.append(keys)
+            return {}
+
+    datastore = Datastore()
+    store = LedgerStore(datastore)
+    store.wire_reads.enabled = False  # as after a failed self-check
+    store.read([("accounts", "a"), ("accounts", "a")])
+    assert datastore.calls == [[("accounts", "a")]]
