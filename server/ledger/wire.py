@@ -293,17 +293,25 @@ class WireReads:
             return MISSING
         return ReadDoc(self._decode(raw.found.fields, self.client), self._from_timestamp_pb(raw.found.update_time))
 
-    def read(self, keys):
-        """{(collection, id): ReadDoc} of distinct keys, in one round trip."""
-        names = {f"{self._documents}/{collection}/{doc_id}": (collection, doc_id) for collection, doc_id in keys}
+    def _names(self, keys):
+        """{document name: key} of (collection, id) keys."""
+        return {f"{self._documents}/{collection}/{doc_id}": (collection, doc_id) for collection, doc_id in keys}
+
+    def _gather(self, keys, names, answers):
+        """{key: ReadDoc} of the keys from the streamed (proto-plus) answers."""
         found = dict.fromkeys(keys, MISSING)
-        answers = self.client._firestore_api.batch_get_documents(request=self._request(list(names)),
-                                                                 metadata=self.client._rpc_metadata)
         for answer in answers:
             raw = self._response_pb(answer)
             if raw.WhichOneof("result") == "found":
                 found[names[raw.found.name]] = self.decode(raw)
         return found
+
+    def read(self, keys):
+        """{(collection, id): ReadDoc} of distinct keys, in one round trip."""
+        names = self._names(keys)
+        answers = self.client._firestore_api.batch_get_documents(request=self._request(list(names)),
+                                                                 metadata=self.client._rpc_metadata)
+        return self._gather(keys, names, answers)
 
     def self_check(self):
         """True when every private name resolves and the raw request and decoding equal the library's."""
@@ -312,11 +320,13 @@ class WireReads:
              parse_batch_get, retry_default) = _read_names()
             self._response_pb = response_type.pb
             self._documents = f"{self.client._database_string}/documents"
-            refs = [self.client.collection("c").document("d"), self.client.collection("e").document("f")]
+            keys = [("c", "d"), ("e", "f")]
+            refs = [self.client.collection(collection).document(doc_id) for collection, doc_id in keys]
             # What get_all sends: its default retry adds no argument to the call.
             request, reference_map, kwargs = self.client._prep_get_all(refs, retry=retry_default)
-            names = [ref._document_path for ref in refs]
-            if kwargs or self._request(names)._pb != self._request_type(request)._pb:
+            names = self._names(keys)
+            if list(names) != [ref._document_path for ref in refs] or kwargs or \
+                    self._request(list(names))._pb != self._request_type(request)._pb:
                 return False
             at = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC)
             sample = {"s": "x", "i": -3, "b": True, "n": None, "t": at, "l": ["a", 2], "e": [],
@@ -326,12 +336,15 @@ class WireReads:
             write = batch._write_pbs[0]
             document = (write._pb if hasattr(write, "_pb") else write).update
             document.update_time.seconds, document.update_time.nanos = 1714979289, 123456789
-            answers = [self._response_pb()(found=document), self._response_pb()(missing=names[1])]
-            for raw in answers:
-                snap = parse_batch_get(response_type.wrap(raw), reference_map, self.client)
-                ours = self.decode(raw)
-                if ours != ReadDoc(snap.to_dict(), snap.update_time) or \
-                        (ours.update_time is not None and ours.update_time.nanosecond != snap.update_time.nanosecond):
+            # The answers as the stream yields them (proto-plus), read as read() reads them.
+            answers = [response_type.wrap(self._response_pb()(found=document)),
+                       response_type.wrap(self._response_pb()(missing=refs[1]._document_path))]
+            ours = self._gather(keys, names, answers)
+            for key, answer in zip(keys, answers, strict=True):
+                snap = parse_batch_get(answer, reference_map, self.client)
+                theirs = ReadDoc(snap.to_dict(), snap.update_time)
+                if ours[key] != theirs or (theirs.update_time is not None and
+                                           ours[key].update_time.nanosecond != theirs.update_time.nanosecond):
                     return False
             return callable(getattr(self.client._firestore_api, "batch_get_documents", None))
         except Exception:  # any surprise from a library upgrade: use the library

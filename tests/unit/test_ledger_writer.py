@@ -520,7 +520,6 @@ def test_any_private_read_name_gone_turns_fast_reads_off_and_the_store_reads_thr
     target = module or getattr(importlib.import_module(module_name), attr)
     monkeypatch.setattr(target, name, _broken if module else property(lambda self: 1 / 0), raising=False)
     assert not WireReads(firestore_client).enabled
-    monkeypatch.undo()
 
     class Datastore:  # what LedgerStore falls back to: Datastore.read
         client = firestore_client
@@ -533,7 +532,28 @@ def test_any_private_read_name_gone_turns_fast_reads_off_and_the_store_reads_thr
             return {}
 
     datastore = Datastore()
-    store = LedgerStore(datastore)
-    store.wire_reads.enabled = False  # as after a failed self-check
+    store = LedgerStore(datastore)  # its self-check runs with the name broken
+    monkeypatch.undo()
+    assert not store.wire_reads.enabled
     store.read([("accounts", "a"), ("accounts", "a")])
     assert datastore.calls == [[("accounts", "a")]]
+
+
+def test_fast_reads_gather_the_streamed_answers_by_key(firestore_client):
+    from google.cloud.firestore_v1.types import firestore as firestore_types
+
+    from server.kernel.commits import MISSING
+    from server.ledger.wire import WireReads
+
+    reads = WireReads(firestore_client)
+    keys = [("accounts", "a"), ("transfers", "t"), ("accounts", "b")]
+    names = reads._names(keys)
+    found = _answer(firestore_client, {"balance": 5})
+    found.found.name = next(name for name, key in names.items() if key == ("accounts", "b"))
+    answers = [firestore_types.BatchGetDocumentsResponse.wrap(raw) for raw in (
+        found, firestore_types.BatchGetDocumentsResponse.pb()(missing=list(names)[0]),
+        firestore_types.BatchGetDocumentsResponse.pb()(transaction=b"tx"))]  # an answer with no document
+    gathered = reads._gather(keys, names, answers)
+    assert list(gathered) == keys
+    assert gathered[("accounts", "b")].data == {"balance": 5}
+    assert gathered[("accounts", "a")] is MISSING and gathered[("transfers", "t")] is MISSING
