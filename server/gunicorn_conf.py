@@ -46,8 +46,9 @@ _return_large_blocks_to_the_system()
 bind = os.environ.get("BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}")
 workers = int(os.environ.get("WEB_WORKERS") or len(os.sched_getaffinity(0)) or 1)
 worker_class = "server.edge.buffered.BufferedWSGIWorker"
-# libuv's loop under the asyncio worker (requirements.txt): a third less CPU in the front than
-# asyncio's own (bench/RESULTS.md). gunicorn falls back to asyncio's, with a warning, without it.
+# libuv's loop under the asyncio worker (requirements.txt): the minimal request's server CPU
+# 0.37 -> 0.32 ms against asyncio's own (bench/RESULTS.md). Without it gunicorn falls back to
+# asyncio's, with a warning.
 asgi_loop = "uvloop"
 threads = int(os.environ.get("WEB_THREADS", "64"))  # per worker: the app's thread pool
 # Open connections per worker (idle, slow or waiting for a thread): cheap in the asyncio worker.
