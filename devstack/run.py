@@ -116,7 +116,7 @@ def _seed():
 
 def _stop_api(api, timeout=30):
     """gunicorn's graceful stop: SIGTERM to the master alone, which stops its workers
-    (a worker still loading the app exits at once: gunicorn_conf.post_fork)."""
+    (a worker still loading the app exits at once: server/edge/buffered.py)."""
     process = api.process
     if process is not None and process.poll() is None:
         process.send_signal(signal.SIGTERM)

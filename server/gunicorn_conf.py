@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 
+from server.edge.buffered import hold_stop_signals, release_stop_signals
 from server.observability import logs, metrics
 
 
@@ -82,6 +83,7 @@ if METRICS_PORT:
 
 
 def on_starting(server):
+    os.register_at_fork(after_in_parent=release_stop_signals)
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:  # values of an earlier run would be summed in
         shutil.rmtree(folder, ignore_errors=True)
@@ -99,18 +101,10 @@ def child_exit(server, worker):
     metrics.process_exited(worker.pid)
 
 
-def post_fork(server, worker):
-    """A stop that reaches a worker still loading the app ends it at once: it has accepted
-    nothing yet, and loading can outlast graceful_timeout, after which the master would
-    SIGKILL it ("Perhaps out of memory?") on a Ctrl-C or a deploy right after start."""
-    handle_exit = worker.handle_exit  # what init_signals installs for SIGTERM
-
-    def exit_while_booting(sig, frame):
-        if not worker.booted:
-            os._exit(0)
-        handle_exit(sig, frame)
-
-    worker.handle_exit = exit_while_booting
+def pre_fork(server, worker):
+    # Until the new worker has its own handlers (server/edge/buffered.py); the master's
+    # mask comes back right after the fork (on_starting).
+    hold_stop_signals()
 
 
 def worker_exit(server, worker):

@@ -1,5 +1,6 @@
 """Users and sessions per the contract, against the real emulator."""
 
+import datetime as dt
 import threading
 import time
 
@@ -221,3 +222,30 @@ def test_logout_reaches_other_processes_at_once(emulator, project_id):
     finally:
         for a in apps:
             a.extensions["shutdown"]()
+
+
+def test_a_revocation_the_listener_start_missed_is_caught_up(live_server, app, monkeypatch):
+    """As the emulator did (server/auth/store.py): the listener's first snapshot lacks a session
+    revoked while it started, and no change follows. The catch-up query still reports it."""
+    from google.cloud.firestore_v1.query import Query
+
+    from server.auth.store import AuthStore
+    from server.datastore import get_datastore
+
+    token = live_server.signup()["token"]
+    sid = jwt.decode(token, options={"verify_signature": False})["sid"]
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    assert live_server.api("POST", "/api/v1/auth/logout", token).status_code == 204
+    listen = Query.on_snapshot
+    monkeypatch.setattr(Query, "on_snapshot", lambda query, callback: listen(
+        query, lambda docs, changes, read_time: callback(docs, [], read_time)))  # every change lost
+    revoked = []
+    with app.app_context():
+        watch = AuthStore(get_datastore()).watch_revocations(since, revoked.append)
+    try:
+        deadline = time.monotonic() + 10
+        while sid not in revoked and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        watch.unsubscribe()
+    assert sid in revoked

@@ -14,6 +14,8 @@ docs/hardening.md.
 import asyncio
 import io
 import logging
+import os
+import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote_to_bytes
@@ -147,13 +149,53 @@ class BufferedWSGI:
         await send({"type": "http.response.body", "body": content})
 
 
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGQUIT})
+
+
+def hold_stop_signals():
+    """Blocks the stop signals: one sent meanwhile stays pending, not lost
+    (gunicorn_conf.pre_fork, and the worker until its handlers are in place)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def release_stop_signals():
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+def _exit_while_booting(signum, frame):
+    os._exit(0)  # nothing accepted yet: nothing to finish
+
+
 class BufferedWSGIWorker(ASGIWorker):
     """gunicorn's asyncio worker serving the Flask app through BufferedWSGI
-    (`worker_class` in server/gunicorn_conf.py); `threads` sizes the app's thread pool."""
+    (`worker_class` in server/gunicorn_conf.py); `threads` sizes the app's thread pool.
+
+    A stop must reach a worker at any moment of its life, or the master SIGKILLs it after
+    graceful_timeout ("Perhaps out of memory?") on a deploy or a Ctrl-C right after start.
+    Two gaps lose one otherwise: between the fork and init_signals the worker still has the
+    master's handlers (gunicorn_conf.pre_fork holds the signals across the fork), and uvloop
+    drops a signal that comes after add_signal_handler but before its loop first runs (it
+    reaches the loop only through a wakeup fd set when the loop starts), the whole time the
+    app loads. So until the loop runs, a stop ends the worker at once; then the loop's handlers.
+    """
 
     @classmethod
     def check_config(cls, cfg, log):
         pass  # threads are used: they run the app (ASGIWorker would warn that they are not)
+
+    def init_signals(self):
+        for sig in self.SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, _exit_while_booting)
+        release_stop_signals()  # held since the fork: a stop sent meanwhile ends the worker now
+
+    def _init_loop_signals(self):
+        hold_stop_signals()  # ASGIWorker's resets each to SIG_DFL before the loop takes it
+        try:
+            super().init_signals()
+        finally:
+            release_stop_signals()
 
     def load_wsgi(self):
         super().load_wsgi()
@@ -161,6 +203,7 @@ class BufferedWSGIWorker(ASGIWorker):
         self.asgi = BufferedWSGI(self.wsgi, self.cfg.threads, largest_body(self.wsgi))
 
     def run(self):
+        self.loop.call_soon(self._init_loop_signals)  # its first callback, before any server listens
         role = self.wsgi.extensions.get("dedicated_role")
         alone_from = self.wsgi.config.get("LEDGER_WRITER_ALONE_WORKERS") or 0
         if role is not None and alone_from and self.cfg.workers >= alone_from:
