@@ -5,6 +5,7 @@ A lost one leaves the worker serving until the master SIGKILLs it after graceful
 kills a process. uvloop drops a signal that comes while the app loads.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,13 +20,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKERS = 2
 
 
+@contextlib.contextmanager
 def _gunicorn(load_seconds):
+    """gunicorn with the project's settings; its whole group is SIGKILLed if a test leaves it running."""
     env = dict(os.environ, BIND=f"127.0.0.1:{processes.free_port()}", WEB_WORKERS=str(WORKERS),
                SLOW_APP_LOAD_SECONDS=str(load_seconds), LOG_FORMAT="text")
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:server.gunicorn_conf", "--pythonpath", "tests",
          "slow_loading_app:create_app()"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def _read_until(proc, text, count):
@@ -42,18 +51,13 @@ def _read_until(proc, text, count):
     (signal.SIGINT, True),  # a terminal's Ctrl-C: the master and every worker
 ])
 def test_a_stop_while_the_app_loads_ends_the_workers_at_once(sig, whole_group):
-    proc = _gunicorn(load_seconds=3)
-    try:
+    with _gunicorn(load_seconds=3) as proc:
         lines = _read_until(proc, "Booting worker", WORKERS)
         time.sleep(1)  # both workers well inside loading the app
         started = time.monotonic()
         os.killpg(proc.pid, sig) if whole_group else proc.send_signal(sig)
         rest, _ = proc.communicate(timeout=30)
         took = time.monotonic() - started
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     out = "".join(lines) + rest
     assert "SIGKILL" not in out, out
     assert "ASGI server listening" not in out, out  # stopped before serving anything
@@ -62,15 +66,10 @@ def test_a_stop_while_the_app_loads_ends_the_workers_at_once(sig, whole_group):
 
 
 def test_a_stop_after_the_app_loaded_is_graceful():
-    proc = _gunicorn(load_seconds=0)
-    try:
+    with _gunicorn(load_seconds=0) as proc:
         lines = _read_until(proc, "ASGI server listening", WORKERS)
         proc.send_signal(signal.SIGTERM)  # the master alone: it stops the workers
         rest, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     out = "".join(lines) + rest
     assert "SIGKILL" not in out and proc.returncode == 0, out
     assert out.count("Worker shutting down") == WORKERS, out  # the loop's handler, not an exit at once

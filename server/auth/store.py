@@ -130,13 +130,14 @@ class AuthStore:
         whatever was revoked meanwhile.
         """
         query = self.datastore.collection(SESSIONS).where(filter=FieldFilter("revoked_at", ">=", since))
-        caught_up = []
+        caught_up = False
 
         def on_snapshot(_docs, changes, _read_time):
+            nonlocal caught_up
             for change in changes:
                 on_revoked(change.document.id)
             if not caught_up:
-                caught_up.append(True)
+                caught_up = True
                 try:
                     for doc in query.stream():
                         on_revoked(doc.id)

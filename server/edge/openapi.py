@@ -26,12 +26,11 @@ It also holds what every domain's routes declare alike: the bearer security, the
 error responses most routes share and `api_blueprint`.
 """
 
-from flask_limiter.util import get_qualified_name
 from flask_openapi3 import APIBlueprint, Tag
 
 from .. import config
 from ..kernel.models import ErrorBody
-from .limits import limiter
+from .limits import rate_limited
 
 BEARER = [{"bearer": []}]
 # The errors most routes can answer; routes that change things add WRITE_ERRORS.
@@ -130,11 +129,6 @@ def _camel(name):
     return head + "".join(part.capitalize() for part in rest)
 
 
-def _rate_limited(view):
-    # flask-limiter keeps the qualified names of the views it limits (no public accessor).
-    return get_qualified_name(view) in limiter._marked_for_limiting  # noqa: SLF001
-
-
 def _implied_statuses(view, method, operation):
     role = getattr(view, "required_role", None)
     if role in ("user", "admin"):
@@ -147,7 +141,7 @@ def _implied_statuses(view, method, operation):
         yield 422
     if getattr(view, "uses_datastore", True):
         yield 503
-    if _rate_limited(view):
+    if rate_limited(view):
         yield 429
 
 
@@ -182,7 +176,7 @@ def complete(app, spec):
             response["headers"] = {**response.get("headers", {}), **REQUEST_ID_HEADER}
             if status == "429" or (status == "503" and response.get("content") == ERROR_CONTENT):
                 response["headers"].update(RETRY_AFTER_HEADER)  # limits.py's and errors.unavailable()'s
-            if _rate_limited(view):
+            if rate_limited(view):
                 response["headers"].update(RATE_LIMIT_HEADERS)
             if idempotent:
                 response["headers"].update(REPLAYED_HEADER)

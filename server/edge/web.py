@@ -112,17 +112,23 @@ def _content_security_policy(config):
     )
 
 
+# Sent on every answer unless the view set its own.
+_DEFAULT_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+                    ("X-Frame-Options", "DENY"))
+
+
 def _finish(response):
-    response.headers["X-Request-ID"] = getattr(g, "request_id", "") or uuid.uuid4().hex
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Content-Security-Policy", current_app.config["CSP"])
+    headers = response.headers
+    headers["X-Request-ID"] = getattr(g, "request_id", "") or uuid.uuid4().hex
+    # One pass over the headers, not one per default (Headers.setdefault scans them each time).
+    present = {name.lower() for name in headers.keys()}
+    defaults = [*_DEFAULT_HEADERS, ("Content-Security-Policy", current_app.config["CSP"])]
     if request.path.startswith("/api/"):
-        response.headers.setdefault("Cache-Control", "no-store")
-    if response.status_code not in (429, 503):
+        defaults.append(("Cache-Control", "no-store"))
+    headers.extend([(name, value) for name, value in defaults if name.lower() not in present])
+    if response.status_code not in (429, 503) and "retry-after" in present:
         # flask-limiter sends it on every answer of a limited view; it means something only here.
-        response.headers.pop("Retry-After", None)
+        del headers["Retry-After"]
     return response
 
 

@@ -32,21 +32,22 @@ def _error_code(response):
 
 def _observe(response):
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
-    rule = request.url_rule.rule if request.url_rule else "unmatched"
-    status = response.status_code
-    metrics.request_done(request.method, rule, status, seconds)
-    if (request.method, rule) == _UPLOAD:
+    req = request._get_current_object()  # once: each use of the proxy costs a context lookup
+    method, rule, status = req.method, req.url_rule.rule if req.url_rule else "unmatched", response.status_code
+    metrics.request_done(method, rule, status, seconds)
+    if (method, rule) == _UPLOAD:
         metrics.upload(status == 201, None if status == 201 else _error_code(response))
-    elif (request.method, rule) == _MESSAGE and status == 201:
+    elif (method, rule) == _MESSAGE and status == 201:
         metrics.message_sent()
     if status == 429:
         metrics.rate_limited(rule)
     # The path only: a query string is the caller's and may carry anything.
-    log.info("%s %s %s", request.method, request.path, status, extra={"httpRequest": {
-        "requestMethod": request.method, "requestUrl": request.path, "status": status,
+    environ = req.environ
+    log.info("%s %s %s", method, req.path, status, extra={"httpRequest": {
+        "requestMethod": method, "requestUrl": req.path, "status": status,
         "latency": f"{seconds:.6f}s", "responseSize": str(response.calculate_content_length() or 0),
-        "userAgent": request.user_agent.string[:200], "remoteIp": request.remote_addr,
-        "protocol": request.environ.get("SERVER_PROTOCOL")}})
+        "userAgent": environ.get("HTTP_USER_AGENT", "")[:200], "remoteIp": req.remote_addr,
+        "protocol": environ.get("SERVER_PROTOCOL")}})
     return response
 
 

@@ -36,7 +36,8 @@ def request_fields():
     if request_id:
         fields["request_id"] = request_id
         fields["logging.googleapis.com/labels"] = {"request_id": request_id}
-    match = _TRACE_CONTEXT.fullmatch(request.headers.get("X-Cloud-Trace-Context", ""))
+    trace = request.environ.get("HTTP_X_CLOUD_TRACE_CONTEXT")
+    match = _TRACE_CONTEXT.fullmatch(trace) if trace else None
     if match:
         fields["logging.googleapis.com/trace"] = f"projects/{current_app.config['PROJECT_ID']}/traces/{match[1]}"
         if match[2]:
