@@ -4,6 +4,8 @@ read from raw responses are exactly the ones Firestore stored (preconditions dep
 import datetime as dt
 import uuid
 
+import pytest
+
 from server.kernel.commits import Write
 
 
@@ -49,3 +51,19 @@ def test_fast_reads_find_what_get_all_finds(app):
         assert read.update_time == snaps[doc_id].update_time
         assert read.update_time.nanosecond == snaps[doc_id].update_time.nanosecond  # exact, for preconditions
     assert all(ours[("wire_reads", doc_id)] is MISSING and not snaps[doc_id].exists for doc_id in absent)
+
+
+def test_a_refused_fast_read_raises_the_library_s_error(app):
+    """The writer tells transient errors from others by the library's exception types."""
+    from google.api_core import exceptions
+
+    from server.ledger.wire import WireReads
+
+    reads = WireReads(app.extensions["datastore"].client)
+    assert reads.enabled
+    try:
+        with pytest.raises(exceptions.InvalidArgument):
+            reads.read([("wire_reads", "a/b")])  # a collection path is no document name
+        assert reads.read([("wire_reads", uuid.uuid4().hex)])  # the channel still serves
+    finally:
+        reads.close()

@@ -27,6 +27,7 @@ class Ledger:
 
     def stop(self):
         self.writer.stop()
+        self.store.close()
 
     def bench_hook(self):
         """The documented bench hook (ledger/bench.py); nothing in the server calls it."""

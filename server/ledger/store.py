@@ -40,6 +40,10 @@ class LedgerStore:
     def fast_writes(self):
         return self.wire.enabled
 
+    def close(self):
+        """Closes the writer's read channel (wire.py); the datastore closes its own client."""
+        self.wire_reads.close()
+
     def count(self, **amounts):
         with self._count_lock:
             self.counts.update(amounts)

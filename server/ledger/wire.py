@@ -13,15 +13,27 @@ back per write.
 
 `WireReads` does the same for the writer's reads (`get_all`): one
 BatchGetDocuments on a raw request, each streamed answer read from its raw
-protobuf, without a DocumentReference or DocumentSnapshot per document. Its
-`self_check()` compares the request and the decoded documents with the
-library's own (`_prep_get_all`, `_parse_batch_get`) on sample answers; on any
-difference the store reads through `get_all`.
+protobuf, without a DocumentReference or DocumentSnapshot per document. It
+calls Firestore's public gRPC method on a channel of its own, made as the
+library makes its channel but with gRPC's `SingleThreadedUnaryStream` option:
+the reading thread takes each streamed answer itself, where on the library's
+channel a spinning gRPC thread takes it and wakes the reader, two thread
+switches an answer (a 30-document read: 2.1-2.5 ms of client CPU there,
+0.7-0.8 ms here; bench/RESULTS.md). Its `self_check()` compares the request
+and the decoded documents with the library's own (`_prep_get_all`,
+`_parse_batch_get`) on sample answers; on any difference the store reads
+through `get_all`.
 """
 
 import datetime as dt
 import logging
 import re
+import threading
+
+import grpc
+import grpc.experimental
+from google.api_core import exceptions as gexc
+from google.api_core.gapic_v1 import routing_header
 
 from ..kernel.commits import MISSING, ReadDoc
 
@@ -35,7 +47,13 @@ PRIVATE_NAMES = ("Client._database_string", "WriteBatch._add_write_pbs", "Transa
 # And of the read path (WireReads.self_check covers them).
 PRIVATE_READ_NAMES = ("Client._database_string", "Client._firestore_api", "Client._rpc_metadata",
                       "Client._prep_get_all", "base_client._parse_batch_get", "_helpers.decode_dict",
-                      "DocumentReference._document_path", "WriteBatch._write_pbs")
+                      "DocumentReference._document_path", "WriteBatch._write_pbs", "Client._emulator_host",
+                      "Client._target", "Client._credentials", "FirestoreClient._transport",
+                      "base_client._DEFAULT_CHANNEL_OPTIONS",
+                      "base_client._GRPC_MSG_SIZE_OPTIONS")
+# Firestore's gRPC method (google/firestore/v1/firestore.proto), as the library's transport names it.
+BATCH_GET_METHOD = "/google.firestore.v1.Firestore/BatchGetDocuments"
+READ_TIMEOUT_SECONDS = 60.0
 
 _PLAIN_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -264,6 +282,21 @@ def _read_names():
             firestore_types.BatchGetDocumentsResponse, base_client._parse_batch_get, gapic_v1.method.DEFAULT)
 
 
+def _reads_channel(client):
+    """A channel to the client's Firestore, made as the library makes its own (base_client's
+    _firestore_api_helper and _emulator_channel), whose unary-stream calls are read in the
+    calling thread."""
+    from google.cloud.firestore_v1 import base_client
+
+    single_thread = (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)
+    if client._emulator_host is not None:
+        return grpc.insecure_channel(client._emulator_host,
+                                     options=[single_thread, *base_client._GRPC_MSG_SIZE_OPTIONS])
+    transport = type(client._firestore_api._transport)
+    return transport.create_channel(client._target, credentials=client._credentials,
+                                    options=[single_thread, *base_client._DEFAULT_CHANNEL_OPTIONS])
+
+
 class WireReads:
     """The writer's reads in one BatchGetDocuments, decoded from the raw answers when the
     self-check passed (`enabled`); Datastore.read is the caller's fallback otherwise.
@@ -276,16 +309,41 @@ class WireReads:
     def __init__(self, client, enabled=True):
         self.client = client
         self.enabled = False
+        self._channel = self._batch_get = self._metadata = None  # made at the first read: after gunicorn's fork
+        self._channel_lock = threading.Lock()
         if enabled:
             self.enabled = self.self_check()
             if not self.enabled:
                 log.warning("fast Firestore reads disabled; using the library's get_all")
 
-    def _request(self, names):
+    def _raw_request(self, names):
         raw = self._request_type.pb()()
         raw.database = self.client._database_string
         raw.documents.extend(names)
-        return self._request_type.wrap(raw)
+        return raw
+
+    def _request(self, names):
+        return self._request_type.wrap(self._raw_request(names))
+
+    def _call(self):
+        """BatchGetDocuments on the read channel, and the metadata the library's call sends with it
+        (the database's resource prefix and routing header; the emulator's owner token)."""
+        if self._batch_get is None:
+            with self._channel_lock:
+                if self._batch_get is None:
+                    self._metadata = (*self.client._rpc_metadata, routing_header.to_grpc_metadata(
+                        (("database", self.client._database_string),)))
+                    self._channel = _reads_channel(self.client)
+                    self._batch_get = self._channel.unary_stream(
+                        BATCH_GET_METHOD, request_serializer=self._request_type.pb().SerializeToString,
+                        response_deserializer=self._response_pb().FromString)
+        return self._batch_get
+
+    def close(self):
+        with self._channel_lock:
+            if self._channel is not None:
+                self._channel.close()
+            self._channel = self._batch_get = None
 
     def _found(self, document):
         """The ReadDoc of a found Document protobuf."""
@@ -300,10 +358,9 @@ class WireReads:
         return {f"{self._documents}/{collection}/{doc_id}": (collection, doc_id) for collection, doc_id in keys}
 
     def _gather(self, keys, names, answers):
-        """{key: ReadDoc} of the keys from the streamed (proto-plus) answers."""
+        """{key: ReadDoc} of the keys from the streamed raw answers."""
         found = dict.fromkeys(keys, MISSING)
-        for answer in answers:
-            raw = self._response_pb(answer)
+        for raw in answers:
             if raw.WhichOneof("result") == "found":
                 found[names[raw.found.name]] = self._found(raw.found)
         return found
@@ -311,9 +368,12 @@ class WireReads:
     def read(self, keys):
         """{(collection, id): ReadDoc} of distinct keys, in one round trip."""
         names = self._names(keys)
-        answers = self.client._firestore_api.batch_get_documents(request=self._request(list(names)),
-                                                                 metadata=self.client._rpc_metadata)
-        return self._gather(keys, names, answers)
+        call = self._call()
+        try:
+            answers = call(self._raw_request(list(names)), timeout=READ_TIMEOUT_SECONDS, metadata=self._metadata)
+            return self._gather(keys, names, answers)
+        except grpc.RpcError as exc:  # as the library raises it: the writer retries the transient ones
+            raise gexc.from_grpc_error(exc) from exc
 
     def self_check(self):
         """True when every private name resolves and the raw request and decoding equal the library's."""
@@ -338,17 +398,22 @@ class WireReads:
             write = batch._write_pbs[0]
             document = (write._pb if hasattr(write, "_pb") else write).update
             document.update_time.seconds, document.update_time.nanos = 1714979289, 123456789
-            # The answers as the stream yields them (proto-plus), read as read() reads them.
-            answers = [response_type.wrap(self._response_pb()(found=document)),
-                       response_type.wrap(self._response_pb()(missing=refs[1]._document_path))]
+            # The answers as the read channel yields them (raw), read as read() reads them.
+            answers = [self._response_pb()(found=document), self._response_pb()(missing=refs[1]._document_path)]
             ours = self._gather(keys, names, answers)
             for key, answer in zip(keys, answers, strict=True):
-                snap = parse_batch_get(answer, reference_map, self.client)
+                snap = parse_batch_get(response_type.wrap(answer), reference_map, self.client)
                 theirs = ReadDoc(snap.to_dict(), snap.update_time)
                 if ours[key] != theirs or (theirs.update_time is not None and
                                            ours[key].update_time.nanosecond != theirs.update_time.nanosecond):
                     return False
-            return callable(getattr(self.client._firestore_api, "batch_get_documents", None))
+            from google.cloud.firestore_v1 import base_client
+
+            # What _reads_channel uses to make its channel as the library makes its own.
+            options = (base_client._DEFAULT_CHANNEL_OPTIONS, base_client._GRPC_MSG_SIZE_OPTIONS)
+            return all(isinstance(o, list) and o for o in options) and isinstance(self.client._target, str) and \
+                isinstance(self.client._emulator_host, str | None) and hasattr(self.client, "_credentials") and \
+                callable(getattr(type(self.client._firestore_api._transport), "create_channel", None))
         except Exception:  # any surprise from a library upgrade: use the library
             log.exception("fast Firestore reads failed their self-check")
             return False

@@ -507,6 +507,10 @@ def test_a_missing_document_decodes_as_missing(firestore_client):
     ("google.cloud.firestore_v1.client.Client", "_firestore_api"),
     ("google.cloud.firestore_v1.client.Client", "_database_string"),
     ("google.cloud.firestore_v1.base_document.BaseDocumentReference", "_document_path"),
+    ("google.cloud.firestore_v1.client.Client", "_target"),  # the read channel is made as the library's
+    ("google.cloud.firestore_v1.client.Client", "_emulator_host"),
+    ("google.cloud.firestore_v1.base_client", "_DEFAULT_CHANNEL_OPTIONS"),
+    ("google.cloud.firestore_v1.base_client", "_GRPC_MSG_SIZE_OPTIONS"),
 ])
 def test_any_private_read_name_gone_turns_fast_reads_off_and_the_store_reads_through_get_all(
         firestore_client, monkeypatch, owner, name):
@@ -550,9 +554,8 @@ def test_fast_reads_gather_the_streamed_answers_by_key(firestore_client):
     names = reads._names(keys)
     found = _answer(firestore_client, {"balance": 5})
     found.found.name = next(name for name, key in names.items() if key == ("accounts", "b"))
-    answers = [firestore_types.BatchGetDocumentsResponse.wrap(raw) for raw in (
-        found, firestore_types.BatchGetDocumentsResponse.pb()(missing=list(names)[0]),
-        firestore_types.BatchGetDocumentsResponse.pb()(transaction=b"tx"))]  # an answer with no document
+    answers = [found, firestore_types.BatchGetDocumentsResponse.pb()(missing=list(names)[0]),
+               firestore_types.BatchGetDocumentsResponse.pb()(transaction=b"tx")]  # an answer with no document
     gathered = reads._gather(keys, names, answers)
     assert list(gathered) == keys
     assert gathered[("accounts", "b")].data == {"balance": 5}
