@@ -192,16 +192,17 @@ class Datastore:
         else:
             raise ValueError(write.method)
 
-    def commit(self, writes, docs, add=None, send=None):
+    def commit(self, writes, docs, add=None, send=None, new_batch=None):
         """Commits `writes` as one atomic WriteBatch; returns {(collection, id): update_time}.
 
         Each update or delete of a document in `docs` ({key: ReadDoc} as read) carries the
         update time it was read at. Raises LostRace when a precondition failed (nothing
         written). `add` replaces Datastore.add and `send(batch) -> [update_time, ...]` the
-        batch's own commit (the ledger's fast encoder and decoder, ledger/wire.py).
+        batch's own commit, and `new_batch()` what the writes are added to (the ledger's fast
+        encoder and decoder, ledger/wire.py).
         """
         add = add or self.add
-        batch = self.client.batch()
+        batch = new_batch() if new_batch else self.client.batch()
         for write in writes:
             read = docs.get(write.key) if write.method in ("update", "delete") else None
             add(batch, write, read.update_time if read is not None else None)

@@ -10,14 +10,15 @@ from server.kernel.commits import Write
 
 
 def test_fast_commit_returns_the_update_times_the_library_reads_back(app):
-    from server.ledger.wire import WireWrites
+    from server.ledger.wire import RawCommit, WireWrites
 
     firestore_client = app.extensions["datastore"].client  # on the emulator
 
     for wire in (WireWrites(firestore_client), WireWrites(firestore_client, enabled=False)):
-        batch, ids = firestore_client.batch(), [uuid.uuid4().hex for _ in range(3)]
+        batch, ids = wire.new_batch(), [uuid.uuid4().hex for _ in range(3)]
+        assert isinstance(batch, RawCommit) == wire.enabled
         for i, doc_id in enumerate(ids):
-            wire.add(batch, Write("create", "wire_commits", doc_id, {"n": i}))
+            wire.add(batch, Write("create", "wire_commits", doc_id, {"n": i, "f": 0.5 if i else 1}))  # a float too
         times = wire.commit(batch)
         snaps = firestore_client.get_all([firestore_client.collection("wire_commits").document(i) for i in ids])
         stored = {snap.id: snap.update_time for snap in snaps}
@@ -51,6 +52,27 @@ def test_fast_reads_find_what_get_all_finds(app):
         assert read.update_time == snaps[doc_id].update_time
         assert read.update_time.nanosecond == snaps[doc_id].update_time.nanosecond  # exact, for preconditions
     assert all(ours[("wire_reads", doc_id)] is MISSING and not snaps[doc_id].exists for doc_id in absent)
+
+
+def test_a_refused_fast_commit_is_a_lost_race_and_writes_nothing(app):
+    """The writer tells a lost race (a precondition) from other errors by the library's exception types."""
+    from server.kernel.commits import LostRace
+    from server.ledger.wire import WireWrites
+
+    datastore = app.extensions["datastore"]
+    wire = WireWrites(datastore.client)
+    assert wire.enabled
+    taken, fresh = uuid.uuid4().hex, uuid.uuid4().hex
+    datastore.client.collection("wire_commits").document(taken).set({"n": 0})
+    try:
+        with pytest.raises(LostRace):
+            datastore.commit([Write("create", "wire_commits", fresh, {"n": 1}),
+                              Write("create", "wire_commits", taken, {"n": 1})], {},
+                             add=wire.add, send=wire.commit, new_batch=wire.new_batch)
+        assert not datastore.client.collection("wire_commits").document(fresh).get().exists  # atomic
+        assert datastore.client.collection("wire_commits").document(taken).get().to_dict() == {"n": 0}
+    finally:
+        wire.channel.close()
 
 
 def test_a_refused_fast_read_raises_the_library_s_error(app):

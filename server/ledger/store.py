@@ -17,7 +17,7 @@ from ..kernel.directory import user_id_of
 from ..kernel.ids import new_id
 from . import engine
 from .accounts import TREASURY_ID, new_account
-from .wire import WireReads, WireWrites
+from .wire import WireChannel, WireReads, WireWrites
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,9 @@ class LedgerStore:
         self.currency = currency
         self._treasury_exists = False
         # LEDGER_FAST_WRITES: the raw-protobuf encoding of the writer's writes and reads (wire.py).
-        self.wire = WireWrites(self.client, enabled=fast_writes)
-        self.wire_reads = WireReads(self.client, enabled=fast_writes)
+        self.wire_channel = WireChannel(self.client)
+        self.wire = WireWrites(self.client, enabled=fast_writes, channel=self.wire_channel)
+        self.wire_reads = WireReads(self.client, enabled=fast_writes, channel=self.wire_channel)
         # Firestore documents read and written by the ledger's write path, counted exactly
         # (production bills per document; a missing document asked for is a read too).
         self.counts = Counter()
@@ -41,8 +42,8 @@ class LedgerStore:
         return self.wire.enabled
 
     def close(self):
-        """Closes the writer's read channel (wire.py); the datastore closes its own client."""
-        self.wire_reads.close()
+        """Closes the writer's channel (wire.py); the datastore closes its own client."""
+        self.wire_channel.close()
 
     def count(self, **amounts):
         with self._count_lock:
@@ -89,7 +90,8 @@ class LedgerStore:
         creates with exists=false, updates with the update time read in `docs`; raises
         LostRace when another writer got there first. Returns {key: update_time}."""
         try:
-            written = self.datastore.commit(writes, docs, add=self.wire.add, send=self.wire.commit)
+            written = self.datastore.commit(writes, docs, add=self.wire.add, send=self.wire.commit,
+                                            new_batch=self.wire.new_batch)
         except Exception:
             self.count(failed_commits=1, failed_writes=len(writes))
             raise

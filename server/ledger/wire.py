@@ -3,7 +3,10 @@
 The client library builds every Write through proto-plus wrappers, which cost
 about half of the writer's CPU under load. `WireWrites` builds the same
 messages directly on raw protobufs and hands them to a batch or transaction
-through `_add_write_pbs`. Every private name it touches is listed in
+through `_add_write_pbs`, or, for the writer's own commits, straight into
+a raw CommitRequest (`RawCommit`) sent on the writer's channel (below)
+without the library's call wrappers and proto-plus request and response.
+Every private name it touches is listed in
 PRIVATE_NAMES and exercised by `self_check()` at start-up, which also compares
 the fast messages with the library's own for every method and precondition
 the ledger uses; on any difference or error the adapter turns itself off and
@@ -19,7 +22,9 @@ library makes its channel but with gRPC's `SingleThreadedUnaryStream` option:
 the reading thread takes each streamed answer itself, where on the library's
 channel a spinning gRPC thread takes it and wakes the reader, two thread
 switches an answer (a 30-document read: 2.1-2.5 ms of client CPU there,
-0.7-0.8 ms here; bench/RESULTS.md). Its `self_check()` compares the request
+0.7-0.8 ms here; bench/RESULTS.md). The commits go on the same channel
+(`WireChannel`), with the retry and timeout the library gives Commit. Its
+`self_check()` compares the request
 and the decoded documents with the library's own (`_prep_get_all`,
 `_parse_batch_get`) on sample answers; on any difference the store reads
 through `get_all`.
@@ -34,8 +39,9 @@ import grpc
 import grpc.experimental
 from google.api_core import exceptions as gexc
 from google.api_core.gapic_v1 import routing_header
+from google.api_core.retry import Retry, if_exception_type
 
-from ..kernel.commits import MISSING, ReadDoc
+from ..kernel.commits import MISSING, ReadDoc, Write
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +49,10 @@ log = logging.getLogger(__name__)
 PRIVATE_NAMES = ("Client._database_string", "WriteBatch._add_write_pbs", "Transaction._add_write_pbs",
                  "WriteBatch._write_pbs", "_helpers.pbs_for_create",
                  "google.cloud._helpers._datetime_to_pb_timestamp", "types.write.Write.pb",
-                 "WriteBatch._prep_commit", "Client._firestore_api", "Client._rpc_metadata")
+                 "WriteBatch._prep_commit", "Client._firestore_api", "Client._rpc_metadata",
+                 # and WireChannel's (the commits go on the writer's channel)
+                 "Client._target", "Client._credentials", "Client._emulator_host", "FirestoreClient._transport",
+                 "base_client._DEFAULT_CHANNEL_OPTIONS", "base_client._GRPC_MSG_SIZE_OPTIONS")
 # And of the read path (WireReads.self_check covers them).
 PRIVATE_READ_NAMES = ("Client._database_string", "Client._firestore_api", "Client._rpc_metadata",
                       "Client._prep_get_all", "base_client._parse_batch_get", "_helpers.decode_dict",
@@ -51,9 +60,15 @@ PRIVATE_READ_NAMES = ("Client._database_string", "Client._firestore_api", "Clien
                       "Client._target", "Client._credentials", "FirestoreClient._transport",
                       "base_client._DEFAULT_CHANNEL_OPTIONS",
                       "base_client._GRPC_MSG_SIZE_OPTIONS")
-# Firestore's gRPC method (google/firestore/v1/firestore.proto), as the library's transport names it.
+# Firestore's gRPC methods (google/firestore/v1/firestore.proto), as the library's transport names them.
 BATCH_GET_METHOD = "/google.firestore.v1.Firestore/BatchGetDocuments"
+COMMIT_METHOD = "/google.firestore.v1.Firestore/Commit"
 READ_TIMEOUT_SECONDS = 60.0
+# What the library's transport gives Commit (firestore_v1 .../transports/base.py): a 60 s timeout,
+# and retries of RESOURCE_EXHAUSTED and UNAVAILABLE for up to 60 s.
+COMMIT_TIMEOUT_SECONDS = 60.0
+COMMIT_RETRY = Retry(initial=0.1, maximum=60.0, multiplier=1.3, deadline=60.0,
+                     predicate=if_exception_type(gexc.ResourceExhausted, gexc.ServiceUnavailable))
 
 _PLAIN_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -89,8 +104,9 @@ def _timestamp_pb(value, to_pb):
 class WireWrites:
     """Adds the ledger's writes to a batch or transaction, fast when the self-check passed."""
 
-    def __init__(self, client, enabled=True):
+    def __init__(self, client, enabled=True, channel=None):
         self.client = client
+        self.channel = channel or WireChannel(client)
         self.enabled = False
         self._plain_fields = set()
         if enabled:
@@ -163,9 +179,8 @@ class WireWrites:
         if not seconds and not nanos:
             timestamp_pb.SetInParent()
 
-    def fast_write(self, method, document_path, data, update_time=None):
-        """The Write pb of create / update (with a last-update-time precondition when given)."""
-        pb = self._write_pb()
+    def fill_write(self, pb, method, document_path, data, update_time=None):
+        """Fills an empty Write pb as create / update (with a last-update-time precondition when given)."""
         pb.update.name = document_path
         fields = pb.update.fields
         for key, value in data.items():
@@ -189,42 +204,67 @@ class WireWrites:
             raise Unsupported(method)
         return pb
 
+    def fast_write(self, method, document_path, data, update_time=None):
+        """The Write pb of create / update (with a last-update-time precondition when given)."""
+        return self.fill_write(self._write_pb(), method, document_path, data, update_time)
+
+    def new_batch(self):
+        """What one commit's writes are added to (Datastore.commit's `new_batch`): a RawCommit when
+        the self-check passed, else the library's WriteBatch."""
+        return self._raw_commit() if self.enabled else self.client.batch()
+
+    def _raw_commit(self):
+        return RawCommit(self._raw_request_type(database=self.client._database_string))
+
     def add(self, batch, write, update_time=None):
-        """Adds one create / update Write to a WriteBatch or Transaction (Datastore.commit's `add`)."""
+        """Adds one create / update Write to a RawCommit, WriteBatch or Transaction (Datastore.commit's `add`)."""
         if self.enabled:
+            self._fast_add(batch, write, update_time)
+        else:
+            self._library_add(batch, write.method, self._ref(write), write.data, update_time)
+
+    def _fast_add(self, batch, write, update_time):
+        path = f"{self._documents}/{write.collection}/{write.doc_id}"
+        if type(batch) is RawCommit:
+            writes = batch.request.writes
             try:
-                pb = self.fast_write(write.method, f"{self._documents}/{write.collection}/{write.doc_id}",
-                                     write.data, update_time)
-            except Unsupported:
-                pass
-            else:
-                batch._add_write_pbs([self._wrap(pb)])
-                return
-        self._library_add(batch, write.method, self.client.collection(write.collection).document(write.doc_id),
-                          write.data, update_time)
+                self.fill_write(writes.add(), write.method, path, write.data, update_time)
+            except Unsupported:  # the library encodes this one
+                del writes[-1]
+                scratch = self.client.batch()
+                self._library_add(scratch, write.method, self._ref(write), write.data, update_time)
+                writes.extend([pb._pb for pb in scratch._write_pbs])
+            return
+        try:
+            pb = self.fast_write(write.method, path, write.data, update_time)
+        except Unsupported:
+            self._library_add(batch, write.method, self._ref(write), write.data, update_time)
+        else:
+            batch._add_write_pbs([self._wrap(pb)])
+
+    def _ref(self, write):
+        return self.client.collection(write.collection).document(write.doc_id)
 
     def commit(self, batch):
-        """Commits a WriteBatch; returns each write's update time, in order.
+        """Commits a RawCommit or WriteBatch; returns each write's update time, in order.
 
-        The library wraps every write result of the response in proto-plus (a tenth of
-        the writer's CPU); the fast path reads them from the raw response. The same RPC,
-        request and retry as WriteBatch.commit, which is used when the self-check failed.
+        A RawCommit goes on the writer's channel as it is, with the library's retry and
+        timeout for Commit, and the update times are read from the raw response: the
+        library's call wrappers and proto-plus request and answer cost about a tenth of
+        the writer's CPU.
         """
-        if not self.enabled:
+        if type(batch) is not RawCommit:
             return [result.update_time for result in batch.commit()]
-        request, kwargs = batch._prep_commit(self._retry_default, None)
-        response = self.client._firestore_api.commit(request=self._commit_request(request),
-                                                     metadata=self.client._rpc_metadata, **kwargs)
-        batch._write_pbs = []
-        return [self._from_timestamp_pb(result.update_time) for result in self._response_pb(response).write_results]
+        response = COMMIT_RETRY(self._send_commit)(batch.request)
+        return [self._from_timestamp_pb(result.update_time) for result in response.write_results]
 
-    def _commit_request(self, request):
-        """The library's request dict as a CommitRequest built on raw protobufs (proto-plus would
-        marshal every write again)."""
-        raw = self._request_type.pb()()
-        raw.database = request["database"]
-        raw.writes.extend([write._pb if hasattr(write, "_pb") else write for write in request["writes"]])
-        return self._request_type.wrap(raw)
+    def _send_commit(self, request):
+        call, metadata = self.channel.method("unary_unary", COMMIT_METHOD, self._raw_request_type,
+                                             self._response_pb())
+        try:
+            return call(request, timeout=COMMIT_TIMEOUT_SECONDS, metadata=metadata)
+        except grpc.RpcError as exc:  # as the library raises it: LostRace, transient or not
+            raise gexc.from_grpc_error(exc) from exc
 
     # --- start-up self-check -----------------------------------------------------------
 
@@ -233,6 +273,7 @@ class WireWrites:
         try:
             self._to_pb, fs_helpers, write_types = _private()
             self._retry_default, self._from_timestamp_pb, self._response_pb, self._request_type = _commit_names()
+            self._raw_request_type = self._request_type.pb()
             self._write_pb = write_types.Write.pb()
             self._wrap = write_types.Write.wrap
             self._documents = f"{self.client._database_string}/documents"
@@ -255,15 +296,14 @@ class WireWrites:
             if fs_helpers.pbs_for_create(path, sample)[0]._pb != self._wrap(self.fast_write(
                     "create", path, sample))._pb:
                 return False
-            # The commit path: the request WriteBatch.commit sends, and the API object it sends it with.
-            request, _kwargs = fast._prep_commit(self._retry_default, None)
-            if set(request) != {"database", "writes", "transaction"} or request["writes"] is not fast._write_pbs \
-                    or request["transaction"] is not None:
-                return False
-            if self._commit_request(request)._pb != self._request_type(request)._pb:
-                return False
-            if not callable(getattr(self.client._firestore_api, "commit", None)) or \
-                    not isinstance(self.client._rpc_metadata, list | tuple):
+            # The commit path: a RawCommit holds the request WriteBatch.commit sends.
+            library, raw = self.client.batch(), self._raw_commit()
+            for method, update_time in cases:
+                self._library_add(library, method, ref, sample, update_time)
+                self._fast_add(raw, Write(method, "c", "d", sample), update_time)
+            request, _kwargs = library._prep_commit(self._retry_default, None)
+            if set(request) != {"database", "writes", "transaction"} or request["transaction"] is not None or \
+                    raw.request != self._request_type(request)._pb or not self.channel.can_be_made():
                 return False
             return callable(getattr(self.client.transaction(), "_add_write_pbs", None))
         except Exception:  # any surprise from a library upgrade: use the library
@@ -282,7 +322,7 @@ def _read_names():
             firestore_types.BatchGetDocumentsResponse, base_client._parse_batch_get, gapic_v1.method.DEFAULT)
 
 
-def _reads_channel(client):
+def _channel_for(client):
     """A channel to the client's Firestore, made as the library makes its own (base_client's
     _firestore_api_helper and _emulator_channel), whose unary-stream calls are read in the
     calling thread."""
@@ -297,6 +337,59 @@ def _reads_channel(client):
                                     options=[single_thread, *base_client._DEFAULT_CHANNEL_OPTIONS])
 
 
+class RawCommit:
+    """One commit's writes, gathered straight into a raw CommitRequest (WireWrites.new_batch)."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request):
+        self.request = request
+
+
+class WireChannel:
+    """The writer's own gRPC channel to Firestore, for its reads and commits: made at the first call
+    (after gunicorn's fork), closed with the ledger (LedgerStore.close)."""
+
+    def __init__(self, client):
+        self.client = client
+        self._lock = threading.Lock()
+        self._channel = None
+        self._methods = {}
+        self._metadata = None
+
+    def method(self, kind, name, request_pb_type, response_pb_type):
+        """(callable, metadata) of a Firestore method: `kind` is the channel's "unary_unary" or
+        "unary_stream"; the metadata is what the library's call sends (the database's resource
+        prefix and routing header; the emulator's owner token)."""
+        call = self._methods.get(name)
+        if call is None:
+            with self._lock:
+                if self._channel is None:
+                    self._metadata = (*self.client._rpc_metadata, routing_header.to_grpc_metadata(
+                        (("database", self.client._database_string),)))
+                    self._channel = _channel_for(self.client)
+                call = self._methods[name] = getattr(self._channel, kind)(
+                    name, request_serializer=request_pb_type.SerializeToString,
+                    response_deserializer=response_pb_type.FromString)
+        return call, self._metadata
+
+    def can_be_made(self):
+        """Whether what _channel_for uses to make the channel as the library does is still there."""
+        from google.cloud.firestore_v1 import base_client
+
+        options = (base_client._DEFAULT_CHANNEL_OPTIONS, base_client._GRPC_MSG_SIZE_OPTIONS)
+        return all(isinstance(o, list) and o for o in options) and isinstance(self.client._target, str) and \
+            isinstance(self.client._emulator_host, str | None) and hasattr(self.client, "_credentials") and \
+            isinstance(self.client._rpc_metadata, list | tuple) and \
+            callable(getattr(type(self.client._firestore_api._transport), "create_channel", None))
+
+    def close(self):
+        with self._lock:
+            if self._channel is not None:
+                self._channel.close()
+            self._channel, self._methods = None, {}
+
+
 class WireReads:
     """The writer's reads in one BatchGetDocuments, decoded from the raw answers when the
     self-check passed (`enabled`); Datastore.read is the caller's fallback otherwise.
@@ -306,11 +399,10 @@ class WireReads:
     client CPU; most of the rest is gRPC's streaming of one answer per document (bench/RESULTS.md).
     """
 
-    def __init__(self, client, enabled=True):
+    def __init__(self, client, enabled=True, channel=None):
         self.client = client
+        self.channel = channel or WireChannel(client)
         self.enabled = False
-        self._channel = self._batch_get = self._metadata = None  # made at the first read: after gunicorn's fork
-        self._channel_lock = threading.Lock()
         if enabled:
             self.enabled = self.self_check()
             if not self.enabled:
@@ -325,25 +417,8 @@ class WireReads:
     def _request(self, names):
         return self._request_type.wrap(self._raw_request(names))
 
-    def _call(self):
-        """BatchGetDocuments on the read channel, and the metadata the library's call sends with it
-        (the database's resource prefix and routing header; the emulator's owner token)."""
-        if self._batch_get is None:
-            with self._channel_lock:
-                if self._batch_get is None:
-                    self._metadata = (*self.client._rpc_metadata, routing_header.to_grpc_metadata(
-                        (("database", self.client._database_string),)))
-                    self._channel = _reads_channel(self.client)
-                    self._batch_get = self._channel.unary_stream(
-                        BATCH_GET_METHOD, request_serializer=self._request_type.pb().SerializeToString,
-                        response_deserializer=self._response_pb().FromString)
-        return self._batch_get
-
     def close(self):
-        with self._channel_lock:
-            if self._channel is not None:
-                self._channel.close()
-            self._channel = self._batch_get = None
+        self.channel.close()
 
     def _found(self, document):
         """The ReadDoc of a found Document protobuf."""
@@ -368,9 +443,10 @@ class WireReads:
     def read(self, keys):
         """{(collection, id): ReadDoc} of distinct keys, in one round trip."""
         names = self._names(keys)
-        call = self._call()
+        call, metadata = self.channel.method("unary_stream", BATCH_GET_METHOD, self._request_type.pb(),
+                                             self._response_pb())
         try:
-            answers = call(self._raw_request(list(names)), timeout=READ_TIMEOUT_SECONDS, metadata=self._metadata)
+            answers = call(self._raw_request(list(names)), timeout=READ_TIMEOUT_SECONDS, metadata=metadata)
             return self._gather(keys, names, answers)
         except grpc.RpcError as exc:  # as the library raises it: the writer retries the transient ones
             raise gexc.from_grpc_error(exc) from exc
@@ -407,13 +483,7 @@ class WireReads:
                 if ours[key] != theirs or (theirs.update_time is not None and
                                            ours[key].update_time.nanosecond != theirs.update_time.nanosecond):
                     return False
-            from google.cloud.firestore_v1 import base_client
-
-            # What _reads_channel uses to make its channel as the library makes its own.
-            options = (base_client._DEFAULT_CHANNEL_OPTIONS, base_client._GRPC_MSG_SIZE_OPTIONS)
-            return all(isinstance(o, list) and o for o in options) and isinstance(self.client._target, str) and \
-                isinstance(self.client._emulator_host, str | None) and hasattr(self.client, "_credentials") and \
-                callable(getattr(type(self.client._firestore_api._transport), "create_channel", None))
+            return self.channel.can_be_made()
         except Exception:  # any surprise from a library upgrade: use the library
             log.exception("fast Firestore reads failed their self-check")
             return False

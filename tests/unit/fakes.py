@@ -52,7 +52,7 @@ class FakeDatastore:
         with self.lock:
             return {key: self.docs.get(key, MISSING) for key in keys}
 
-    def commit(self, writes, docs, add=None, send=None):
+    def commit(self, writes, docs, add=None, send=None, new_batch=None):
         if self.before_commit:
             self.before_commit()
         with self.lock:

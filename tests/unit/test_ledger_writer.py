@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 
+import grpc
 import pytest
 from fakes import FakeDatastore
 from google.api_core import exceptions as gexc
@@ -430,6 +431,7 @@ def test_each_value_the_fast_path_encodes_equals_the_library(firestore_client, v
     ("google.cloud.firestore_v1.base_batch.BaseWriteBatch", "_prep_commit"),
     ("google.cloud.firestore_v1.client.Client", "_firestore_api"),
     ("google.cloud.firestore_v1.client.Client", "_rpc_metadata"),
+    ("google.cloud.firestore_v1.client.Client", "_target"),  # the commits' channel is made as the library's
 ])
 def test_any_private_name_gone_turns_fast_writes_off_and_writes_still_work(firestore_client, monkeypatch,
                                                                            owner, name):
@@ -453,6 +455,71 @@ def test_any_private_name_gone_turns_fast_writes_off_and_writes_still_work(fires
 
 def _broken(*args, **kwargs):
     raise AttributeError("gone in this version")
+
+
+class _Refused(grpc.RpcError):
+    """What a gRPC call raises: api_core reads its code(), details() and trailing_metadata()."""
+
+    def __init__(self, code):
+        self._code = code
+
+    def code(self):
+        return self._code
+
+    def details(self):
+        return f"refused: {self._code.name}"
+
+    def trailing_metadata(self):
+        return None
+
+
+class _Channel:
+    """WireChannel's interface over a scripted Commit: each call takes the next answer or error."""
+
+    def __init__(self, *answers):
+        self.answers, self.calls = list(answers), 0
+
+    def method(self, kind, name, request_pb_type, response_pb_type):
+        assert (kind, name) == ("unary_unary", "/google.firestore.v1.Firestore/Commit")
+
+        def call(request, timeout, metadata):
+            self.calls += 1
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        return call, ()
+
+    def can_be_made(self):
+        return True
+
+
+@pytest.mark.parametrize("code,retried", [(grpc.StatusCode.UNAVAILABLE, True),
+                                          (grpc.StatusCode.RESOURCE_EXHAUSTED, True),
+                                          (grpc.StatusCode.FAILED_PRECONDITION, False),
+                                          (grpc.StatusCode.ALREADY_EXISTS, False)])
+def test_a_fast_commit_retries_as_the_library_s_commit_and_raises_its_errors(firestore_client, code, retried):
+    """UNAVAILABLE and RESOURCE_EXHAUSTED are retried (the library's default for Commit); a failed
+    precondition is raised at once, as the library's exception (Datastore.commit's LostRace)."""
+    from google.api_core import exceptions
+    from google.cloud.firestore_v1.types import firestore as firestore_types
+
+    from server.ledger.wire import WireWrites
+
+    answer = firestore_types.CommitResponse.pb()()
+    answer.write_results.add().update_time.seconds = 1714979289
+    channel = _Channel(_Refused(code), answer)
+    wire = WireWrites(firestore_client, channel=channel)
+    assert wire.enabled
+    batch = wire.new_batch()
+    wire.add(batch, Write("create", "c", "d", {"n": 1}))
+    if retried:
+        assert wire.commit(batch) == [dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)]
+        assert channel.calls == 2
+    else:
+        with pytest.raises(exceptions.from_grpc_status(code, "").__class__):
+            wire.commit(batch)
+        assert channel.calls == 1
 
 
 # --- the writer's raw reads (wire.WireReads) ----------------------------------------------
