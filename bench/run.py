@@ -660,6 +660,34 @@ def table(results):
     return "\n".join(rows)
 
 
+def median_round(rounds):
+    """Of one configuration's rounds, the one of median server CPU per transfer (the lower of the
+    two middle ones), carrying every round's errors and broken invariants and each round's figures."""
+    ordered = sorted(rounds, key=lambda r: r.get("cpu_ms_per_transfer") or float("inf"))
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    errors, problems = Counter(), []
+    for r in rounds:
+        errors.update(r["errors"])
+        problems += (r.get("ledger") or {}).get("problems", [])
+    chosen["errors"] = dict(errors)
+    if chosen.get("ledger") is not None:
+        chosen["ledger"] = dict(chosen["ledger"], problems=problems)
+    chosen["rounds"] = [{key: r.get(key) for key in ("round", "ok_per_s", "p99_ms", "cpu_ms_per_transfer")}
+                        for r in rounds]
+    return chosen
+
+
+def rounds_lines(results):
+    """Every round behind a reported row (--rounds), so the spread is in the report."""
+    lines = []
+    for r in results:
+        if len(r.get("rounds", [])) > 1:
+            each = "; ".join(f"round {x['round']}: {x['ok_per_s']:.0f}/s, {x['cpu_ms_per_transfer']} ms"
+                             for x in r["rounds"])
+            lines.append(f"- {r['mix']}, {r['processes']} process(es), reported round {r['round']}: {each}")
+    return ("Rounds (transfers/s, server CPU ms per transfer):\n" + "\n".join(lines)) if lines else ""
+
+
 def _or_dash(value):
     return "–" if value is None else value
 
@@ -787,6 +815,10 @@ def main(argv=None):
     parser.add_argument("--topology", choices=("instances", "workers"), default="instances",
                         help="N processes as N one-worker servers on their own ports (instances behind a "
                              "balancer), or as one gunicorn of N workers on one port")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure each mix's process counts this many times, interleaved (1, 2, 4, 1, 2, "
+                             "4, ...), and report the round of median server CPU per transfer (every round's "
+                             "errors and invariants count)")
     parser.add_argument("--only", default=",".join(MIXES + BASELINES),
                         help=f"comma-separated subset of {','.join(MIXES + BASELINES)} (and soak with --soak)")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
@@ -828,10 +860,15 @@ def main(argv=None):
         for mix in MIXES:
             if mix not in only:
                 continue
-            for workers in processes:
-                r = run_http_config(f"{mix}-{workers}p", mix, emu, args, log, extra_env, args.duration,
-                                    args.users, log_dir, workers=workers)
-                results.append(dict(r, name="ours (optimistic group commit)", role="ours"))
+            rounds = defaultdict(list)
+            for round_no in range(1, args.rounds + 1):  # interleaved: a slower spell hits every count alike
+                for workers in processes:
+                    label = f"{mix}-{workers}p" + (f"-r{round_no}" if args.rounds > 1 else "")
+                    r = run_http_config(label, mix, emu, args, log, extra_env, args.duration,
+                                        args.users, log_dir, workers=workers)
+                    rounds[workers].append(dict(r, name="ours (optimistic group commit)", role="ours",
+                                                round=round_no))
+            results.extend(median_round(rounds[workers]) for workers in processes)
         for mix in ("uniform", "hot"):
             if f"naive-{mix}" in only:
                 r = run_http_config(f"naive-{mix}", mix, emu, args, log, {"LEDGER_MODE": "naive"},
@@ -848,12 +885,12 @@ def main(argv=None):
         emu.stop()
         if redis_stack:
             redis_stack.stop()
-    report = "\n\n".join([
+    report = "\n\n".join(part for part in [
         f"Run {started}; load average before: {' '.join(f'{x:.2f}' for x in info['load_before'])}, "
         f"after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_gib']} GiB, Python {info['python']}",
         "Command: `.venv/bin/python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]) + "`",
-        table(results), cost_table(results), targets(results)])
+        table(results), cost_table(results), rounds_lines(results), targets(results)] if part)
     print("\n" + report, flush=True)
     broken = [r for r in results if r.get("ledger") and r["ledger"]["problems"]]
     our_errors = [r for r in results if r.get("role") in ("ours", "soak") and r["errors"]]

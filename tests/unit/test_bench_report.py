@@ -25,3 +25,19 @@ def test_writer_counters_are_read_from_json_log_lines_and_text_ones(tmp_path):
 def test_an_app_without_a_body_limit_gets_the_fronts_own():
     """The minimal baseline app sets no MAX_CONTENT_LENGTH: its JSON bodies must get through."""
     assert largest_body(Flask(__name__)) == UNSET_LIMIT
+
+
+def test_of_several_rounds_the_median_one_is_reported_with_every_round_s_errors_and_figures():
+    from bench.run import median_round, rounds_lines
+
+    def round_(n, cpu, errors=None, problems=()):
+        return {"round": n, "mix": "bank", "processes": 4, "ok_per_s": 500.0 + n, "p99_ms": 40.0,
+                "cpu_ms_per_transfer": cpu, "errors": errors or {}, "ledger": {"problems": list(problems)}}
+
+    chosen = median_round([round_(1, 1.9), round_(2, 1.7, {"503": 1}), round_(3, 2.4, problems=["lost 5"])])
+    assert chosen["round"] == 1 and chosen["cpu_ms_per_transfer"] == 1.9  # the median, not the best
+    assert chosen["errors"] == {"503": 1} and chosen["ledger"]["problems"] == ["lost 5"]  # none hidden
+    assert [r["cpu_ms_per_transfer"] for r in chosen["rounds"]] == [1.9, 1.7, 2.4]
+    assert "round 3: 503/s, 2.4 ms" in rounds_lines([chosen])
+    assert median_round([round_(1, 1.5), round_(2, 1.4)])["round"] == 2  # of two, the lower
+    assert rounds_lines([median_round([round_(1, 1.5)])]) == ""  # one round: no extra section
