@@ -34,6 +34,7 @@ import requests
 
 from devstack import emulator as harness
 from devstack import processes
+from server.kernel.models import MAX_AMOUNT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = "bench-secret-key-with-at-least-32-bytes-of-entropy"
@@ -271,6 +272,22 @@ def drive(url, users, hot, args, duration, path="/api/v1/transfers", on_window=N
             return json.load(fh)
 
 
+def prime_writer(server, users, project, settle_seconds=1.0):
+    """One ledger operation before the clients connect, refused (more than anyone holds: it moves
+    nothing and the ledger check does not see it), so that a process holds the writer's lease
+    and, with LEDGER_WRITER_ALONE_WORKERS workers, has given HTTP up before the load starts, as
+    in a deployment that has been up a while. Else the writer's worker gives HTTP up under the
+    first burst, and with WEB_REUSE_PORT the kernel resets the connections queued on its socket
+    (server/gunicorn_conf.py)."""
+    (_payer, token), (payee, _token) = users[0], users[1]
+    resp = _retrying(lambda: api("POST", f"{server.url}/api/v1/transfers", token, key=uuid.uuid4().hex,
+                                 json={"to": payee, "amount": MAX_AMOUNT}))
+    if resp.status_code != 409:
+        raise RuntimeError(f"priming the writer: {resp.status_code} {resp.text}")
+    if ledger_writer_pid(project) is not None:
+        time.sleep(settle_seconds)  # the writer's worker looks at its role every ROLE_POLL_SECONDS
+
+
 def ledger_writer_pid(project):
     """The pid of the process holding the ledger writer's lease (its token says), or None."""
     url = os.environ.get("RATELIMIT_STORAGE_URI", "")
@@ -441,6 +458,7 @@ def run_http_config(name, mix, emu, args, log, mode_env, duration, n_users, log_
     sampler = Sampler(server, emu.process.pid if emu.process else None, args.rss_every, REDIS["pid"],
                       project=project)
     profiler = start_profiler(server, args, name, duration, project)
+    prime_writer(server, users, project)
     load = {"amount_max": BANK["amount_max"], "retry": BANK["retry"]} if bank else {}
     run_args = argparse.Namespace(**dict(vars(args), clients=BANK["clients"])) if bank else args
     try:
