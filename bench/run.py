@@ -34,7 +34,6 @@ import requests
 
 from devstack import emulator as harness
 from devstack import processes
-from server.kernel.models import MAX_AMOUNT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = "bench-secret-key-with-at-least-32-bytes-of-entropy"
@@ -281,7 +280,7 @@ def prime_writer(server, users, project, settle_seconds=1.0):
     (server/gunicorn_conf.py)."""
     (_payer, token), (payee, _token) = users[0], users[1]
     resp = _retrying(lambda: api("POST", f"{server.url}/api/v1/transfers", token, key=uuid.uuid4().hex,
-                                 json={"to": payee, "amount": MAX_AMOUNT}))
+                                 json={"to": payee, "amount": 2 * max(USER_FUNDS, HOT_FUNDS, BANK["funds"])}))
     if resp.status_code != 409:
         raise RuntimeError(f"priming the writer: {resp.status_code} {resp.text}")
     if ledger_writer_pid(project) is not None:
