@@ -26,18 +26,20 @@ from .engine import Operation, Outcome, Refusal
 log = logging.getLogger(__name__)
 
 REPLY_TTL_MS = 120_000
+# One encoder for every payload: json.dumps with separators builds a new one each call.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def encode_op(op: Operation, reply_id, resent=False):
     caller = op.caller
-    return json.dumps({
+    return _encode({
         "reply": reply_id, "sent": time.time(), "resent": resent,
         "op": [op.kind, op.idempotency_key, op.request_hash, op.from_account, op.to_account, op.amount,
                op.memo, op.reverses],
         "caller": [caller.id, caller.username, caller.role, caller.sid,
                    caller.created_at.isoformat() if caller.created_at else None,
                    caller.origin.request_id, caller.origin.client_address],
-    }, separators=(",", ":"))
+    })
 
 
 def decode_op(payload):
@@ -56,7 +58,7 @@ def decode_op(payload):
 def encode_outcome(outcome: Outcome):
     error = outcome.error
     refusal = [error.status, error.code, error.message] if error is not None else None
-    return json.dumps([outcome.status, outcome.body, refusal, outcome.replayed], separators=(",", ":"))
+    return _encode([outcome.status, outcome.body, refusal, outcome.replayed])
 
 
 def decode_outcome(payload):

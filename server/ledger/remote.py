@@ -161,12 +161,15 @@ class DeploymentWriter:
                 log.warning("ledger channel: %r", exc)
                 self._stopped.wait(0.2)
                 continue
-            for payload in payloads:
-                op, reply_id, waited, resent = decode_op(payload)
+            if not payloads:
+                continue
+            taken = [decode_op(payload) for payload in payloads]
+            for _op, _reply_id, waited, resent in taken:
                 self.stats["served"] += 1
                 self.stats["channel_wait_seconds"] += waited
                 self.stats["resent_served"] = self.stats.get("resent_served", 0) + resent
-                future = self.local.submit_async(op)
+            futures = self.local.submit_many([op for op, *_rest in taken])
+            for (_op, reply_id, *_rest), future in zip(taken, futures, strict=True):
                 future.add_done_callback(lambda f, r=reply_id: self._replies.put((r, f.result())))
 
     def _answer_loop(self):

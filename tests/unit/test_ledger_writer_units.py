@@ -57,3 +57,19 @@ def test_wait_idle_answers_once_every_submitted_operation_is_answered():
         assert all(f.done() for f in futures)
     finally:
         writer.stop()
+
+
+def test_operations_queued_together_are_answered_in_order_and_refused_once_the_writer_stopped():
+    """submit_many: the deployment writer's pump queues a whole take at once."""
+    from server.ledger.writer import UNAVAILABLE
+
+    committer = RecordingCommitter()
+    writer = GroupCommitWriter(committer, linger_ms=0)
+    try:
+        futures = writer.submit_many([op(n) for n in range(5)])
+        assert [f.result(timeout=10).body for f in futures] == [{"n": n} for n in range(5)]
+        assert writer.wait_idle(10)
+        assert writer.submit_many([]) == []
+    finally:
+        writer.stop()
+    assert [f.result(timeout=1) for f in writer.submit_many([op(7), op(8)])] == [UNAVAILABLE, UNAVAILABLE]
