@@ -260,7 +260,7 @@ class WireWrites:
 
     def _send_commit(self, request):
         call, metadata = self.channel.method("unary_unary", COMMIT_METHOD, self._raw_request_type,
-                                             self._response_pb())
+                                             self._raw_response_type)
         try:
             return call(request, timeout=COMMIT_TIMEOUT_SECONDS, metadata=metadata)
         except grpc.RpcError as exc:  # as the library raises it: LostRace, transient or not
@@ -272,8 +272,9 @@ class WireWrites:
         """True when every private name resolves and fast writes equal the library's."""
         try:
             self._to_pb, fs_helpers, write_types = _private()
-            self._retry_default, self._from_timestamp_pb, self._response_pb, self._request_type = _commit_names()
-            self._raw_request_type = self._request_type.pb()
+            self._retry_default, self._from_timestamp_pb, response_pb, self._request_type = _commit_names()
+            # The raw classes once, not per commit.
+            self._raw_request_type, self._raw_response_type = self._request_type.pb(), response_pb()
             self._write_pb = write_types.Write.pb()
             self._wrap = write_types.Write.wrap
             self._documents = f"{self.client._database_string}/documents"
@@ -362,8 +363,11 @@ class WireChannel:
         "unary_stream"; the metadata is what the library's call sends (the database's resource
         prefix and routing header; the emulator's owner token)."""
         call = self._methods.get(name)
-        if call is None:
-            with self._lock:
+        if call is not None:
+            return call, self._metadata
+        with self._lock:
+            call = self._methods.get(name)  # another thread's first call may have made it meanwhile
+            if call is None:
                 if self._channel is None:
                     self._metadata = (*self.client._rpc_metadata, routing_header.to_grpc_metadata(
                         (("database", self.client._database_string),)))
@@ -371,7 +375,7 @@ class WireChannel:
                 call = self._methods[name] = getattr(self._channel, kind)(
                     name, request_serializer=request_pb_type.SerializeToString,
                     response_deserializer=response_pb_type.FromString)
-        return call, self._metadata
+            return call, self._metadata
 
     def can_be_made(self):
         """Whether what _channel_for uses to make the channel as the library does is still there."""
@@ -409,7 +413,7 @@ class WireReads:
                 log.warning("fast Firestore reads disabled; using the library's get_all")
 
     def _raw_request(self, names):
-        raw = self._request_type.pb()()
+        raw = self._raw_request_type()
         raw.database = self.client._database_string
         raw.documents.extend(names)
         return raw
@@ -443,8 +447,8 @@ class WireReads:
     def read(self, keys):
         """{(collection, id): ReadDoc} of distinct keys, in one round trip."""
         names = self._names(keys)
-        call, metadata = self.channel.method("unary_stream", BATCH_GET_METHOD, self._request_type.pb(),
-                                             self._response_pb())
+        call, metadata = self.channel.method("unary_stream", BATCH_GET_METHOD, self._raw_request_type,
+                                             self._raw_response_type)
         try:
             answers = call(self._raw_request(list(names)), timeout=READ_TIMEOUT_SECONDS, metadata=metadata)
             return self._gather(keys, names, answers)
@@ -456,7 +460,7 @@ class WireReads:
         try:
             (self._decode, self._from_timestamp_pb, self._request_type, response_type,
              parse_batch_get, retry_default) = _read_names()
-            self._response_pb = response_type.pb
+            self._raw_request_type, self._raw_response_type = self._request_type.pb(), response_type.pb()
             self._documents = f"{self.client._database_string}/documents"
             keys = [("c", "d"), ("e", "f")]
             refs = [self.client.collection(collection).document(doc_id) for collection, doc_id in keys]
@@ -475,7 +479,7 @@ class WireReads:
             document = (write._pb if hasattr(write, "_pb") else write).update
             document.update_time.seconds, document.update_time.nanos = 1714979289, 123456789
             # The answers as the read channel yields them (raw), read as read() reads them.
-            answers = [self._response_pb()(found=document), self._response_pb()(missing=refs[1]._document_path)]
+            answers = [self._raw_response_type(found=document), self._raw_response_type(missing=refs[1]._document_path)]
             ours = self._gather(keys, names, answers)
             for key, answer in zip(keys, answers, strict=True):
                 snap = parse_batch_get(response_type.wrap(answer), reference_map, self.client)

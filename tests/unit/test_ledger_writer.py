@@ -522,6 +522,35 @@ def test_a_fast_commit_retries_as_the_library_s_commit_and_raises_its_errors(fir
         assert channel.calls == 1
 
 
+def test_threads_that_race_on_a_method_s_first_call_share_one_callable(firestore_client, monkeypatch):
+    """The writer's threads (its pipeline's rounds) may ask for Commit at the same moment: one callable is made."""
+    from google.cloud.firestore_v1.types import firestore as firestore_types
+
+    from server.ledger import wire
+
+    made, request_pb, response_pb = [], firestore_types.CommitRequest.pb(), firestore_types.CommitResponse.pb()
+
+    class SlowChannel:
+        def unary_unary(self, name, request_serializer, response_deserializer):
+            time.sleep(0.05)  # the others arrive while the first one makes it
+            made.append(name)
+            return object()
+
+    monkeypatch.setattr(wire, "_channel_for", lambda client: SlowChannel())
+    channel, start, calls = wire.WireChannel(firestore_client), threading.Barrier(4), []
+
+    def first_call():
+        start.wait()
+        calls.append(channel.method("unary_unary", wire.COMMIT_METHOD, request_pb, response_pb)[0])
+
+    threads = [threading.Thread(target=first_call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert made == [wire.COMMIT_METHOD] and len(calls) == 4 and len(set(map(id, calls))) == 1
+
+
 # --- the writer's raw reads (wire.WireReads) ----------------------------------------------
 
 
