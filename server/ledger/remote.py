@@ -60,7 +60,7 @@ class DeploymentWriter:
         self._role_lock = threading.Lock()
         self.keeper = LeaseKeeper(self.client, prefix, lease_seconds, on_gain=self._gained, on_loss=self._lost)
         self.stats = {"forwarded": 0, "resent": 0, "withdrawn": 0, "served": 0, "channel_wait_seconds": 0.0,
-                      "forward_unavailable": 0}
+                      "forward_unavailable": 0, "takes": 0}
         self._start_lock = threading.Lock()
         self._started = False
         self._stopped = threading.Event()
@@ -163,6 +163,7 @@ class DeploymentWriter:
                 continue
             if not payloads:
                 continue
+            self.stats["takes"] += 1
             taken = [decode_op(payload) for payload in payloads]
             for _op, _reply_id, waited, resent in taken:
                 self.stats["served"] += 1
