@@ -118,7 +118,7 @@ def test_two_instances_share_one_writer(project):
     logs = {"a": writer_summaries(a), "b": writer_summaries(b)}
     writers = committers(logs["a"] + logs["b"])
     assert len(writers) == 1, logs
-    assert writers[0]["served"] > 0, writers
+    assert 0 < writers[0]["takes"] <= writers[0]["served"], writers  # a take brings one operation or more
     other = "b" if writers[0] in logs["a"] else "a"
     # The other instance moved money only through the writer of the first.
     assert sum(s.get("forwarded", 0) for s in logs[other]) > 0 and not committers(logs[other]), logs
