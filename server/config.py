@@ -74,8 +74,10 @@ def from_environment():
         "LEDGER_MODE": os.environ.get("LEDGER_MODE", "group"),
         "LEDGER_BATCH_MAX": _int("LEDGER_BATCH_MAX", 100),
         "LEDGER_LINGER_MS": _float("LEDGER_LINGER_MS", 2.0),
-        # Rounds of the group commit in flight at once, on disjoint documents (ledger/inflight.py)
-        "LEDGER_PIPELINE": _int("LEDGER_PIPELINE", 2),
+        # Rounds of the group commit in flight at once, on disjoint documents (ledger/inflight.py).
+        # 1: a round is one commit since keys are no longer read, and a second round only halves
+        # the batches (bench/RESULTS.md, "Keys assumed new").
+        "LEDGER_PIPELINE": _int("LEDGER_PIPELINE", 1),
         "LEDGER_MAX_ATTEMPTS": _int("LEDGER_MAX_ATTEMPTS", 6),
         # How long an operation may keep meeting other processes' commits before 503.
         "LEDGER_CONFLICT_SECONDS": _float("LEDGER_CONFLICT_SECONDS", 20.0),

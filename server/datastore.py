@@ -189,6 +189,8 @@ class Datastore:
             batch.delete(ref, option=option)
         elif write.method == "set":
             batch.set(ref, write.data)
+        elif write.method == "absent":
+            batch.delete(ref, option=self.client.write_option(exists=False))
         else:
             raise ValueError(write.method)
 

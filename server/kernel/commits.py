@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import unavailable
 
-METHODS = ("create", "update", "set", "delete")
+METHODS = ("create", "update", "set", "delete", "absent")
 
 
 class LostRace(Exception):
@@ -46,7 +46,10 @@ MISSING = ReadDoc(None, None)
 @dataclass(frozen=True, slots=True)
 class Write:
     """One write of a commit. create: the document must not exist; update / delete of a
-    document that was read: it must still have the update time read; set: no precondition."""
+    document that was read: it must still have the update time read; set: no precondition;
+    absent: writes nothing, the commit only requires that the document does not exist
+    (a delete with an exists=false precondition), so a decision taken on a document
+    assumed missing, never read, holds only if it really is."""
 
     method: str
     collection: str

@@ -272,6 +272,20 @@ def _apply(op: Operation, state: _BatchState):
     return Outcome(201, body={"transfer": transfer_view(transfer_id, transfer)})
 
 
+def _records_of(op, state):
+    """The key's two records as the batch sees them: its transfer and its refusal record."""
+    return state.transfers.get(op.idempotency_id), state.idempotency.get(op.idempotency_id)
+
+
+def _still_absent(op, state):
+    """A new key's answer rests on both its records being missing: the one not created must still
+    be missing at the commit (an absent write), so the records may be assumed missing, not read,
+    and a refusal and a transfer can never both be a key's first result."""
+    for collection, record in zip((TRANSFERS, IDEMPOTENCY), _records_of(op, state), strict=True):
+        if record is None:
+            state.writes.append(Write("absent", collection, op.idempotency_id))
+
+
 def _remember(op, outcome, state, at, transfer_id=None):
     """Stores a refusal with its key, in the same commit, for replays (a success is its transfer)."""
     record = {
@@ -300,17 +314,21 @@ def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_t
 
     accounts / transfers / idempotency map document ids to the documents read
     (None for a missing one). Returns a Plan whose writes include one update
-    per touched account with its final balance and chain head.
+    per touched account with its final balance and chain head, and for each new
+    key an absent write of the record it did not create (_still_absent).
     """
     state = _BatchState(accounts, transfers, idempotency, now, new_id, idempotency_ttl)
     outcomes = []
     for op in ops:
+        new_key = _records_of(op, state) == (None, None)
         try:
             outcomes.append(_apply(op, state))
         except _Failure as failure:
             if failure.outcome.error.code in REMEMBERED_FAILURES:
                 _remember(op, failure.outcome, state, state.timestamp())
             outcomes.append(failure.outcome)
+        if new_key:
+            _still_absent(op, state)
     for account_id in sorted(state.dirty_accounts | state.depends_on):
         account = state.accounts[account_id]
         # A new version on every write, so even a write that changes no balance moves the

@@ -3,7 +3,10 @@
 `OptimisticCommitter.run(ops)` is called by the writer thread (writer.py)
 with a batch of operations. It reads the documents the batch depends on in
 one `get_all` round trip outside any transaction (accounts this process
-holds fresh in its cache are not read again), plans the batch with the pure
+holds fresh in its cache are not read again, and a key's two records are
+assumed missing: the plan creates one with exists=false and names the other
+in an absent write, so the commit fails if either exists; a key this process
+committed or found is read), plans the batch with the pure
 rules (engine.plan_batch) and commits ONE WriteBatch in which every created
 document carries exists=false and every updated document the update time it
 was read at. Firestore applies such a batch atomically or not at all and
@@ -48,18 +51,22 @@ from typing import NamedTuple
 
 from ..kernel.cache import BoundedCache
 from ..kernel.clock import utcnow
-from ..kernel.collections import ACCOUNTS, TRANSFERS
-from ..kernel.commits import LostRace, ReadDoc
+from ..kernel.collections import ACCOUNTS, IDEMPOTENCY, TRANSFERS
+from ..kernel.commits import MISSING, LostRace, ReadDoc
 from ..kernel.ids import new_id
 from . import engine
 
 
 class OptimisticCommitter:
     def __init__(self, store, split=True, cache=True, shared_seconds=30.0, cache_max=100_000,
-                 hot_conflicts=3, hot_seconds=2.0, clock=time.monotonic, now=utcnow, make_id=new_id):
+                 hot_conflicts=3, hot_seconds=2.0, assume_new_keys=True, known_keys_max=20_000,
+                 clock=time.monotonic, now=utcnow, make_id=new_id):
         self.store = store
         self.split = split
         self.cache = cache
+        self.assume_new_keys = assume_new_keys
+        # Idempotency ids with a record (committed here, or met): read, never assumed missing again.
+        self.known_keys = BoundedCache(known_keys_max)
         self.shared_seconds = shared_seconds
         self.cache_max = cache_max
         self.clock, self.now, self.make_id = clock, now, make_id
@@ -79,12 +86,17 @@ class OptimisticCommitter:
         heat = self.heat.get(account_id, _COLD)
         return heat.count >= self.hot_conflicts and now - heat.last < self.hot_seconds
 
-    def _gather(self, keys, now):
-        """{key: ReadDoc} of `keys`: accounts from the trusted cache, the rest in one read."""
+    def _gather(self, keys, now, assumed):
+        """{key: ReadDoc} of `keys`: accounts from the trusted cache, `assumed` missing, the rest in one read."""
         found, wanted = {}, []
         for key in keys:
             collection, doc_id = key
-            cached = self.accounts.get(doc_id) if collection == ACCOUNTS and self._trusted(doc_id, now) else None
+            if key in assumed:
+                cached = MISSING
+            elif collection == ACCOUNTS and self._trusted(doc_id, now):
+                cached = self.accounts.get(doc_id)
+            else:
+                cached = None
             if cached is not None:
                 found[key] = cached
             else:
@@ -99,10 +111,30 @@ class OptimisticCommitter:
             if collection == ACCOUNTS and read.exists:
                 self.accounts[doc_id] = read
 
+    def _assumable(self, ops):
+        """The key records assumed missing instead of read: a key is new almost always (a replay is
+        a client's retry), and the commit checks it (the plan's create or absent write of each).
+        Not a transfer being reversed (its absence would answer 404 unchecked), nor a key this
+        process has committed or met a record of (a replay is likeliest soon after)."""
+        if not self.assume_new_keys:
+            return frozenset()
+        reversed_ids = {op.reverses for op in ops if op.kind == "reverse"}
+        assumed = set()
+        for op in ops:
+            key_id = op.idempotency_id
+            if key_id not in self.known_keys and key_id not in reversed_ids:
+                assumed.update(((TRANSFERS, key_id), (IDEMPOTENCY, key_id)))
+        return assumed
+
+    def _known(self, key_ids):
+        for key_id in key_ids:
+            self.known_keys[key_id] = True
+
     def _read(self, ops):
         """{(collection, id): ReadDoc} of everything the batch depends on (engine.read_set)."""
         now = self.clock()
-        view = engine.read_set(ops, lambda keys: self._gather(keys, now))
+        assumed = self._assumable(ops)
+        view = engine.read_set(ops, lambda keys: self._gather(keys, now, assumed))
         # With other writers about, every writer pauses after its turn (writer.py): the one
         # that happens to be fastest must not take every turn and starve the others.
         self.contended = now < self.others_until
@@ -127,11 +159,16 @@ class OptimisticCommitter:
         try:
             return self._plan_and_commit(ops, view)
         except LostRace:
-            self.stats["conflicts"] += 1
+            pass
         # Who changed what: read the batch's documents again, in one round trip.
         fresh = self.store.read(list(view))
         self._remember(fresh)
         changed = {key for key in view if fresh[key].update_time != view[key].update_time}
+        # A key's record found where it was assumed missing is a replay, not another writer.
+        key_ids = {op.idempotency_id for op in ops}
+        records = {doc_id for c, doc_id in changed if c in (TRANSFERS, IDEMPOTENCY) and doc_id in key_ids}
+        self.stats["conflicts" if len(records) < len(changed) or not changed else "replays_found"] += 1
+        self._known(records)
         if any(c == ACCOUNTS for c, _i in changed):
             self.others_until = self.clock() + self.shared_seconds
         self._heat_up({doc_id for c, doc_id in changed if c == ACCOUNTS})
@@ -163,6 +200,7 @@ class OptimisticCommitter:
             except LostRace:
                 self.stats["conflicts"] += 1
                 self.others_until = self.clock() + self.shared_seconds
+                self._known(ops[i].idempotency_id for i in part)
                 self._heat_up({a for i in part for c, a in _keys_of(ops[i], view) if c == ACCOUNTS
                                and self._hot(a, self.clock())})
                 continue
@@ -183,9 +221,10 @@ class OptimisticCommitter:
         if plan.writes:
             written = self.store.commit(plan.writes, view)
             for write in plan.writes:
-                if write.key in view:
+                if write.key in view and write.method != "absent":
                     data = write.data if write.method == "create" else {**view[write.key].data, **write.data}
                     view[write.key] = ReadDoc(data, written[write.key])
+            self._known(op.idempotency_id for op in ops)
             for account_id, doc in plan.accounts.items():
                 update_time = written.get((ACCOUNTS, account_id))
                 if update_time is not None:

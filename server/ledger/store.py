@@ -95,7 +95,8 @@ class LedgerStore:
         except Exception:
             self.count(failed_commits=1, failed_writes=len(writes))
             raise
-        self.count(commits=1, writes=len(writes))
+        checks = sum(write.method == "absent" for write in writes)  # preconditions, no document written
+        self.count(commits=1, writes=len(writes) - checks, absent_checks=checks)
         return written
 
     # --- the naive baseline: one pessimistic transaction ----------------------------------

@@ -119,6 +119,8 @@ class WireWrites:
     def _library_add(self, batch, method, ref, data, update_time):
         if method == "create":
             batch.create(ref, data)
+        elif method == "absent":
+            batch.delete(ref, option=self.client.write_option(exists=False))
         elif update_time is not None:
             batch.update(ref, data, option=self.client.write_option(last_update_time=update_time))
         else:
@@ -180,7 +182,12 @@ class WireWrites:
             timestamp_pb.SetInParent()
 
     def fill_write(self, pb, method, document_path, data, update_time=None):
-        """Fills an empty Write pb as create / update (with a last-update-time precondition when given)."""
+        """Fills an empty Write pb as create / update (with a last-update-time precondition when given),
+        or as absent: a delete that only requires the document not to exist."""
+        if method == "absent":
+            pb.delete = document_path
+            pb.current_document.exists = False
+            return pb
         pb.update.name = document_path
         fields = pb.update.fields
         for key, value in data.items():
@@ -256,7 +263,9 @@ class WireWrites:
         if type(batch) is not RawCommit:
             return [result.update_time for result in batch.commit()]
         response = COMMIT_RETRY(self._send_commit)(batch.request)
-        return [self._from_timestamp_pb(result.update_time) for result in response.write_results]
+        # An absent write's result has no update time: nothing was written.
+        return [self._from_timestamp_pb(result.update_time) if result.HasField("update_time") else None
+                for result in response.write_results]
 
     def _send_commit(self, request):
         call, metadata = self.channel.method("unary_unary", COMMIT_METHOD, self._raw_request_type,
@@ -285,7 +294,7 @@ class WireWrites:
                       "epoch": _EPOCH, "before": dt.datetime(1960, 1, 1, 0, 0, 0, 5, tzinfo=dt.UTC)}
             ref = self.client.collection("c").document("d")
             path = f"{self._documents}/c/d"
-            cases = (("create", None), ("update", None), ("update", at))
+            cases = (("create", None), ("update", None), ("update", at), ("absent", None))
             for method, update_time in cases:
                 library, fast = self.client.batch(), self.client.batch()
                 self._library_add(library, method, ref, sample, update_time)

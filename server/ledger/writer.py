@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 MAX_WRITES_PER_COMMIT = 450  # Firebase still advises modest commits; the request limit is 10 MiB
 MAX_BYTES_PER_COMMIT = 4 * 1024 * 1024
-WRITES_PER_OPERATION = 5  # transfer, 2 postings, audit, reversed original (refusals write fewer)
+WRITES_PER_OPERATION = 6  # transfer, 2 postings, audit, reversed original, the key's absent record
 BYTES_PER_OPERATION = 6 * 1024  # generous: memos are at most 140 characters
 
 # Worth retrying: contention, a datastore hiccup.

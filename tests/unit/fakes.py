@@ -59,7 +59,7 @@ class FakeDatastore:
             for write in writes:
                 current = self.docs.get(write.key)
                 read = docs.get(write.key)
-                if write.method == "create" and current is not None:
+                if write.method in ("create", "absent") and current is not None:
                     raise LostRace(f"{write.key} exists")
                 if write.method == "update" and current is None:
                     raise LostRace(f"{write.key} is gone")
@@ -68,7 +68,7 @@ class FakeDatastore:
                     raise LostRace(f"{write.key} changed")
             stamp = next(self.clock)
             for write in writes:
-                if write.method == "delete":
+                if write.method in ("delete", "absent"):  # absent: a delete of a missing document
                     self.docs.pop(write.key, None)
                     continue
                 base = dict(self.docs[write.key].data) if write.method == "update" else {}

@@ -66,7 +66,9 @@ def test_transfer_writes_two_postings_summing_to_zero_and_its_audit_event():
     # The transfer is its key's record: its id comes from (caller, key), no separate record.
     assert writes_of(result, "transfers", "create")[0].doc_id == transfer("alice", "bob", 300).idempotency_id
     assert transfer_doc["request_hash"] == transfer("alice", "bob", 300).request_hash
-    assert writes_of(result, "idempotency") == []
+    # The key's other record: not written, but the commit requires it to be missing still.
+    assert [(w.method, w.doc_id) for w in writes_of(result, "idempotency")] == [
+        ("absent", transfer("alice", "bob", 300).idempotency_id)]
     updates = {w.doc_id: w.data for w in writes_of(result, "accounts", "update")}
     assert updates["alice"]["balance"] == 700 and updates["bob"]["balance"] == 300
     assert updates["alice"]["head_hash"] == [p for p in postings if p["account_id"] == "alice"][0]["hash"]
@@ -88,7 +90,7 @@ def test_insufficient_funds_writes_nothing_and_spares_the_rest_of_the_batch():
     failed, ok = result.outcomes
     assert (failed.error.status, failed.error.code) == (409, "insufficient_funds")
     assert ok.status == 201
-    assert len(writes_of(result, "transfers")) == 1
+    assert len(writes_of(result, "transfers", "create")) == 1
     assert len(writes_of(result, "postings")) == 2
     assert {w.doc_id: w.data["balance"] for w in writes_of(result, "accounts")} == {"alice": 90, "bob": 10}
 
@@ -96,8 +98,10 @@ def test_insufficient_funds_writes_nothing_and_spares_the_rest_of_the_batch():
 def test_insufficient_funds_is_remembered_and_replayed():
     op = transfer("alice", "bob", 5000, key="k")
     first = plan([op], accounts(alice=100, bob=0))
-    remembered, touch = first.writes
+    remembered, unused, touch = first.writes
     assert remembered == Write("create", "idempotency", op.idempotency_id, remembered.data)
+    # The first result rests on the key having no transfer either: the commit requires it still.
+    assert unused == Write("absent", "transfers", op.idempotency_id)
     doc_id, record = remembered.doc_id, remembered.data
     # The refusal rests on alice's balance: the commit rewrites her account (same balance, new
     # version) so that it carries her update-time precondition and races a concurrent success.
@@ -205,7 +209,10 @@ def test_reversal_refusals(original, code):
     # Business refusals are remembered with their key; a refusal for funds also touches
     # (version only) the account whose balance it rests on; nothing else is written.
     expected = {"not_found": set(), "conflict": {"idempotency"}, "insufficient_funds": {"idempotency", "accounts"}}
-    assert {w.collection for w in result.writes} == expected[code]
+    assert {w.collection for w in result.writes if w.method != "absent"} == expected[code]
+    # Whichever of the key's records was not created must still be missing at the commit.
+    unused = {"transfers", "idempotency"} - expected[code]
+    assert {w.collection for w in result.writes if w.method == "absent"} == unused
 
 
 def test_unknown_account_is_404():

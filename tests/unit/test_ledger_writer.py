@@ -86,8 +86,9 @@ def test_one_round_reads_once_and_commits_one_batch_with_four_documents_per_tran
     store = ledger_store(db)
     outcomes = committer(store).run([transfer("a", "b", 10, "k1"), transfer("a", "c", 5, "k2")])
     assert [o.status for o in outcomes] == [201, 201]
-    # 2 keys x (transfer, refusal record) + 3 accounts read; 2 x (transfer, 2 postings, audit) + 3 accounts.
-    assert store.counts == Counter(reads=7, read_calls=1, commits=1, writes=11)
+    # 3 accounts read, the keys' records assumed missing; 2 x (transfer, 2 postings, audit) + 3 accounts
+    # written, and 2 absent checks (each key's refusal record).
+    assert store.counts == Counter(reads=3, read_calls=1, commits=1, writes=11, absent_checks=2)
     check_books(db, 100)
 
 
@@ -99,8 +100,50 @@ def test_cached_accounts_are_not_read_again_by_the_process_that_wrote_them():
     c.run([transfer("a", "b", 1, "k1")])
     store.counts.clear()
     c.run([transfer("a", "b", 1, "k2")])
-    assert store.counts["reads"] == 2  # only the key's two possible records
+    # Nothing: the accounts are cached and the key's records assumed missing (the commit checks them).
+    assert (store.counts["read_calls"], store.counts["commits"]) == (0, 1)
     check_books(db, 100)
+
+
+def test_a_replayed_key_assumed_new_costs_one_failed_commit_and_answers_its_first_result():
+    db = FakeFirestore()
+    db.seed_accounts(a=100, b=0, c=0)
+    first = committer(ledger_store(db)).run([transfer("a", "b", 10, "k")])  # another process
+    c = committer(ledger_store(db))
+    # The replay, batched with a new operation: the commit that assumed "k" new fails on its
+    # transfer; the new operation commits at once (the clean part), the replay reads its key next.
+    outcomes = c.run([transfer("a", "b", 10, "k"), transfer("a", "c", 5, "new")])
+    assert outcomes[0] is None and outcomes[1].status == 201
+    assert (c.stats["replays_found"], c.stats["conflicts"]) == (1, 0)
+    replay, = c.run([transfer("a", "b", 10, "k")])
+    assert replay.replayed and replay.body == first[0].body
+    check_books(db, 100)
+    assert db.get("accounts", "b")["balance"] == 10
+
+
+def test_a_key_this_process_committed_is_read_not_assumed_new():
+    db = FakeFirestore()
+    db.seed_accounts(a=100, b=0)
+    store = ledger_store(db)
+    c = committer(store)
+    first, = c.run([transfer("a", "b", 10, "k")])
+    store.counts.clear()
+    replay, = c.run([transfer("a", "b", 10, "k")])
+    assert replay.replayed and replay.body == first.body
+    assert (store.counts["reads"], store.counts["failed_commits"], c.stats["replays_found"]) == (2, 0, 0)
+
+
+def test_a_key_refused_elsewhere_never_moves_money_though_assumed_new():
+    db = FakeFirestore()
+    db.seed_accounts(a=5, b=0)
+    refused, = committer(ledger_store(db)).run([transfer("a", "b", 10, "k")])  # another process
+    assert refused.error.code == "insufficient_funds"
+    db.seed_accounts(a=100)  # the money is there now; this process has never seen the key
+    c = committer(ledger_store(db))
+    assert c.run([transfer("a", "b", 10, "k")]) == [None]  # its absent check of the record failed
+    again, = c.run([transfer("a", "b", 10, "k")])
+    assert again.replayed and again.error.code == "insufficient_funds"
+    assert db.get("accounts", "b")["balance"] == 0
 
 
 def test_a_rival_commit_costs_one_retry_and_no_money():
