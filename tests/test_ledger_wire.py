@@ -2,6 +2,7 @@
 read from raw responses are exactly the ones Firestore stored (preconditions depend on them)."""
 
 import datetime as dt
+import functools
 import uuid
 
 import pytest
@@ -89,3 +90,25 @@ def test_a_refused_fast_read_raises_the_library_s_error(app):
         assert reads.read([("wire_reads", uuid.uuid4().hex)])  # the channel still serves
     finally:
         reads.close()
+
+
+def test_an_absent_write_writes_nothing_and_fails_on_a_document_that_exists(app):
+    """A key's record assumed missing (optimistic.py) is checked by the commit, fast or not."""
+    from server.kernel.commits import LostRace
+    from server.ledger.wire import WireWrites
+
+    datastore = app.extensions["datastore"]
+    collection = datastore.client.collection("wire_absent")
+    for wire in (WireWrites(datastore.client), WireWrites(datastore.client, enabled=False)):
+        taken, free, created = (uuid.uuid4().hex for _ in range(3))
+        collection.document(taken).set({"n": 0})
+        commit = functools.partial(datastore.commit, docs={}, add=wire.add, send=wire.commit,
+                                   new_batch=wire.new_batch)
+        with pytest.raises(LostRace):
+            commit([Write("create", "wire_absent", created, {"n": 1}), Write("absent", "wire_absent", taken)])
+        assert not collection.document(created).get().exists  # nothing of the refused commit
+        assert collection.document(taken).get().to_dict() == {"n": 0}
+        written = commit([Write("create", "wire_absent", created, {"n": 1}), Write("absent", "wire_absent", free)])
+        assert written[("wire_absent", free)] is None and written[("wire_absent", created)] is not None
+        assert not collection.document(free).get().exists
+        wire.channel.close()

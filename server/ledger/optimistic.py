@@ -141,9 +141,11 @@ class OptimisticCommitter:
         return view
 
     def forget(self, ops):
-        """Drops cached accounts of a batch whose commit may or may not have happened."""
+        """Drops cached accounts of a batch whose commit may or may not have happened; its keys
+        are read from now on (their records may exist)."""
         for account_id in engine.accounts_needed(ops, {}):
             self.accounts.pop(account_id, None)
+        self._known(op.idempotency_id for op in ops)
 
     # --- one round -----------------------------------------------------------------
 
