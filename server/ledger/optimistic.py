@@ -45,6 +45,7 @@ exists=false, so a hash chain cannot fork and a key moves money at most once
 whichever process runs it.
 """
 
+import threading
 import time
 from collections import Counter
 from typing import NamedTuple
@@ -75,6 +76,7 @@ class OptimisticCommitter:
         self.hot_conflicts, self.hot_seconds = hot_conflicts, hot_seconds
         self.heat = BoundedCache(cache_max)  # account id -> _Heat of recent conflicts on it
         self.contended = False  # were other writers about in the last round?
+        self._round = threading.local()  # per round thread: the keys whose records its last run met
         self.stats = Counter()
 
     # --- reads -------------------------------------------------------------------
@@ -126,7 +128,8 @@ class OptimisticCommitter:
                 assumed.update(((TRANSFERS, key_id), (IDEMPOTENCY, key_id)))
         return assumed
 
-    def _known(self, key_ids):
+    def mark_known(self, key_ids):
+        """These keys' records are read from now on (e.g. operations re-sent after a failover)."""
         for key_id in key_ids:
             self.known_keys[key_id] = True
 
@@ -145,12 +148,14 @@ class OptimisticCommitter:
         are read from now on (their records may exist)."""
         for account_id in engine.accounts_needed(ops, {}):
             self.accounts.pop(account_id, None)
-        self._known(op.idempotency_id for op in ops)
+        self.mark_known(op.idempotency_id for op in ops)
 
     # --- one round -----------------------------------------------------------------
 
     def run(self, ops):
-        """Outcomes of `ops`, with None for each operation that met another writer (retry it)."""
+        """Outcomes of `ops`, with None for each operation that met another writer or, assumed
+        new, a record of its key (retry it; replays_found() tells which)."""
+        self._round.found = set()
         self.store.ensure_treasury_for(ops)
         view = self._read(ops)
         now = self.clock()
@@ -162,15 +167,7 @@ class OptimisticCommitter:
             return self._plan_and_commit(ops, view)
         except LostRace:
             pass
-        # Who changed what: read the batch's documents again, in one round trip.
-        fresh = self.store.read(list(view))
-        self._remember(fresh)
-        changed = {key for key in view if fresh[key].update_time != view[key].update_time}
-        # A key's record found where it was assumed missing is a replay, not another writer.
-        key_ids = {op.idempotency_id for op in ops}
-        records = {doc_id for c, doc_id in changed if c in (TRANSFERS, IDEMPOTENCY) and doc_id in key_ids}
-        self.stats["conflicts" if len(records) < len(changed) or not changed else "replays_found"] += 1
-        self._known(records)
+        fresh, changed = self._who_changed(ops, view)
         if any(c == ACCOUNTS for c, _i in changed):
             self.others_until = self.clock() + self.shared_seconds
         self._heat_up({doc_id for c, doc_id in changed if c == ACCOUNTS})
@@ -188,26 +185,47 @@ class OptimisticCommitter:
             outcomes[i] = outcome
         return outcomes
 
+    def _who_changed(self, ops, view):
+        """After a lost race: `view`'s documents read again (one round trip), and which changed.
+        A key's record found where it was assumed missing is a replay, not another writer: it
+        is counted apart, and the key is read from now on."""
+        fresh = self.store.read(list(view))
+        self._remember(fresh)
+        changed = {key for key in view if fresh[key].update_time != view[key].update_time}
+        key_ids = {op.idempotency_id for op in ops}
+        records = {doc_id for c, doc_id in changed if c in (TRANSFERS, IDEMPOTENCY) and doc_id in key_ids}
+        self.stats["conflicts" if len(records) < len(changed) or not changed else "replays_found"] += 1
+        self.mark_known(records)
+        self._round.found |= records
+        return fresh, changed
+
+    def replays_found(self):
+        """Idempotency ids of the calling thread's last run whose records it met (a replay, not a conflict)."""
+        return getattr(self._round, "found", frozenset())
+
     def _hot_apart(self, ops, view, hot):
         """Operations on hot accounts commit apart from the rest, first (right after their read).
 
         The rest then never fails for the hot account's sake; a conflict of the hot part
         marks its accounts hotter and leaves its operations to the next round.
         """
-        outcomes = [None] * len(ops)
+        outcomes, lost = [None] * len(ops), []
         rest = [i for i in range(len(ops)) if i not in set(hot)]
         for part in (hot, rest):
             try:
                 done = self._plan_and_commit([ops[i] for i in part], view)
             except LostRace:
-                self.stats["conflicts"] += 1
-                self.others_until = self.clock() + self.shared_seconds
-                self._known(ops[i].idempotency_id for i in part)
-                self._heat_up({a for i in part for c, a in _keys_of(ops[i], view) if c == ACCOUNTS
-                               and self._hot(a, self.clock())})
+                lost.append(part)
                 continue
             for i, outcome in zip(part, done, strict=True):
                 outcomes[i] = outcome
+        for part in lost:  # once the other part committed: a replay, or another writer?
+            part_keys = {key for i in part for key in _keys_of(ops[i], view) if key in view}
+            _fresh, changed = self._who_changed([ops[i] for i in part], {key: view[key] for key in part_keys})
+            if any(c == ACCOUNTS for c, _a in changed):
+                self.others_until = self.clock() + self.shared_seconds
+                self._heat_up({a for i in part for c, a in _keys_of(ops[i], view) if c == ACCOUNTS
+                               and self._hot(a, self.clock())})
         self.stats["hot_apart_rounds"] += 1
         return outcomes
 
@@ -226,7 +244,7 @@ class OptimisticCommitter:
                 if write.key in view and write.method != "absent":
                     data = write.data if write.method == "create" else {**view[write.key].data, **write.data}
                     view[write.key] = ReadDoc(data, written[write.key])
-            self._known(op.idempotency_id for op in ops)
+            self.mark_known(op.idempotency_id for op in ops)
             for account_id, doc in plan.accounts.items():
                 update_time = written.get((ACCOUNTS, account_id))
                 if update_time is not None:

@@ -169,6 +169,7 @@ class DeploymentWriter:
                 self.stats["served"] += 1
                 self.stats["channel_wait_seconds"] += waited
                 self.stats["resent_served"] = self.stats.get("resent_served", 0) + resent
+            self.local.expect_replays([op for op, _reply_id, _waited, resent in taken if resent])
             futures = self.local.submit_many([op for op, *_rest in taken])
             for (_op, reply_id, *_rest), future in zip(taken, futures, strict=True):
                 future.add_done_callback(lambda f, r=reply_id: self._replies.put((r, f.result())))

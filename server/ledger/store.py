@@ -115,9 +115,11 @@ class LedgerStore:
         def unit_of_work(transaction):
             docs = engine.read_set(ops, lambda keys: self.read(keys, transaction))
             plan = engine.plan_on(ops, docs, utcnow, new_id, self.idempotency_ttl)
-            for write in plan.writes:
+            # The transaction read the keys' records: their absent writes would only repeat that.
+            writes = [write for write in plan.writes if write.method != "absent"]
+            for write in writes:
                 self.wire.add(transaction, write)
-            self.count(writes=len(plan.writes))
+            self.count(writes=len(writes))
             return plan.outcomes
 
         return unit_of_work(transaction)

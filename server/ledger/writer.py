@@ -192,6 +192,12 @@ class GroupCommitWriter:
         if counts.get("rounds") or counts.get("forwarded"):
             log.info("ledger writer: %s", json.dumps(counts, sort_keys=True))
 
+    def expect_replays(self, ops):
+        """Operations re-sent after a failover: likely committed already, so their keys are read."""
+        mark = getattr(self.committer, "mark_known", None)
+        if mark is not None:
+            mark(op.idempotency_id for op in ops)
+
     def forget_accounts(self):
         """Before the next round, drop the committer's account cache (in the writer's own thread,
         never under a round that is using it): another writer may have moved any account."""
@@ -297,7 +303,11 @@ class GroupCommitWriter:
         self.stats["rounds"] += 1
         self.stats["round_seconds"] += self._last_round
         unsettled = outcomes.count(None)
-        metrics.ledger_round(len(ops) - unsettled, conflicts=bool(unsettled) and not transient)
+        # Replays of keys assumed new (optimistic.py) are retried too, but met no other writer.
+        replays = getattr(self.committer, "replays_found", frozenset)() if unsettled and not transient else ()
+        conflicted = bool(unsettled) and not transient and any(
+            outcome is None and op.idempotency_id not in replays for op, outcome in zip(ops, outcomes, strict=True))
+        metrics.ledger_round(len(ops) - unsettled, conflicts=conflicted)
         retry = []
         for pending, outcome in zip(batch, outcomes, strict=True):
             if outcome is not None:
@@ -316,7 +326,8 @@ class GroupCommitWriter:
                 self._answer(pending, UNAVAILABLE)
             else:
                 self.stats["retried_operations"] += 1
-                metrics.ledger_retry("transient" if transient else "conflict")
+                metrics.ledger_retry("transient" if transient else
+                                     "replay" if pending.op.idempotency_id in replays else "conflict")
                 retry.append(pending)
         return retry
 

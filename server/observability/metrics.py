@@ -104,7 +104,8 @@ _OUTCOMES = {2: "done", 4: "refused"}
 
 
 def ledger_retry(reason):
-    """An operation goes to another round: "conflict" or "transient" (a datastore error)."""
+    """An operation goes to another round: "conflict", "transient" (a datastore error) or "replay"
+    (a key assumed new whose record its commit met: it is read and answered next round)."""
     _get().ledger_retries.labels(reason).inc()
 
 

@@ -204,9 +204,10 @@ def test_operations_on_a_hot_account_commit_apart_from_the_rest():
     rivals.keys.append("r2")
     store.counts.clear()
     hot_and_cold_round(c, "h2")
-    # The hot part lost again; the cold part committed on its own, with no re-read between.
-    assert store.counts["read_calls"] == 1 and store.counts["commits"] == 1
-    assert c.stats["hot_apart_rounds"] == 1
+    # The hot part lost again; the cold part committed on its own, with no re-read between; then
+    # the hot part's documents were read again: its account moved, another writer, not a replay.
+    assert store.counts["read_calls"] == 2 and store.counts["commits"] == 1
+    assert c.stats["hot_apart_rounds"] == 1 and c.stats["conflicts"] == 2 and not c.stats["replays_found"]
     hot_retry_commits(c, db, "h2")
 
 
@@ -699,3 +700,49 @@ def test_fast_reads_gather_the_streamed_answers_by_key(firestore_client):
     assert list(gathered) == keys
     assert gathered[("accounts", "b")].data == {"balance": 5}
     assert gathered[("accounts", "a")] is MISSING and gathered[("transfers", "t")] is MISSING
+
+
+def test_a_reversal_in_a_batch_with_its_transfer_s_replay_reads_that_transfer():
+    """A transfer being reversed is never assumed missing, even when the batch also holds its own
+    key's replay: assumed, the reversal would answer 404 on a part of the batch that commits."""
+    db = FakeFirestore()
+    db.seed_accounts(a=100, b=0)
+    first, = committer(ledger_store(db)).run([transfer("a", "b", 10, "k")])  # another process
+    transfer_id = first.body["transfer"]["id"]
+    reversal = Operation(kind="reverse", caller=Caller("adm", "adm"), idempotency_key="r",
+                         request_hash=engine.request_hash("reverse", transfer=transfer_id), reverses=transfer_id)
+    c = committer(ledger_store(db))
+    replay, reversed_ = c.run([transfer("a", "b", 10, "k"), reversal])
+    assert replay.replayed and replay.body == first.body
+    assert reversed_.status == 201
+    assert db.get("accounts", "b")["balance"] == 0
+    check_books(db, 100)
+
+
+def test_a_replay_in_the_hot_part_is_not_taken_for_another_writer():
+    db = FakeFirestore()
+    db.seed_accounts(hot=1000, x=100, y=0, z=100)
+    committer(ledger_store(db)).run([transfer("hot", "y", 5, "h")])  # another process, before
+    c = committer(ledger_store(db, before_commit=Rivals(db, "r1")), hot_conflicts=1)
+    assert c.run([transfer("hot", "y", 5, "warm")]) == [None]  # the hot account meets a rival: now hot
+    conflicts = c.stats["conflicts"]
+    hot_and_cold_round(c, "h")  # "h" is a replay, assumed new: its hot part fails on the record
+    assert (c.stats["conflicts"], c.stats["replays_found"]) == (conflicts, 1)
+    assert c.replays_found() == {transfer("hot", "y", 5, "h").idempotency_id}
+    replay, = c.run([transfer("hot", "y", 5, "h")])
+    assert replay.replayed
+
+
+def test_operations_re_sent_after_a_failover_read_their_keys():
+    db = FakeFirestore()
+    db.seed_accounts(a=100, b=0)
+    first, = committer(ledger_store(db)).run([transfer("a", "b", 10, "k")])  # the writer that died
+    store = ledger_store(db)
+    writer = GroupCommitWriter(committer(store), linger_ms=1)
+    try:
+        writer.expect_replays([transfer("a", "b", 10, "k")])
+        again = writer.submit(transfer("a", "b", 10, "k"), timeout=5)
+    finally:
+        writer.stop()
+    assert again.replayed and again.body == first.body
+    assert store.counts["failed_commits"] == 0  # read, not assumed new
