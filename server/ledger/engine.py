@@ -272,6 +272,9 @@ def _apply(op: Operation, state: _BatchState):
     return Outcome(201, body={"transfer": transfer_view(transfer_id, transfer)})
 
 
+KEY_RECORDS = (TRANSFERS, IDEMPOTENCY)  # the collections of a key's records, in _records_of's order
+
+
 def _records_of(op, state):
     """The key's two records as the batch sees them: its transfer and its refusal record."""
     return state.transfers.get(op.idempotency_id), state.idempotency.get(op.idempotency_id)
@@ -281,7 +284,7 @@ def _still_absent(op, state):
     """A new key's answer rests on both its records being missing: the one not created must still
     be missing at the commit (an absent write), so the records may be assumed missing, not read,
     and a refusal and a transfer can never both be a key's first result."""
-    for collection, record in zip((TRANSFERS, IDEMPOTENCY), _records_of(op, state), strict=True):
+    for collection, record in zip(KEY_RECORDS, _records_of(op, state), strict=True):
         if record is None:
             state.writes.append(Write("absent", collection, op.idempotency_id))
 
@@ -344,9 +347,14 @@ def plan_batch(ops, accounts, transfers, idempotency, now, new_id, idempotency_t
     return Plan(outcomes, state.writes, state.accounts)
 
 
+def key_records(op):
+    """(collection, id) of the key's two possible records: its transfer and its refusal record."""
+    return [(collection, op.idempotency_id) for collection in KEY_RECORDS]
+
+
 def documents_of(op):
     """(collection, id) of every document an operation's outcome depends on, accounts aside."""
-    docs = [(TRANSFERS, op.idempotency_id), (IDEMPOTENCY, op.idempotency_id)]
+    docs = key_records(op)
     if op.kind == "reverse":
         docs.append((TRANSFERS, op.reverses))
     return docs

@@ -52,7 +52,7 @@ from typing import NamedTuple
 
 from ..kernel.cache import BoundedCache
 from ..kernel.clock import utcnow
-from ..kernel.collections import ACCOUNTS, IDEMPOTENCY, TRANSFERS
+from ..kernel.collections import ACCOUNTS, TRANSFERS
 from ..kernel.commits import MISSING, LostRace, ReadDoc
 from ..kernel.ids import new_id
 from . import engine
@@ -60,12 +60,11 @@ from . import engine
 
 class OptimisticCommitter:
     def __init__(self, store, split=True, cache=True, shared_seconds=30.0, cache_max=100_000,
-                 hot_conflicts=3, hot_seconds=2.0, assume_new_keys=True, known_keys_max=20_000,
+                 hot_conflicts=3, hot_seconds=2.0, known_keys_max=20_000,
                  clock=time.monotonic, now=utcnow, make_id=new_id):
         self.store = store
         self.split = split
         self.cache = cache
-        self.assume_new_keys = assume_new_keys
         # Idempotency ids with a record (committed here, or met): read, never assumed missing again.
         self.known_keys = BoundedCache(known_keys_max)
         self.shared_seconds = shared_seconds
@@ -118,14 +117,11 @@ class OptimisticCommitter:
         a client's retry), and the commit checks it (the plan's create or absent write of each).
         Not a transfer being reversed (its absence would answer 404 unchecked), nor a key this
         process has committed or met a record of (a replay is likeliest soon after)."""
-        if not self.assume_new_keys:
-            return frozenset()
         reversed_ids = {op.reverses for op in ops if op.kind == "reverse"}
         assumed = set()
         for op in ops:
-            key_id = op.idempotency_id
-            if key_id not in self.known_keys and key_id not in reversed_ids:
-                assumed.update(((TRANSFERS, key_id), (IDEMPOTENCY, key_id)))
+            if op.idempotency_id not in self.known_keys and op.idempotency_id not in reversed_ids:
+                assumed.update(engine.key_records(op))
         return assumed
 
     def mark_known(self, key_ids):
@@ -193,8 +189,9 @@ class OptimisticCommitter:
         self._remember(fresh)
         changed = {key for key in view if fresh[key].update_time != view[key].update_time}
         key_ids = {op.idempotency_id for op in ops}
-        records = {doc_id for c, doc_id in changed if c in (TRANSFERS, IDEMPOTENCY) and doc_id in key_ids}
-        self.stats["conflicts" if len(records) < len(changed) or not changed else "replays_found"] += 1
+        found = {(c, doc_id) for c, doc_id in changed if c in engine.KEY_RECORDS and doc_id in key_ids}
+        self.stats["replays_found" if changed and found == changed else "conflicts"] += 1
+        records = {doc_id for _c, doc_id in found}
         self.mark_known(records)
         self._round.found |= records
         return fresh, changed
