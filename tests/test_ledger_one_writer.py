@@ -19,6 +19,7 @@ from test_ledger_multiproc import START_BALANCE, writer_summaries
 
 from server import create_app
 from server.ledger.channel import Channel
+from server.ledger.engine import Outcome
 from server.ledger.lease import pid_of
 
 
@@ -107,6 +108,34 @@ def test_the_writer_takes_the_oldest_first_with_or_without_blmpop(stack, caplog)
         denied.close()
         admin.acl_deluser(user)
         admin.close()
+
+
+def test_a_hand_over_survives_a_dropped_connection_and_an_error_leaves_no_reply_behind(stack):
+    """The channel's round trips (LPUSH + BLPOP, the answers) bypass redis-py's pipeline: a pooled
+    connection the server dropped is replaced, and a command refused half-way closes the connection,
+    so the next operation never reads the reply left unread by the one before."""
+    client = redis.Redis.from_url(stack.redis_url)
+    channel = Channel(client, f"wire-{uuid.uuid4().hex}")
+    try:
+        def exchange(payload):
+            reply_id = channel.new_reply_id()
+            channel.answer([(reply_id, Outcome(201, body={"payload": payload}))])  # answered before asked
+            return channel.send(payload, reply_id, 1.0)
+
+        assert exchange("a").body == {"payload": "a"}
+        client.client_kill_filter(_id=client.client_id())  # the pool's one connection, dropped by the server
+        assert exchange("b").body == {"payload": "b"}
+        assert channel.take(0.05, 5) == [b"a", b"b"]
+
+        client.set(channel.ops_key, "not a list")  # LPUSH refused; its BLPOP's reply is never read
+        with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+            exchange("c")
+        client.delete(channel.ops_key)
+        assert exchange("d").body == {"payload": "d"}
+        assert channel.take(0.05, 5) == [b"d"]
+        assert len(client.connection_pool._available_connections) == 1
+    finally:
+        client.close()
 
 
 def test_two_instances_share_one_writer(project):

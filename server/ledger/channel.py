@@ -93,10 +93,8 @@ class Channel:
         if reply_id is None:
             self.client.lpush(self.ops_key, payload)
             return None
-        pipe = self.client.pipeline(transaction=False)
-        pipe.lpush(self.ops_key, payload)
-        pipe.blpop([self.reply_key(reply_id)], timeout=max(0.01, timeout))
-        found = pipe.execute()[1]
+        found = self._round_trip([("LPUSH", self.ops_key, payload),
+                                  ("BLPOP", self.reply_key(reply_id), max(0.01, timeout))])[1]
         return decode_outcome(found[1]) if found else None
 
     def withdraw(self, payload):
@@ -122,7 +120,7 @@ class Channel:
         """
         if self._one_round_trip_take:
             try:
-                found = self.client.blmpop(timeout, 1, self.ops_key, direction="RIGHT", count=most)
+                found = self._round_trip([("BLMPOP", timeout, 1, self.ops_key, "RIGHT", "COUNT", most)])[0]
             except ResponseError as exc:
                 if not _refused_command(exc):
                     raise
@@ -138,9 +136,31 @@ class Channel:
 
     def answer(self, replies):
         """[(reply id, Outcome)], in one round trip."""
-        pipe = self.client.pipeline(transaction=False)
+        commands = []
         for reply_id, outcome in replies:
             key = self.reply_key(reply_id)
-            pipe.rpush(key, encode_outcome(outcome))
-            pipe.pexpire(key, REPLY_TTL_MS)
-        pipe.execute()
+            commands += (("RPUSH", key, encode_outcome(outcome)), ("PEXPIRE", key, REPLY_TTL_MS))
+        self._round_trip(commands)
+
+    # --- the wire ---------------------------------------------------------------------------
+
+    def _round_trip(self, commands):
+        """The replies to `commands`, sent together on one pooled connection: a pipeline without
+        redis-py 8's per-pipeline work (command stack, observability hooks), which was a fifth of
+        what handing an operation over costs its sender (bench/RESULTS.md). A dropped connection is
+        retried as the client's retry policy says, like a pipeline; after any other error the
+        connection is closed, so no unread reply stays on a pooled socket."""
+        pool = self.client.connection_pool
+        conn = pool.get_connection()
+        try:
+            return conn.retry.call_with_retry(lambda: _exchange(conn, commands), lambda _error: conn.disconnect())
+        except BaseException:
+            conn.disconnect()
+            raise
+        finally:
+            pool.release(conn)
+
+
+def _exchange(conn, commands):
+    conn.send_packed_command(conn.pack_commands(commands))
+    return [conn.read_response() for _command in commands]
