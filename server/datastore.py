@@ -179,20 +179,8 @@ class Datastore:
 
     def add(self, batch, write, update_time=None):
         """Adds one Write to a batch or transaction with its precondition (see Write)."""
-        ref = self.doc(write.collection, write.doc_id)
-        option = self.client.write_option(last_update_time=update_time) if update_time is not None else None
-        if write.method == "create":
-            batch.create(ref, write.data)
-        elif write.method == "update":
-            batch.update(ref, write.data, option=option)
-        elif write.method == "delete":
-            batch.delete(ref, option=option)
-        elif write.method == "set":
-            batch.set(ref, write.data)
-        elif write.method == "absent":
-            batch.delete(ref, option=self.client.write_option(exists=False))
-        else:
-            raise ValueError(write.method)
+        add_write(self.client, batch, self.doc(write.collection, write.doc_id), write.method, write.data,
+                  update_time)
 
     def commit(self, writes, docs, add=None, send=None, new_batch=None):
         """Commits `writes` as one atomic WriteBatch; returns {(collection, id): update_time}.
@@ -227,6 +215,24 @@ class Datastore:
             self.client.close()
         finally:
             firebase_admin.delete_app(self._firebase_app)
+
+
+def add_write(client, batch, ref, method, data, update_time=None):
+    """Adds one write (kernel/commits.py's methods) to the library's batch or transaction, with its
+    precondition: update and delete at `update_time` when given, absent never on a document that exists."""
+    option = client.write_option(last_update_time=update_time) if update_time is not None else None
+    if method == "create":
+        batch.create(ref, data)
+    elif method == "update":
+        batch.update(ref, data, option=option)
+    elif method == "delete":
+        batch.delete(ref, option=option)
+    elif method == "set":
+        batch.set(ref, data)
+    elif method == "absent":
+        batch.delete(ref, option=client.write_option(exists=False))
+    else:
+        raise ValueError(method)
 
 
 def init_app(app):

@@ -41,6 +41,7 @@ from google.api_core import exceptions as gexc
 from google.api_core.gapic_v1 import routing_header
 from google.api_core.retry import Retry, if_exception_type
 
+from ..datastore import add_write
 from ..kernel.commits import MISSING, ReadDoc, Write
 
 log = logging.getLogger(__name__)
@@ -117,14 +118,7 @@ class WireWrites:
     # --- the public-API path ---------------------------------------------------
 
     def _library_add(self, batch, method, ref, data, update_time):
-        if method == "create":
-            batch.create(ref, data)
-        elif method == "absent":
-            batch.delete(ref, option=self.client.write_option(exists=False))
-        elif update_time is not None:
-            batch.update(ref, data, option=self.client.write_option(last_update_time=update_time))
-        else:
-            batch.update(ref, data)
+        add_write(self.client, batch, ref, method, data, update_time)
 
     # --- the fast path -------------------------------------------------------------
 
