@@ -5,7 +5,8 @@ LPUSH, the writer takes the oldest, up to a batch, with one BLMPOP (FIFO;
 redis 7, else BRPOP and then RPOP for the rest). Each
 operation names its reply list `{prefix}:reply:{id}`; the writer RPUSHes the
 outcome there (pipelined for a whole batch, with a short expiry so an answer
-nobody waits for any more disappears) and the sender BLPOPs it. Payloads are
+nobody waits for any more disappears) and the sender BLPOPs it. Each round trip is
+packed and read on one pooled connection (`_round_trip`), not by redis-py's pipeline. Payloads are
 JSON: an operation is plain data (engine.Operation and its Caller).
 
 Nothing here decides anything: remote.py says when to send, re-send and
@@ -146,8 +147,8 @@ class Channel:
 
     def _round_trip(self, commands):
         """The replies to `commands`, sent together on one pooled connection: a pipeline without
-        redis-py 8's per-pipeline work (command stack, observability hooks), which was a fifth of
-        what handing an operation over costs its sender (bench/RESULTS.md). A dropped connection is
+        redis-py 8's per-pipeline work (command stack, observability hooks), which was a third or more
+        of what handing an operation over cost its sender (bench/RESULTS.md). A dropped connection is
         retried as the client's retry policy says, like a pipeline; after any other error the
         connection is closed, so no unread reply stays on a pooled socket."""
         pool = self.client.connection_pool
