@@ -6,7 +6,8 @@ one `get_all` round trip outside any transaction (accounts this process
 holds fresh in its cache are not read again, and a key's two records are
 assumed missing: the plan creates one with exists=false and names the other
 in an absent write, so the commit fails if either exists; a key this process
-committed or found is read), plans the batch with the pure
+committed or read is answered from the records it kept, or read when it
+kept none), plans the batch with the pure
 rules (engine.plan_batch) and commits ONE WriteBatch in which every created
 document carries exists=false and every updated document the update time it
 was read at. Firestore applies such a batch atomically or not at all and
@@ -65,7 +66,8 @@ class OptimisticCommitter:
         self.store = store
         self.split = split
         self.cache = cache
-        # Idempotency ids with a record (committed here, or met): read, never assumed missing again.
+        # Idempotency id -> its two records as this process committed or read them ({key: ReadDoc}),
+        # or True where they may exist and must be read (met in a conflict, an unsettled commit).
         self.known_keys = BoundedCache(known_keys_max)
         self.shared_seconds = shared_seconds
         self.cache_max = cache_max
@@ -87,17 +89,14 @@ class OptimisticCommitter:
         heat = self.heat.get(account_id, _COLD)
         return heat.count >= self.hot_conflicts and now - heat.last < self.hot_seconds
 
-    def _gather(self, keys, now, assumed):
-        """{key: ReadDoc} of `keys`: accounts from the trusted cache, `assumed` missing, the rest in one read."""
+    def _gather(self, keys, now, given):
+        """{key: ReadDoc} of `keys`: accounts from the trusted cache, key records `given`, the rest in one read."""
         found, wanted = {}, []
         for key in keys:
             collection, doc_id = key
-            if key in assumed:
-                cached = MISSING
-            elif collection == ACCOUNTS and self._trusted(doc_id, now):
+            cached = given.get(key)
+            if cached is None and collection == ACCOUNTS and self._trusted(doc_id, now):
                 cached = self.accounts.get(doc_id)
-            else:
-                cached = None
             if cached is not None:
                 found[key] = cached
             else:
@@ -112,17 +111,37 @@ class OptimisticCommitter:
             if collection == ACCOUNTS and read.exists:
                 self.accounts[doc_id] = read
 
-    def _assumable(self, ops):
-        """The key records assumed missing instead of read: a key is new almost always (a replay is
-        a client's retry), and the commit checks it (the plan's create or absent write of each).
-        Not a transfer being reversed (its absence would answer 404 unchecked), nor a key this
-        process has committed or met a record of (a replay is likeliest soon after)."""
+    def _key_records_given(self, ops):
+        """{key: ReadDoc} of the key records not read. A new key's are assumed missing: a key is
+        new almost always (a replay is a client's retry), and the commit checks it (the plan's
+        create or absent write of each). A key this process committed or read is answered from
+        the records it kept: a replay's answer rests only on what never changes once written
+        (the request hash, the first response; engine._replay), and records are never deleted
+        but for a refusal's past its expiry, when it is read again. Neither for a transfer being
+        reversed (its absence would answer 404 unchecked, its status is about to change), nor for
+        a key whose records may exist unseen (True in known_keys): those are read."""
         reversed_ids = {op.reverses for op in ops if op.kind == "reverse"}
-        assumed = set()
+        given = {}
         for op in ops:
-            if op.idempotency_id not in self.known_keys and op.idempotency_id not in reversed_ids:
-                assumed.update(engine.key_records(op))
-        return assumed
+            if op.idempotency_id in reversed_ids:
+                continue
+            kept = self.known_keys.get(op.idempotency_id)
+            if kept is None:
+                given.update(dict.fromkeys(engine.key_records(op), MISSING))
+            elif kept is not True and not self._expired(kept):
+                given.update(kept)
+        return given
+
+    def _expired(self, records):
+        now = self.now()
+        return any(read.exists and "expire_at" in read.data and read.data["expire_at"] <= now
+                   for read in records.values())
+
+    def _keep_records(self, ops, view):
+        """Keeps each key's records as `view` holds them, settled: read, or checked by the commit."""
+        for op in ops:
+            keys = engine.key_records(op)
+            self.known_keys[op.idempotency_id] = {key: view[key] for key in keys}
 
     def mark_known(self, key_ids):
         """These keys' records are read from now on (e.g. operations re-sent after a failover)."""
@@ -132,8 +151,8 @@ class OptimisticCommitter:
     def _read(self, ops):
         """{(collection, id): ReadDoc} of everything the batch depends on (engine.read_set)."""
         now = self.clock()
-        assumed = self._assumable(ops)
-        view = engine.read_set(ops, lambda keys: self._gather(keys, now, assumed))
+        given = self._key_records_given(ops)
+        view = engine.read_set(ops, lambda keys: self._gather(keys, now, given))
         # With other writers about, every writer pauses after its turn (writer.py): the one
         # that happens to be fastest must not take every turn and starve the others.
         self.contended = now < self.others_until
@@ -241,11 +260,11 @@ class OptimisticCommitter:
                 if write.key in view and write.method != "absent":
                     data = write.data if write.method == "create" else {**view[write.key].data, **write.data}
                     view[write.key] = ReadDoc(data, written[write.key])
-            self.mark_known(op.idempotency_id for op in ops)
             for account_id, doc in plan.accounts.items():
                 update_time = written.get((ACCOUNTS, account_id))
                 if update_time is not None:
                     self.accounts[account_id] = ReadDoc(doc, update_time)
+        self._keep_records(ops, view)
         return plan.outcomes
 
 

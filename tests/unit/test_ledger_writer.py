@@ -121,7 +121,7 @@ def test_a_replayed_key_assumed_new_costs_one_failed_commit_and_answers_its_firs
     assert db.get("accounts", "b")["balance"] == 10
 
 
-def test_a_key_this_process_committed_is_read_not_assumed_new():
+def test_a_key_this_process_committed_is_answered_from_its_records_without_a_read():
     db = FakeFirestore()
     db.seed_accounts(a=100, b=0)
     store = ledger_store(db)
@@ -130,7 +130,48 @@ def test_a_key_this_process_committed_is_read_not_assumed_new():
     store.counts.clear()
     replay, = c.run([transfer("a", "b", 10, "k")])
     assert replay.replayed and replay.body == first.body
-    assert (store.counts["reads"], store.counts["failed_commits"], c.stats["replays_found"]) == (2, 0, 0)
+    assert (store.counts["read_calls"], store.counts["commits"], c.stats["replays_found"]) == (0, 0, 0)
+    other, = c.run([transfer("a", "b", 11, "k")])  # the same key with another request
+    assert (other.status, other.error.code) == (409, "idempotency_conflict")
+    assert db.get("accounts", "b")["balance"] == 10
+
+
+def test_a_kept_transfer_reversed_elsewhere_still_replays_its_first_answer_and_is_read_to_be_reversed():
+    """A replay's answer rests on what never changes (it says "posted", as the first did); a
+    reversal rests on the status, which another process may have changed: it is read."""
+    db = FakeFirestore()
+    db.seed_accounts(a=100, b=0)
+    store = ledger_store(db)
+    c = committer(store)
+    first, = c.run([transfer("a", "b", 10, "k")])
+    transfer_id = first.body["transfer"]["id"]
+
+    def reversal(key):
+        return Operation(kind="reverse", caller=Caller("adm", "adm"), idempotency_key=key,
+                         request_hash=engine.request_hash("reverse", transfer=transfer_id), reverses=transfer_id)
+
+    assert committer(ledger_store(db)).run([reversal("r1")])[0].status == 201  # another process
+    store.counts.clear()
+    replay, = c.run([transfer("a", "b", 10, "k")])
+    assert replay.replayed and replay.body == first.body and store.counts["read_calls"] == 0
+    replay, again = c.run([transfer("a", "b", 10, "k"), reversal("r2")])  # one batch
+    assert replay.replayed and replay.body == first.body
+    assert (again.status, again.error.code) == (409, "conflict")  # "already reversed", as read
+    check_books(db, 100)
+
+
+def test_a_kept_refusal_past_its_expiry_is_read_again():
+    db = FakeFirestore()
+    db.seed_accounts(a=5, b=0)
+    store = ledger_store(db)
+    clock = [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)]
+    c = committer(store, now=lambda: clock[0])
+    refused, = c.run([transfer("a", "b", 10, "k")])
+    assert refused.error.code == "insufficient_funds"
+    store.counts.clear()
+    assert c.run([transfer("a", "b", 10, "k")])[0].replayed and store.counts["reads"] == 0
+    clock[0] += TTL
+    assert c.run([transfer("a", "b", 10, "k")])[0].replayed and store.counts["reads"] == 2
 
 
 def test_a_key_refused_elsewhere_never_moves_money_though_assumed_new():
