@@ -34,6 +34,14 @@ TRANSIENT_ERRORS = (
     gexc.RetryError,
 )
 
+
+
+class CommitUnsettled(gexc.DeadlineExceeded):
+    """A commit that may or may not have been applied, as a deadline leaves it: retried after
+    UNAVAILABLE (which can follow a commit that landed), it then failed on its preconditions,
+    perhaps on its own first attempt's writes. Not a lost race: read again, then retry."""
+
+
 # What a commit with preconditions raises when another writer got there first: the one
 # definition of a lost race (Conflict covers ALREADY_EXISTS and ABORTED; NOT_FOUND is an
 # updated or deleted document gone since it was read).

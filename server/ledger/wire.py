@@ -41,7 +41,7 @@ from google.api_core import exceptions as gexc
 from google.api_core.gapic_v1 import routing_header
 from google.api_core.retry import Retry, if_exception_type
 
-from ..datastore import add_write
+from ..datastore import LOST_RACE_ERRORS, CommitUnsettled, add_write
 from ..kernel.commits import MISSING, ReadDoc, Write
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,27 @@ READ_TIMEOUT_SECONDS = 60.0
 COMMIT_TIMEOUT_SECONDS = 60.0
 COMMIT_RETRY = Retry(initial=0.1, maximum=60.0, multiplier=1.3, deadline=60.0,
                      predicate=if_exception_type(gexc.ResourceExhausted, gexc.ServiceUnavailable))
+
+
+
+def _retried_commit(send):
+    """send() under Commit's retry policy. An attempt that failed UNAVAILABLE may have landed, so
+    a later attempt's failed precondition may be its own first write: CommitUnsettled, not a
+    lost race (the writer then reads the keys and answers a landed operation as done, once)."""
+    attempts = 0
+
+    def attempt():
+        nonlocal attempts
+        attempts += 1
+        try:
+            return send()
+        except LOST_RACE_ERRORS as exc:
+            if attempts == 1:
+                raise
+            raise CommitUnsettled(f"a retried commit failed its preconditions: {exc.message}") from exc
+
+    return COMMIT_RETRY(attempt)()
+
 
 _PLAIN_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -114,11 +135,6 @@ class WireWrites:
             self.enabled = self.self_check()
             if not self.enabled:
                 log.warning("fast Firestore write encoding disabled; using the library's")
-
-    # --- the public-API path ---------------------------------------------------
-
-    def _library_add(self, batch, method, ref, data, update_time):
-        add_write(self.client, batch, ref, method, data, update_time)
 
     # --- the fast path -------------------------------------------------------------
 
@@ -222,7 +238,7 @@ class WireWrites:
         if self.enabled:
             self._fast_add(batch, write, update_time)
         else:
-            self._library_add(batch, write.method, self._ref(write), write.data, update_time)
+            add_write(self.client, batch, self._ref(write), write.method, write.data, update_time)
 
     def _fast_add(self, batch, write, update_time):
         path = f"{self._documents}/{write.collection}/{write.doc_id}"
@@ -233,13 +249,13 @@ class WireWrites:
             except Unsupported:  # the library encodes this one
                 del writes[-1]
                 scratch = self.client.batch()
-                self._library_add(scratch, write.method, self._ref(write), write.data, update_time)
+                add_write(self.client, scratch, self._ref(write), write.method, write.data, update_time)
                 writes.extend([pb._pb for pb in scratch._write_pbs])
             return
         try:
             pb = self.fast_write(write.method, path, write.data, update_time)
         except Unsupported:
-            self._library_add(batch, write.method, self._ref(write), write.data, update_time)
+            add_write(self.client, batch, self._ref(write), write.method, write.data, update_time)
         else:
             batch._add_write_pbs([self._wrap(pb)])
 
@@ -255,8 +271,8 @@ class WireWrites:
         the writer's CPU.
         """
         if type(batch) is not RawCommit:
-            return [result.update_time for result in batch.commit()]
-        response = COMMIT_RETRY(self._send_commit)(batch.request)
+            return [result.update_time for result in _retried_commit(lambda: batch.commit(retry=None))]
+        response = _retried_commit(lambda: self._send_commit(batch.request))
         # An absent write's result has no update time: nothing was written.
         return [self._from_timestamp_pb(result.update_time) if result.HasField("update_time") else None
                 for result in response.write_results]
@@ -291,7 +307,7 @@ class WireWrites:
             cases = (("create", None), ("update", None), ("update", at), ("absent", None))
             for method, update_time in cases:
                 library, fast = self.client.batch(), self.client.batch()
-                self._library_add(library, method, ref, sample, update_time)
+                add_write(self.client, library, ref, method, sample, update_time)
                 fast._add_write_pbs([self._wrap(self.fast_write(method, path, sample, update_time))])
                 if [w._pb if hasattr(w, "_pb") else w for w in library._write_pbs] != \
                         [w._pb if hasattr(w, "_pb") else w for w in fast._write_pbs]:
@@ -303,7 +319,7 @@ class WireWrites:
             # The commit path: a RawCommit holds the request WriteBatch.commit sends.
             library, raw = self.client.batch(), self._raw_commit()
             for method, update_time in cases:
-                self._library_add(library, method, ref, sample, update_time)
+                add_write(self.client, library, ref, method, sample, update_time)
                 self._fast_add(raw, Write(method, "c", "d", sample), update_time)
             request, _kwargs = library._prep_commit(self._retry_default, None)
             if set(request) != {"database", "writes", "transaction"} or request["transaction"] is not None or \

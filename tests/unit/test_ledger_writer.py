@@ -17,6 +17,7 @@ import pytest
 from fakes import FakeDatastore
 from google.api_core import exceptions as gexc
 
+from server.datastore import CommitUnsettled
 from server.kernel.caller import Caller
 from server.kernel.commits import Write
 from server.ledger import engine
@@ -605,6 +606,46 @@ def test_a_fast_commit_retries_as_the_library_s_commit_and_raises_its_errors(fir
         with pytest.raises(exceptions.from_grpc_status(code, "").__class__):
             wire.commit(batch)
         assert channel.calls == 1
+
+
+@pytest.mark.parametrize("code", [grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS])
+def test_a_precondition_failed_on_a_retry_is_an_unsettled_commit_not_a_lost_race(firestore_client, code):
+    """The first attempt's UNAVAILABLE may have come after it landed: its retry then fails on
+    its own writes, so the outcome is unknown (CommitUnsettled), not another writer's."""
+    from server.datastore import LOST_RACE_ERRORS, CommitUnsettled
+    from server.ledger.wire import WireWrites
+
+    channel = _Channel(_Refused(grpc.StatusCode.UNAVAILABLE), _Refused(code))
+    wire = WireWrites(firestore_client, channel=channel)
+    batch = wire.new_batch()
+    wire.add(batch, Write("create", "c", "d", {"n": 1}))
+    with pytest.raises(CommitUnsettled) as raised:
+        wire.commit(batch)
+    assert channel.calls == 2 and not isinstance(raised.value, LOST_RACE_ERRORS)
+
+
+def test_a_commit_that_landed_though_it_failed_is_answered_once_as_done_not_as_a_replay():
+    db = FakeFirestore()
+    db.seed_accounts(a=100, b=0)
+    store = ledger_store(db)
+    commit, failed = store.commit, []
+
+    def commit_then_lose_the_answer(writes, docs):
+        written = commit(writes, docs)
+        if not failed:
+            failed.append(writes)
+            raise CommitUnsettled("a retried commit failed its preconditions")
+        return written
+
+    store.commit = commit_then_lose_the_answer
+    writer = GroupCommitWriter(committer(store), linger_ms=1)
+    try:
+        outcome = writer.submit(transfer("a", "b", 10, "k"), timeout=5)
+    finally:
+        writer.stop()
+    assert failed and outcome.status == 201 and not outcome.replayed
+    assert db.get("accounts", "b")["balance"] == 10
+    check_books(db, 100)
 
 
 def test_threads_that_race_on_a_method_s_first_call_share_one_callable(firestore_client, monkeypatch):
