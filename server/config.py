@@ -74,6 +74,8 @@ def from_environment():
         "LEDGER_MODE": os.environ.get("LEDGER_MODE", "group"),
         "LEDGER_BATCH_MAX": _int("LEDGER_BATCH_MAX", 100),
         "LEDGER_LINGER_MS": _float("LEDGER_LINGER_MS", 2.0),
+        # A round lingers (up to LEDGER_LINGER_MS) while its batch holds fewer operations than this.
+        "LEDGER_LINGER_OPERATIONS": _int("LEDGER_LINGER_OPERATIONS", 8),
         # Rounds of the group commit in flight at once, on disjoint documents (ledger/inflight.py).
         # 1: a round is one commit since keys are no longer read, and a second round only halves
         # the batches (bench/RESULTS.md, "Keys assumed new").

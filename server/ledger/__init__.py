@@ -28,6 +28,7 @@ def init_app(app):
                                         cache=config["LEDGER_ACCOUNT_CACHE"])
         writer = GroupCommitWriter(committer, batch_max=config["LEDGER_BATCH_MAX"],
                                    linger_ms=config["LEDGER_LINGER_MS"],
+                                   linger_operations=config["LEDGER_LINGER_OPERATIONS"],
                                    max_attempts=config["LEDGER_MAX_ATTEMPTS"],
                                    conflict_seconds=config["LEDGER_CONFLICT_SECONDS"],
                                    pipeline=config["LEDGER_PIPELINE"])

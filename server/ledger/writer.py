@@ -1,7 +1,8 @@
 """Group commit: every ledger write of a process goes through its writer's rounds.
 
 Request threads enqueue an operation and wait. A round takes whatever is
-queued (waiting up to LEDGER_LINGER_MS for company when alone), bounded so
+queued (waiting up to LEDGER_LINGER_MS for company while it holds fewer
+than LEDGER_LINGER_OPERATIONS: each commit has a fixed cost), bounded so
 that one commit stays well under Firestore's write and request-size limits,
 runs one optimistic round for the batch (optimistic.OptimisticCommitter:
 read without locks, plan, one WriteBatch with preconditions) and answers
@@ -112,11 +113,12 @@ class _BatchQueue(queue.Queue):
 
 
 class GroupCommitWriter:
-    def __init__(self, committer, batch_max=100, linger_ms=2.0, max_attempts=6, backoff_base=0.05,
-                 conflict_backoff=0.004, turn_factor=1.0, conflict_seconds=20.0, pipeline=1):
+    def __init__(self, committer, batch_max=100, linger_ms=2.0, linger_operations=8, max_attempts=6,
+                 backoff_base=0.05, conflict_backoff=0.004, turn_factor=1.0, conflict_seconds=20.0, pipeline=1):
         self.committer = committer
         self.batch_max = batch_max
         self.linger = linger_ms / 1000.0
+        self.linger_operations = linger_operations
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.conflict_backoff = conflict_backoff
@@ -258,9 +260,11 @@ class GroupCommitWriter:
                     item = self._queue.get()
                     deadline = time.monotonic() + self.linger
                 else:
-                    # Linger only while alone: under load the previous commit gathered company.
+                    # Linger only while the batch is small: a commit's fixed cost (its RPC, the
+                    # thread hand-offs) is shared by fewer operations, and a few closed-loop
+                    # clients keep the batches small however the rounds run (bench/RESULTS.md).
                     remaining = deadline - time.monotonic()
-                    if not wait or remaining <= 0 or len(batch) > 1:
+                    if not wait or remaining <= 0 or len(batch) >= self.linger_operations:
                         break
                     try:
                         item = self._queue.get(timeout=remaining)

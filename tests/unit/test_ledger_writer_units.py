@@ -73,3 +73,20 @@ def test_operations_queued_together_are_answered_in_order_and_refused_once_the_w
     finally:
         writer.stop()
     assert [f.result(timeout=1) for f in writer.submit_many([op(7), op(8)])] == [UNAVAILABLE, UNAVAILABLE]
+
+
+def test_a_round_lingers_for_company_until_its_batch_holds_linger_operations():
+    """Fewer commits for a few clients: two queued operations wait (up to the linger) for a third."""
+    import time
+
+    committer = RecordingCommitter()
+    writer = GroupCommitWriter(committer, linger_ms=10_000, linger_operations=3)
+    try:
+        first = [writer.submit_async(op(n)) for n in range(2)]
+        time.sleep(0.2)  # time enough for a round that did not linger
+        assert not committer.seen and not any(f.done() for f in first)
+        last = writer.submit_async(op(2))
+        assert [f.result(timeout=5).body for f in [*first, last]] == [{"n": n} for n in range(3)]
+        assert len(committer.seen) == 1  # one round, one commit
+    finally:
+        writer.stop()
