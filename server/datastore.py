@@ -35,7 +35,6 @@ TRANSIENT_ERRORS = (
 )
 
 
-
 class CommitUnsettled(gexc.DeadlineExceeded):
     """A commit that may or may not have been applied, as a deadline leaves it: retried after
     UNAVAILABLE (which can follow a commit that landed), it then failed on its preconditions,

@@ -72,7 +72,6 @@ COMMIT_RETRY = Retry(initial=0.1, maximum=60.0, multiplier=1.3, deadline=60.0,
                      predicate=if_exception_type(gexc.ResourceExhausted, gexc.ServiceUnavailable))
 
 
-
 def _retried_commit(send):
     """send() under Commit's retry policy. An attempt that failed UNAVAILABLE may have landed, so
     a later attempt's failed precondition may be its own first write: CommitUnsettled, not a
