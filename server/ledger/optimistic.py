@@ -121,21 +121,16 @@ class OptimisticCommitter:
         reversed (its absence would answer 404 unchecked, its status is about to change), nor for
         a key whose records may exist unseen (True in known_keys): those are read."""
         reversed_ids = {op.reverses for op in ops if op.kind == "reverse"}
-        given = {}
+        given, now = {}, self.now()
         for op in ops:
             if op.idempotency_id in reversed_ids:
                 continue
             kept = self.known_keys.get(op.idempotency_id)
             if kept is None:
                 given.update(dict.fromkeys(engine.key_records(op), MISSING))
-            elif kept is not True and not self._expired(kept):
+            elif kept is not True and not _expired(kept, now):
                 given.update(kept)
         return given
-
-    def _expired(self, records):
-        now = self.now()
-        return any(read.exists and "expire_at" in read.data and read.data["expire_at"] <= now
-                   for read in records.values())
 
     def _keep_records(self, ops, view):
         """Keeps each key's records as `view` holds them, settled: read, or checked by the commit."""
@@ -274,6 +269,12 @@ class _Heat(NamedTuple):
 
 
 _COLD = _Heat(0, 0.0)
+
+
+def _expired(records, now):
+    """Whether a kept refusal record is past its expire_at (Firestore's TTL may delete it then)."""
+    return any(read.exists and "expire_at" in read.data and read.data["expire_at"] <= now
+               for read in records.values())
 
 
 def _keys_of(op, view):
